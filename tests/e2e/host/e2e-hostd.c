@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+/*
+ * e2e-hostd.c - the host side of the kmod end-to-end test.
+ *
+ * Owns the VMClock page inside the guest's shared RAM file through
+ * libvmclock's writer, and serves the guest test tool's mailbox requests
+ * (tests/e2e/mailbox.h): page changes, the ACPI doorbell over QMP, host TSC
+ * and CLOCK_TAI readings.
+ *
+ * Under TCG the guest TSC is the host TSC plus an offset that moves by the
+ * paused time (lab REPORT.md Q8), so the host cannot calibrate the page in
+ * the guest's counter domain alone.  The guest measures the offset with
+ * MBOX_TSC probes (keeping the tightest round trip) and sends it with
+ * MBOX_CALIBRATE; the host then publishes a line whose counter_value is in
+ * the guest's domain and whose time is the host's CLOCK_TAI.  The period is
+ * the host TSC rate against CLOCK_TAI measured since start-up.
+ *
+ * Usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-writer.h>
+
+#include "../mailbox.h"
+
+#define PAGE_ADDR 0x1f000000ull
+
+struct hostd {
+	struct vmclock_writer *w;
+	volatile struct vmclock_abi *page;
+	volatile struct mbox *mb;
+	const char *qmp_path;
+	FILE *qmp;
+	int ring;		/* notify through the doorbell */
+	uint64_t ref_tsc;
+	uint64_t ref_ns;
+	uint64_t last_seq;
+};
+
+static uint64_t ts_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A CLOCK_TAI reading and the TSC at its middle. */
+static void tai_pair(uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t t0 = __rdtsc(), t1;
+
+	*ns = ts_ns(CLOCK_TAI);
+	t1 = __rdtsc();
+	*tsc = t0 + (t1 - t0) / 2;
+}
+
+static int qmp_line(FILE *f, const char *want)
+{
+	char line[4096];
+
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want) || strstr(line, "\"error\""))
+			return strstr(line, want) ? 0 : -1;
+	return -1;
+}
+
+static FILE *qmp_open(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	FILE *f;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		perror("e2e-hostd: qmp connect");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r+");
+	if (!f)
+		return NULL;
+	setvbuf(f, NULL, _IOLBF, 0);
+	fputs("{\"execute\":\"qmp_capabilities\"}\n", f);
+	if (qmp_line(f, "\"return\"")) {
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int qmp_hmp(struct hostd *h, const char *cmd)
+{
+	if (!h->qmp)
+		h->qmp = qmp_open(h->qmp_path);
+	if (!h->qmp)
+		return -1;
+	fprintf(h->qmp, "{\"execute\":\"human-monitor-command\","
+		"\"arguments\":{\"command-line\":\"%s\"}}\n", cmd);
+	return qmp_line(h->qmp, "\"return\"");
+}
+
+/* pc-testdev: a write to port 0x2003 sets ISA IRQ 3, the GED's line. */
+static void doorbell(void *ctx, uint32_t seq)
+{
+	struct hostd *h = ctx;
+
+	(void)seq;
+	if (!h->ring)
+		return;
+	if (qmp_hmp(h, "o /b 0x2003 1") || qmp_hmp(h, "o /b 0x2003 0"))
+		fprintf(stderr, "e2e-hostd: doorbell failed\n");
+}
+
+/* A line in the guest's TSC domain: guest TSC = host TSC + @offset. */
+static int calibrate(struct hostd *h, int64_t offset)
+{
+	struct vmclock_calibration cal = { 0 };
+	uint64_t tsc, ns;
+	int ret;
+
+	tai_pair(&tsc, &ns);
+	ret = vmclock_period_from_ns(ns - h->ref_ns, tsc - h->ref_tsc,
+				     &cal.period_frac, &cal.period_shift);
+	if (ret)
+		return ret;
+	cal.counter_value = tsc + (uint64_t)offset;
+	cal.time_sec = ns / 1000000000ull;
+	cal.time_frac = vmclock_nsec_to_frac((uint32_t)(ns % 1000000000ull));
+	cal.time_maxerror_ns = 1000000;
+	cal.valid = VMCLOCK_CAL_TIME_MAXERROR;
+	cal.switch_counter = cal.counter_value;
+	return vmclock_writer_set_calibration(h->w, &cal, NULL);
+}
+
+static int restore(struct hostd *h, int ring, uint64_t *gen)
+{
+	int ret;
+
+	h->ring = ring;
+	ret = vmclock_writer_begin(h->w);
+	if (!ret)
+		ret = vmclock_writer_bump_generation(h->w, 0);
+	if (!ret)
+		ret = vmclock_writer_bump_disruption(h->w, 0);
+	if (!ret)
+		ret = vmclock_writer_commit(h->w);
+	h->ring = 1;
+	*gen = h->page->vm_generation_counter;
+	return ret;
+}
+
+/* seq_count += 2 with nothing else changed, then the doorbell. */
+static int update(struct hostd *h)
+{
+	int ret = vmclock_writer_begin(h->w);
+
+	return ret ? ret : vmclock_writer_commit(h->w);
+}
+
+static int flag(struct hostd *h, uint64_t on)
+{
+	uint64_t f = VMCLOCK_FLAG_NOTIFICATION_PRESENT;
+
+	return vmclock_writer_set_flags(h->w, on ? f : 0, on ? 0 : f);
+}
+
+static int serve(struct hostd *h, uint64_t op, uint64_t arg, uint64_t *val)
+{
+	switch (op) {
+	case MBOX_PING:
+		return 0;
+	case MBOX_TSC:
+		*val = __rdtsc();
+		return 0;
+	case MBOX_CALIBRATE:
+		return calibrate(h, (int64_t)arg);
+	case MBOX_HOSTTIME:
+		*val = ts_ns(CLOCK_TAI);
+		return 0;
+	case MBOX_PAGEHASH:
+		*val = mbox_fnv1a(h->page, 4096);
+		return 0;
+	case MBOX_STUCK:
+		return vmclock_writer_begin(h->w);
+	case MBOX_UNSTICK:
+		return vmclock_writer_commit(h->w);
+	case MBOX_NOTIFY_FLAG:
+		return flag(h, arg);
+	case MBOX_STATUS:
+		return vmclock_writer_set_status(h->w, (uint8_t)arg);
+	case MBOX_RESTORE:
+		return restore(h, (int)arg, val);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Answer one request; a delayed update happens after the answer. */
+static int handle(struct hostd *h, uint64_t seq)
+{
+	volatile struct mbox *mb = h->mb;
+	uint64_t op = mb->op, arg = mb->arg, val = 0;
+	int ret = 0;
+
+	if (op != MBOX_UPDATE && op != MBOX_QUIT)
+		ret = serve(h, op, arg, &val);
+	mb->val = val;
+	mb->status = ret;
+	__atomic_store_n(&mb->resp_seq, seq, __ATOMIC_RELEASE);
+	h->last_seq = seq;
+	if (op == MBOX_UPDATE) {
+		usleep((useconds_t)arg * 1000);
+		if (update(h))
+			fprintf(stderr, "e2e-hostd: update failed\n");
+	}
+	return op == MBOX_QUIT;
+}
+
+static int page_init(struct hostd *h, void *map)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC,
+		.time_type = VMCLOCK_TIME_TAI,
+		.size = 4096,
+		.notify = doorbell,
+		.notify_ctx = h,
+	};
+	int ret;
+
+	memset(map, 0, 8192);
+	h->mb = (volatile struct mbox *)((char *)map + 4096);
+	h->w = vmclock_writer_create(map, 4096, &cfg);
+	if (!h->w)
+		return -errno;
+	h->page = vmclock_writer_page(h->w);
+	ret = vmclock_writer_begin(h->w);
+	if (!ret)
+		ret = vmclock_writer_set_status(h->w,
+						VMCLOCK_STATUS_SYNCHRONIZED);
+	if (!ret)
+		ret = flag(h, 1);
+	if (!ret)
+		ret = vmclock_writer_bump_generation(h->w, 1);
+	if (!ret)
+		ret = calibrate(h, 0);
+	if (!ret)
+		ret = vmclock_writer_commit(h->w);
+	h->ring = 1;
+	return ret;
+}
+
+static void *map_page(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	void *map;
+
+	if (fd < 0)
+		return NULL;
+	map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   (off_t)PAGE_ADDR);
+	close(fd);
+	return map == MAP_FAILED ? NULL : map;
+}
+
+/* Spin while the guest is busy with us, doze while it is not. */
+static void run(struct hostd *h, uint64_t timeout_ns)
+{
+	uint64_t end = ts_ns(CLOCK_MONOTONIC) + timeout_ns, busy_until = 0;
+	struct timespec doze = { 0, 100000 };
+	uint64_t seq, now;
+
+	for (;;) {
+		seq = __atomic_load_n(&h->mb->req_seq, __ATOMIC_ACQUIRE);
+		now = ts_ns(CLOCK_MONOTONIC);
+		if (seq != h->last_seq) {
+			if (handle(h, seq))
+				return;
+			busy_until = now + 20000000;
+		} else if (now > end) {
+			fprintf(stderr, "e2e-hostd: timed out\n");
+			return;
+		} else if (now > busy_until) {
+			nanosleep(&doze, NULL);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct hostd h = { 0 };
+	struct timespec settle = { 0, 20000000 };
+	void *map;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]\n");
+		return 2;
+	}
+	h.qmp_path = argv[2];
+	map = map_page(argv[1]);
+	if (!map) {
+		perror("e2e-hostd: map");
+		return 1;
+	}
+	tai_pair(&h.ref_tsc, &h.ref_ns);
+	nanosleep(&settle, NULL);	/* a first, rough period */
+	if (page_init(&h, map)) {
+		fprintf(stderr, "e2e-hostd: page init failed\n");
+		return 1;
+	}
+	printf("e2e-hostd: ready seq=%u\n", h.page->seq_count);
+	fflush(stdout);
+	run(&h, (uint64_t)(argc > 3 ? atoi(argv[3]) : 300) * 1000000000ull);
+	vmclock_writer_destroy(h.w);
+	return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * SPDX-License-Identifier: MIT
+ *
+ * kmod-ssdt.asl - the VMClock device the kmod e2e guest sees, plus a
+ * doorbell the host rings to deliver Notify (VCLK, 0x80) at any time.
+ *
+ * The page is one 4 KiB page of ordinary guest RAM at 0x1f000000 that the
+ * kernel is told to leave alone (memmap=8K$0x1f000000; the second page is
+ * the test mailbox).  Not 0x1ffff000: SeaBIOS keeps its ACPI tables there.
+ *
+ * Doorbell: QEMU's pc-testdev drives ISA IRQ N from I/O port 0x2000+N; the
+ * host writes 1 then 0 to port 0x2003 over QMP, Linux's Generic Event
+ * Device driver owns IRQ 3 (edge) and runs _EVT.  IRQs 5/9/10/11 are
+ * level-triggered PCI link IRQs in QEMU's MADT and would not do.
+ */
+DefinitionBlock ("", "SSDT", 2, "VMCLK", "KMODE2E", 0x00000001)
+{
+    Scope (\_SB)
+    {
+        Device (VCLK)
+        {
+            Name (_HID, "AMZNC10C")
+            Name (_CID, "VMCLOCK")
+            Name (_UID, Zero)
+            Method (_STA, 0, NotSerialized)
+            {
+                Return (0x0F)
+            }
+            Name (_CRS, ResourceTemplate ()
+            {
+                QWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed,
+                    Cacheable, ReadOnly,
+                    0x0000000000000000, 0x000000001F000000,
+                    0x000000001F000FFF, 0x0000000000000000,
+                    0x0000000000001000, ,, , AddressRangeMemory, TypeStatic)
+            })
+        }
+
+        Device (DBEL)
+        {
+            Name (_HID, "ACPI0013")
+            Name (_UID, One)
+            Method (_STA, 0, NotSerialized)
+            {
+                Return (0x0F)
+            }
+            Name (_CRS, ResourceTemplate ()
+            {
+                Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )
+                {
+                    0x00000003,
+                }
+            })
+            Method (_EVT, 1, Serialized)
+            {
+                Notify (\_SB.VCLK, 0x80)
+            }
+        }
+    }
+}

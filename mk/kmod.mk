@@ -8,7 +8,8 @@
 #
 # The module is built from a copy laid out as the DKMS tree is (kmod/ plus
 # include/vmclock/), so the source tree stays clean and both layouts are
-# the same build.
+# the same build.  Kbuild reads O= as its own output directory, so our
+# command-line variables are kept out of its MAKEFLAGS.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KMOD_OUT ?= $(O)/kmod
@@ -21,8 +22,8 @@ kmod:
 	@rm -rf $(KMOD_OUT) && mkdir -p $(KMOD_OUT)/include/vmclock
 	$(Q)cp $(KMOD_SRCS) $(KMOD_OUT)/
 	$(Q)cp $(KMOD_HDRS) $(KMOD_OUT)/include/vmclock/
-	$(Q)$(MAKE) -C $(KDIR) M=$(abspath $(KMOD_OUT)) \
-		$(if $(KMOD_W),W=$(KMOD_W)) modules
+	$(Q)env -u MAKEFLAGS -u MFLAGS $(MAKE) -C $(KDIR) \
+		M=$(abspath $(KMOD_OUT)) $(if $(KMOD_W),W=$(KMOD_W)) modules
 
 dkms-install:
 	install -d $(DKMS_DIR)/include/vmclock

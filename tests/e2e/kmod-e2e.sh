@@ -104,7 +104,7 @@ boot_guest() {
 		-acpitable file="$dir/ssdt.aml" \
 		-qmp unix:"$dir/qmp.sock",server=on,wait=off \
 		-kernel "$root/boot/vmlinuz-$kv" -initrd "$dir/initrd.img" \
-		-append "console=ttyS0 panic=-1 quiet memmap=8K\$0x1f000000" \
+		-append "console=ttyS0 panic=-1 quiet memmap=16K\$0x1f000000" \
 		>"$dir/serial.log" 2>&1 &
 	qpid=$!
 	wait_log "$dir/serial.log" 'E2E-END' "$TIMEOUT"

@@ -11,6 +11,7 @@
  * Usage: e2e-guest all PTPDEV EXPECT_PRECISE
  *        e2e-guest hosttime | quit
  *        e2e-guest between H0_NS H1_NS TOL_NS "phc_ctl output"
+ *        e2e-guest basic DEV    (a page without notifications or time)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -333,8 +334,11 @@ static void check_phc_ioctls(int fd, int expect_precise)
 	pe = errno;
 	h1 = (int64_t)host_val(MBOX_HOSTTIME, 0);
 	dev = pct_ns(&pr.device);
-	snprintf(d, sizeof(d), "ret=%d (%s), device-host=%lld ns", p,
-		 p ? strerror(pe) : "ok", (long long)(dev - h0));
+	if (p)
+		snprintf(d, sizeof(d), "ret=%d (%s)", p, strerror(pe));
+	else
+		snprintf(d, sizeof(d), "device-host=%lld ns (host window %lld ns)",
+			 (long long)(dev - h0), (long long)(h1 - h0));
 	if (expect_precise)
 		check(!p && dev >= h0 - MS && dev <= h1 + MS,
 		      "PTP_SYS_OFFSET_PRECISE cross-timestamp (clocksource tsc)",
@@ -507,6 +511,21 @@ static int between(char **argv)
 	return phc >= h0 - tol && phc <= h1 + tol ? 0 : 1;
 }
 
+/* A basic-mode page: readable, POLLHUP at once (no notifications). */
+static int basic(const char *dev)
+{
+	char buf[4096], d[64];
+	int fd = open(dev, O_RDONLY);
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	short r = poll_fd(fd, 5000);
+
+	snprintf(d, sizeof(d), "pread=%zd poll=%#x", n, r);
+	check(n == 4096 && !memcmp(buf, "VCLK", 4) && r == POLLHUP,
+	      "basic page: pread works, poll says POLLHUP", d);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || mbox_open()) {
@@ -519,6 +538,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "quit"))
 		return host(MBOX_QUIT, 0, NULL) ? 1 : 0;
+	if (!strcmp(argv[1], "basic") && argc == 3)
+		return basic(argv[2]);
 	if (!strcmp(argv[1], "between") && argc == 6)
 		return between(argv + 2);
 	if (strcmp(argv[1], "all") || argc != 4)

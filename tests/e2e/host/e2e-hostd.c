@@ -15,6 +15,10 @@
  * the guest's domain and whose time is the host's CLOCK_TAI.  The period is
  * the host TSC rate against CLOCK_TAI measured since start-up.
  *
+ * Two more pages give the guest devices it must treat differently: a basic
+ * page (no counter, no time, no notifications) at +8 KiB and one with a bad
+ * magic at +12 KiB.
+ *
  * Usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]
  */
 #include <errno.h>
@@ -35,9 +39,11 @@
 #include "../mailbox.h"
 
 #define PAGE_ADDR 0x1f000000ull
+#define MAP_LEN 16384
 
 struct hostd {
 	struct vmclock_writer *w;
+	struct vmclock_writer *basic;
 	volatile struct vmclock_abi *page;
 	volatile struct mbox *mb;
 	const char *qmp_path;
@@ -240,7 +246,7 @@ static int page_init(struct hostd *h, void *map)
 	};
 	int ret;
 
-	memset(map, 0, 8192);
+	memset(map, 0, MAP_LEN);
 	h->mb = (volatile struct mbox *)((char *)map + 4096);
 	h->w = vmclock_writer_create(map, 4096, &cfg);
 	if (!h->w)
@@ -262,6 +268,26 @@ static int page_init(struct hostd *h, void *map)
 	return ret;
 }
 
+/* The basic page at +8 KiB and the bad one at +12 KiB. */
+static int extra_pages(struct hostd *h, char *map)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_INVALID,
+		.time_type = VMCLOCK_TIME_UTC,
+		.size = 4096,
+	};
+	volatile struct vmclock_abi *bad;
+
+	h->basic = vmclock_writer_create(map + 8192, 4096, &cfg);
+	if (!h->basic || vmclock_writer_bump_disruption(h->basic, 0))
+		return -1;
+	bad = (volatile struct vmclock_abi *)(map + 12288);
+	bad->magic = 0x4b4c4357;
+	bad->size = 4096;
+	bad->version = 1;
+	return 0;
+}
+
 static void *map_page(const char *path)
 {
 	int fd = open(path, O_RDWR);
@@ -269,7 +295,7 @@ static void *map_page(const char *path)
 
 	if (fd < 0)
 		return NULL;
-	map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	map = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		   (off_t)PAGE_ADDR);
 	close(fd);
 	return map == MAP_FAILED ? NULL : map;
@@ -316,13 +342,14 @@ int main(int argc, char **argv)
 	}
 	tai_pair(&h.ref_tsc, &h.ref_ns);
 	nanosleep(&settle, NULL);	/* a first, rough period */
-	if (page_init(&h, map)) {
+	if (page_init(&h, map) || extra_pages(&h, map)) {
 		fprintf(stderr, "e2e-hostd: page init failed\n");
 		return 1;
 	}
 	printf("e2e-hostd: ready seq=%u\n", h.page->seq_count);
 	fflush(stdout);
 	run(&h, (uint64_t)(argc > 3 ? atoi(argv[3]) : 300) * 1000000000ull);
+	vmclock_writer_destroy(h.basic);
 	vmclock_writer_destroy(h.w);
 	return 0;
 }

@@ -91,7 +91,8 @@ boot_guest() {
 	local qpid hpid
 
 	iasl -p "$dir/ssdt" "$HERE/kmod-ssdt.asl" >/dev/null || return 1
-	rm -f "$shm" "$dir/qmp.sock"
+	# A stale log would satisfy wait_log before the new one is opened.
+	rm -f "$shm" "$dir/qmp.sock" "$dir/serial.log" "$dir/hostd.log"
 	truncate -s 512M "$shm"
 	"$HOSTD" "$shm" "$dir/qmp.sock" "$TIMEOUT" >"$dir/hostd.log" 2>&1 &
 	hpid=$!
@@ -104,7 +105,7 @@ boot_guest() {
 		-acpitable file="$dir/ssdt.aml" \
 		-qmp unix:"$dir/qmp.sock",server=on,wait=off \
 		-kernel "$root/boot/vmlinuz-$kv" -initrd "$dir/initrd.img" \
-		-append "console=ttyS0 panic=-1 quiet memmap=16K\$0x1f000000" \
+		-append "console=ttyS0 panic=-1 quiet memmap=20K\$0x1f000000" \
 		>"$dir/serial.log" 2>&1 &
 	qpid=$!
 	wait_log "$dir/serial.log" 'E2E-END' "$TIMEOUT"

@@ -12,6 +12,7 @@
  *        e2e-guest hosttime | quit
  *        e2e-guest between H0_NS H1_NS TOL_NS "phc_ctl output"
  *        e2e-guest basic DEV    (a page without notifications or time)
+ *        e2e-guest utc PTPDEV   (a UTC page with tai_offset_sec = +37)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -293,7 +294,7 @@ static int64_t pct_ns(const struct ptp_clock_time *t)
 }
 
 /* PHC readings must fall between two host CLOCK_TAI readings, +- 1 ms. */
-static void check_phc_time(clockid_t clk)
+static void check_phc_time(clockid_t clk, const char *what)
 {
 	struct timespec ts;
 	int64_t h0, h1, phc, worst = 0;
@@ -313,7 +314,7 @@ static void check_phc_time(clockid_t clk)
 	}
 	snprintf(d, sizeof(d), "last phc-host=%lld ns (window %lld ns), worst outside %lld ns",
 		 (long long)(phc - h0), (long long)(h1 - h0), (long long)worst);
-	check(ok, "PHC clock_gettime agrees with host CLOCK_TAI", d);
+	check(ok, what, d);
 }
 
 static void check_phc_ioctls(int fd, int expect_precise)
@@ -398,7 +399,7 @@ static void check_phc(const char *path, int expect_precise)
 	      "calibrate the page in the guest's TSC domain", d);
 	if (fd < 0)
 		return;
-	check_phc_time(clk);
+	check_phc_time(clk, "PHC clock_gettime agrees with host CLOCK_TAI");
 	check_phc_ioctls(fd, expect_precise);
 	check_phc_readonly(clk);
 	check_unreliable(clk);
@@ -526,6 +527,17 @@ static int basic(const char *dev)
 	return 0;
 }
 
+/* Calibrated by "all" already: TAI = UTC + 37 s, our sign convention. */
+static int utc(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	check_phc_time(FD_TO_CLOCKID(fd),
+		       "UTC page + tai_offset_sec 37: PHC reads TAI (UTC + 37 s)");
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || mbox_open()) {
@@ -538,6 +550,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "quit"))
 		return host(MBOX_QUIT, 0, NULL) ? 1 : 0;
+	if (!strcmp(argv[1], "utc") && argc == 3)
+		return utc(argv[2]);
 	if (!strcmp(argv[1], "basic") && argc == 3)
 		return basic(argv[2]);
 	if (!strcmp(argv[1], "between") && argc == 6)

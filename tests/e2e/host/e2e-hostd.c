@@ -15,9 +15,10 @@
  * the guest's domain and whose time is the host's CLOCK_TAI.  The period is
  * the host TSC rate against CLOCK_TAI measured since start-up.
  *
- * Two more pages give the guest devices it must treat differently: a basic
- * page (no counter, no time, no notifications) at +8 KiB and one with a bad
- * magic at +12 KiB.
+ * More pages give the guest devices it must treat differently: a basic
+ * page (no counter, no time, no notifications) at +8 KiB, one with a bad
+ * magic at +12 KiB, and at +16 KiB a precise page in UTC with
+ * tai_offset_sec = +37 (TAI - UTC), whose PTP clock must still read TAI.
  *
  * Usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]
  */
@@ -39,11 +40,13 @@
 #include "../mailbox.h"
 
 #define PAGE_ADDR 0x1f000000ull
-#define MAP_LEN 16384
+#define MAP_LEN 20480
+#define TAI_UTC 37
 
 struct hostd {
 	struct vmclock_writer *w;
 	struct vmclock_writer *basic;
+	struct vmclock_writer *utc;
 	volatile struct vmclock_abi *page;
 	volatile struct mbox *mb;
 	const char *qmp_path;
@@ -130,8 +133,12 @@ static void doorbell(void *ctx, uint32_t seq)
 		fprintf(stderr, "e2e-hostd: doorbell failed\n");
 }
 
-/* A line in the guest's TSC domain: guest TSC = host TSC + @offset. */
-static int calibrate(struct hostd *h, int64_t offset)
+/*
+ * A line in the guest's TSC domain (guest TSC = host TSC + @offset), in
+ * TAI or, for @w in UTC, TAI_UTC seconds behind.
+ */
+static int calibrate_one(struct hostd *h, struct vmclock_writer *w,
+			 int64_t offset, uint64_t behind_ns)
 {
 	struct vmclock_calibration cal = { 0 };
 	uint64_t tsc, ns;
@@ -143,12 +150,23 @@ static int calibrate(struct hostd *h, int64_t offset)
 	if (ret)
 		return ret;
 	cal.counter_value = tsc + (uint64_t)offset;
+	ns -= behind_ns;
 	cal.time_sec = ns / 1000000000ull;
 	cal.time_frac = vmclock_nsec_to_frac((uint32_t)(ns % 1000000000ull));
 	cal.time_maxerror_ns = 1000000;
 	cal.valid = VMCLOCK_CAL_TIME_MAXERROR;
 	cal.switch_counter = cal.counter_value;
-	return vmclock_writer_set_calibration(h->w, &cal, NULL);
+	return vmclock_writer_set_calibration(w, &cal, NULL);
+}
+
+static int calibrate(struct hostd *h, int64_t offset)
+{
+	int ret = calibrate_one(h, h->w, offset, 0);
+
+	if (!ret && h->utc)
+		ret = calibrate_one(h, h->utc, offset,
+				    TAI_UTC * 1000000000ull);
+	return ret;
 }
 
 static int restore(struct hostd *h, int ring, uint64_t *gen)
@@ -268,7 +286,32 @@ static int page_init(struct hostd *h, void *map)
 	return ret;
 }
 
-/* The basic page at +8 KiB and the bad one at +12 KiB. */
+static int utc_page(struct hostd *h, char *map)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC,
+		.time_type = VMCLOCK_TIME_UTC,
+		.size = 4096,
+	};
+	int ret;
+
+	h->utc = vmclock_writer_create(map + 16384, 4096, &cfg);
+	if (!h->utc)
+		return -1;
+	ret = vmclock_writer_begin(h->utc);
+	if (!ret)
+		ret = vmclock_writer_set_tai_offset(h->utc, TAI_UTC, 1);
+	if (!ret)
+		ret = vmclock_writer_set_status(h->utc,
+						VMCLOCK_STATUS_SYNCHRONIZED);
+	if (!ret)
+		ret = calibrate_one(h, h->utc, 0, TAI_UTC * 1000000000ull);
+	if (!ret)
+		ret = vmclock_writer_commit(h->utc);
+	return ret;
+}
+
+/* The basic page at +8 KiB, the bad one at +12 KiB, UTC at +16 KiB. */
 static int extra_pages(struct hostd *h, char *map)
 {
 	struct vmclock_writer_config cfg = {
@@ -285,7 +328,7 @@ static int extra_pages(struct hostd *h, char *map)
 	bad->magic = 0x4b4c4357;
 	bad->size = 4096;
 	bad->version = 1;
-	return 0;
+	return utc_page(h, map);
 }
 
 static void *map_page(const char *path)
@@ -349,6 +392,7 @@ int main(int argc, char **argv)
 	printf("e2e-hostd: ready seq=%u\n", h.page->seq_count);
 	fflush(stdout);
 	run(&h, (uint64_t)(argc > 3 ? atoi(argv[3]) : 300) * 1000000000ull);
+	vmclock_writer_destroy(h.utc);
 	vmclock_writer_destroy(h.basic);
 	vmclock_writer_destroy(h.w);
 	return 0;

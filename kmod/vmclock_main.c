@@ -106,8 +106,7 @@ static void vmclock_announce_restore(struct vmclock_dev *vd, u64 gen,
 	snprintf(marker_env, sizeof(marker_env),
 		 "VMCLOCK_DISRUPTION_MARKER=%llu", marker);
 	ret = kobject_uevent_env(&vd->dev->kobj, KOBJ_CHANGE, envp);
-	dev_info(vd->dev,
-		 "%s: new vm generation %llu (disruption marker %llu): fed to RNG with %s, uevent %s\n",
+	dev_info(vd->dev, "%s: new vm generation %llu (marker %llu): fed to RNG with %s, uevent %s\n",
 		 vd->name, gen, marker, how, ret ? "failed" : "sent");
 }
 
@@ -268,6 +267,20 @@ static void vmclock_init_generation(struct vmclock_dev *vd)
 		vd->last_gen = le64_to_cpu(p.vm_generation_counter);
 }
 
+static int vmclock_report_probe(struct vmclock_dev *vd)
+{
+	if (!vd->misc_registered && !vd->ptp) {
+		dev_err(vd->dev, "neither a device node nor a clock\n");
+		return -ENODEV;
+	}
+	dev_info(vd->dev, "%s: %pa size %u seq %u notify %s%s%s\n",
+		 vd->name, &vd->phys, vd->size, vmclock_seq(vd),
+		 vd->notify_installed ? "on" : "off",
+		 vd->misc_registered ? ", /dev/" : "",
+		 vd->misc_registered ? vd->name : "");
+	return 0;
+}
+
 static int vmclock_probe(struct platform_device *pdev)
 {
 	struct vmclock_dev *vd = vmclock_alloc(&pdev->dev);
@@ -289,18 +302,13 @@ static int vmclock_probe(struct platform_device *pdev)
 	ret = vmclock_ptp_register(vd);
 	if (ret)
 		goto err_cdev;
-	if (!vd->misc_registered && !vd->ptp) {
-		dev_err(&pdev->dev, "neither a device node nor a clock\n");
-		ret = -ENODEV;
-		goto err_cdev;
-	}
-	dev_info(&pdev->dev, "%s: %pa size %u seq %u notify %s%s%s\n",
-		 vd->name, &vd->phys, vd->size, vmclock_seq(vd),
-		 vd->notify_installed ? "on" : "off",
-		 vd->misc_registered ? ", /dev/" : "",
-		 vd->misc_registered ? vd->name : "");
+	ret = vmclock_report_probe(vd);
+	if (ret)
+		goto err_ptp;
 	return 0;
 
+err_ptp:
+	vmclock_ptp_unregister(vd);
 err_cdev:
 	vmclock_cdev_unregister(vd);
 err_notify:
@@ -440,6 +448,6 @@ static void __exit vmclock_exit(void)
 }
 module_exit(vmclock_exit);
 
-MODULE_DESCRIPTION("VMClock guest driver: /dev/vmclockN, PTP clock, restore events");
+MODULE_DESCRIPTION("VMClock guest driver: device node, PTP clock, restores");
 MODULE_AUTHOR("The vmclock project");
 MODULE_LICENSE("GPL");

@@ -69,6 +69,8 @@ fetch() {
 	if [ ! -e "$root/.done" ]; then
 		rm -rf "$root" "$debs"
 		mkdir -p "$root" "$debs"
+		# apt's download sandbox user must be able to write there.
+		id _apt >/dev/null 2>&1 && chown _apt "$debs"
 		(cd "$debs" && apt-get download -qq "linux-image-$kv" \
 			"linux-headers-$kv" "linux-headers-$base-common" \
 			"$kbuild" >/dev/null)

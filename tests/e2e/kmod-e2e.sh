@@ -138,8 +138,12 @@ run_series() {
 	grep -E '^(PASS|FAIL|E2E)' "$WORK/$kv/serial.log" | tr -d '\r' |
 		sed "s/^\(PASS\|FAIL\): /\1: [$series] /" >"$WORK/$kv/verdicts"
 	cat "$WORK/$kv/verdicts"
-	pass=$((pass + $(grep -c '^PASS' "$WORK/$kv/verdicts")))
-	fail=$((fail + $(grep -c '^FAIL' "$WORK/$kv/verdicts")))
+	local p f
+	p=$(grep -c '^PASS' "$WORK/$kv/verdicts")
+	f=$(grep -c '^FAIL' "$WORK/$kv/verdicts")
+	pass=$((pass + p))
+	fail=$((fail + f))
+	echo "== $series ($kv): guest checks $p passed, $f failed"
 }
 
 main() {

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: MIT
+#
+# vmclock top-level build: plain GNU make, non-recursive.  Each directory
+# adds itself through a fragment in mk/; see docs/hacking.md.
+#
+#   make            library, tools, daemon
+#   make check      every fast test, ends with "N passed, N failed"
+#   make demo       host daemon + guest-side reader on this machine
+#   make O=dir      build into dir (default: build)
+#   make SAN=address,undefined   sanitizer build (use a separate O=)
+#   make V=1        show commands
+
+O ?= build
+CC ?= cc
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+
+WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wold-style-definition -Wdeclaration-after-statement -Wpointer-arith \
+	-Wcast-align -Wwrite-strings -Wformat=2 -Wundef -Wvla \
+	-Wimplicit-fallthrough -Wnull-dereference
+ARITH_WARNINGS := -Wconversion -Wsign-conversion
+
+CFLAGS ?= -O2 -g
+ifeq ($(CI),true)
+CFLAGS += -Werror
+endif
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN)
+endif
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fno-common -D_GNU_SOURCE -Iinclude
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Fragments append to these.
+BINS :=
+CHECK_SUITES :=
+CLEAN_FILES :=
+
+all: build-all
+
+include $(sort $(wildcard mk/*.mk))
+
+build-all: $(BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Every fast test suite; each prints "N passed, N failed" as its last line.
+check: $(BINS) $(CHECK_DEPS)
+	@tests/run-suites.sh $(CHECK_SUITES)
+
+clean:
+	rm -rf $(O) $(CLEAN_FILES)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+.PHONY: all build-all check clean

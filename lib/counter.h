@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * counter.h - read this CPU's counter, ordered, inline.
+ *
+ * The read must not be hoisted above the sequence-lock load that opens the
+ * window: on x86 lfence keeps rdtsc after the earlier loads (rdtsc_ordered
+ * in Linux); on arm64 isb keeps the counter read after the earlier
+ * instructions.  Nothing else lives here.
+ */
+#ifndef VMCLOCK_LIB_COUNTER_H
+#define VMCLOCK_LIB_COUNTER_H
+
+#include <stdint.h>
+
+#include <vmclock/vmclock-abi.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define VMC_COUNTER_NATIVE_ID VMCLOCK_COUNTER_X86_TSC
+static inline __attribute__((always_inline)) uint64_t vmc_counter_native(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+#elif defined(__aarch64__)
+#define VMC_COUNTER_NATIVE_ID VMCLOCK_COUNTER_ARM_VCNT
+static inline __attribute__((always_inline)) uint64_t vmc_counter_native(void)
+{
+	uint64_t v;
+
+	__asm__ __volatile__("isb\n\tmrs %0, cntvct_el0" : "=r"(v) : : "memory");
+	return v;
+}
+#else
+#define VMC_COUNTER_NATIVE_ID VMCLOCK_COUNTER_INVALID
+static inline uint64_t vmc_counter_native(void)
+{
+	return 0;
+}
+#endif
+
+#endif /* VMCLOCK_LIB_COUNTER_H */

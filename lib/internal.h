@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - helpers shared by the files of libvmclock; not installed.
+ *
+ * The page is shared memory written by another party, so every access goes
+ * through a relaxed atomic load or store of the field's own width (no torn
+ * field, no data race in the C11 sense, nothing the compiler may merge) and
+ * through the little-endian conversions below.
+ */
+#ifndef VMCLOCK_LIB_INTERNAL_H
+#define VMCLOCK_LIB_INTERNAL_H
+
+#include <stdint.h>
+
+#include <vmclock/vmclock-abi.h>
+
+#define VMC_API __attribute__((visibility("default")))
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define vmc_le16(v) __builtin_bswap16(v)
+#define vmc_le32(v) __builtin_bswap32(v)
+#define vmc_le64(v) __builtin_bswap64(v)
+#else
+#define vmc_le16(v) (v)
+#define vmc_le32(v) (v)
+#define vmc_le64(v) (v)
+#endif
+
+/* Relaxed loads and stores of one page field, any width. */
+#define vmc_load(p)	(__atomic_load_n((p), __ATOMIC_RELAXED))
+#define vmc_store(p, v) (__atomic_store_n((p), (v), __ATOMIC_RELAXED))
+
+/* A page field in native byte order, e.g. vmc_get64(page, time_sec). */
+#define vmc_get8(pg, f)	 vmc_load(&(pg)->f)
+#define vmc_get16(pg, f) ((uint16_t)vmc_le16(vmc_load(&(pg)->f)))
+#define vmc_get32(pg, f) ((uint32_t)vmc_le32(vmc_load(&(pg)->f)))
+#define vmc_get64(pg, f) ((uint64_t)vmc_le64(vmc_load(&(pg)->f)))
+
+#define vmc_put8(pg, f, v)  vmc_store(&(pg)->f, (uint8_t)(v))
+#define vmc_put16(pg, f, v) vmc_store(&(pg)->f, (uint16_t)vmc_le16((uint16_t)(v)))
+#define vmc_put32(pg, f, v) vmc_store(&(pg)->f, (uint32_t)vmc_le32((uint32_t)(v)))
+#define vmc_put64(pg, f, v) vmc_store(&(pg)->f, (uint64_t)vmc_le64((uint64_t)(v)))
+
+/* The VALID flags of the four error fields. */
+#define VMC_ERROR_FLAGS                                                     \
+	(VMCLOCK_FLAG_PERIOD_ESTERROR_VALID |                               \
+	 VMCLOCK_FLAG_PERIOD_MAXERROR_VALID | VMCLOCK_FLAG_TIME_ESTERROR_VALID | \
+	 VMCLOCK_FLAG_TIME_MAXERROR_VALID)
+
+/* Set errno-style message for vmclock_reader_open_error(). */
+void vmc_set_open_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* VMCLOCK_LIB_INTERNAL_H */

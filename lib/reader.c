@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reader.c - the guest side of libvmclock: open a page, take consistent
+ * snapshots under its sequence lock with a counter reading inside the
+ * window, and report time, bounds and events.
+ *
+ * The snapshot loop is the vDSO's: load seq, acquire fence, copy, read the
+ * counter, acquire fence, load seq again, compare.  Only loads and the
+ * counter read happen inside it; the arithmetic runs after it (page.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmclock/vmclock.h>
+
+#include "counter.h"
+#include "internal.h"
+#include "page.h"
+
+#define WORDS (sizeof(struct vmclock_abi) / sizeof(uint64_t))
+
+struct vmclock_reader {
+	const volatile struct vmclock_abi *page; /* NULL when read by pread */
+	size_t map_len;
+	size_t copy_words; /* 8-byte words of the struct that are readable */
+	int fd;
+	enum vmclock_access method;
+	vmclock_counter_fn counter_fn;
+	vmclock_clock_fn clock_fn;
+	void *ctx;
+	uint64_t timeout_ns;
+	uint32_t drift_ppb;
+	int have_last;
+	uint64_t last_marker;
+	uint64_t last_gen;
+	uint64_t last_flags;
+	uint8_t last_status;
+	uint8_t last_leap;
+	int16_t last_tai;
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t reader_clock(const struct vmclock_reader *r)
+{
+	return r->clock_fn ? r->clock_fn(r->ctx) : monotonic_ns();
+}
+
+/*
+ * Called when an attempt failed: 0 to retry, -ETIMEDOUT once the deadline
+ * has passed.  The clock is read only on retries, never on the fast path.
+ */
+static int retry_or_timeout(const struct vmclock_reader *r, uint64_t *start,
+			    unsigned int *tries)
+{
+	uint64_t now;
+
+	if ((*tries)++ % 16)
+		return 0;
+	now = reader_clock(r);
+	if (!*start)
+		*start = now ? now : 1;
+	else if (now - *start >= r->timeout_ns)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * One attempt on a mapped page: 0 with a consistent copy in @snap and the
+ * counter read inside the window in @counter, or -EAGAIN when a writer
+ * was active.  @native selects the inline CPU counter (constant-folded by
+ * the callers, so the hot path has no indirect call).
+ */
+static inline __attribute__((always_inline)) int
+snap_attempt(const struct vmclock_reader *r, uint64_t *snap, int native,
+	     int want_counter, uint64_t *counter)
+{
+	const volatile uint64_t *words = (const volatile uint64_t *)r->page;
+	uint32_t seq1, seq2;
+	size_t i;
+
+	seq1 = __atomic_load_n(&r->page->seq_count, __ATOMIC_ACQUIRE);
+	if (unlikely(vmc_le32(seq1) & 1))
+		return -EAGAIN;
+	for (i = 0; i < r->copy_words; i++)
+		snap[i] = vmc_load(&words[i]);
+	if (want_counter)
+		*counter = native ? vmc_counter_native() : r->counter_fn(r->ctx);
+	/* Pairs with the writer's release fence before it moves seq_count on. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	seq2 = vmc_load(&r->page->seq_count);
+	return likely(seq1 == seq2) ? 0 : -EAGAIN;
+}
+
+static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, len, off);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * One attempt through pread(): seq, the struct, the counter, seq again.
+ * Each pread of a device is itself consistent; the seq reads around the
+ * counter make the counter belong to the copied fields.
+ */
+static int pread_attempt(const struct vmclock_reader *r, uint64_t *snap,
+			 int want_counter, uint64_t *counter)
+{
+	const off_t seq_off = offsetof(struct vmclock_abi, seq_count);
+	size_t len = r->copy_words * sizeof(uint64_t);
+	uint32_t seq1, seq2;
+
+	if (pread_full(r->fd, &seq1, sizeof(seq1), seq_off) != sizeof(seq1) ||
+	    pread_full(r->fd, snap, len, 0) != (ssize_t)len)
+		return -EIO;
+	if (want_counter)
+		*counter = r->counter_fn ? r->counter_fn(r->ctx) :
+					   vmc_counter_native();
+	if (pread_full(r->fd, &seq2, sizeof(seq2), seq_off) != sizeof(seq2))
+		return -EIO;
+	if ((vmc_le32(seq1) & 1) || seq1 != seq2 ||
+	    seq1 != ((struct vmclock_abi *)snap)->seq_count)
+		return -EAGAIN;
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+take_snapshot(const struct vmclock_reader *r, struct vmclock_abi *snap,
+	      int native, int want_counter, uint64_t *counter)
+{
+	uint64_t *w = (uint64_t *)snap, start = 0;
+	unsigned int tries = 0;
+	int err;
+
+	for (;;) {
+		if (likely(r->page))
+			err = snap_attempt(r, w, native, want_counter, counter);
+		else
+			err = pread_attempt(r, w, want_counter, counter);
+		if (likely(err != -EAGAIN))
+			return err;
+		err = retry_or_timeout(r, &start, &tries);
+		if (err)
+			return err;
+	}
+}
+
+static uint32_t events_since(struct vmclock_reader *r,
+			     const struct vmclock_reading *rd)
+{
+	uint64_t newly = rd->flags & ~r->last_flags;
+	uint32_t ev = 0;
+
+	if (!r->have_last)
+		return 0;
+	if (rd->disruption_marker != r->last_marker)
+		ev |= VMCLOCK_EVENT_DISRUPTED;
+	if (rd->vm_generation_counter != r->last_gen)
+		ev |= VMCLOCK_EVENT_RESTORED;
+	if (rd->clock_status != r->last_status)
+		ev |= VMCLOCK_EVENT_STATUS;
+	if (rd->flags != r->last_flags)
+		ev |= VMCLOCK_EVENT_FLAGS;
+	if (rd->leap_indicator != r->last_leap)
+		ev |= VMCLOCK_EVENT_LEAP;
+	if (rd->tai_offset_sec != r->last_tai)
+		ev |= VMCLOCK_EVENT_TAI_OFFSET;
+	if (newly & VMCLOCK_FLAG_DISRUPTION_SOON)
+		ev |= VMCLOCK_EVENT_MAINT_SOON;
+	if (newly & VMCLOCK_FLAG_DISRUPTION_IMMINENT)
+		ev |= VMCLOCK_EVENT_MAINT_IMMINENT;
+	return ev;
+}
+
+static void note_events(struct vmclock_reader *r, struct vmclock_reading *rd)
+{
+	rd->events = events_since(r, rd);
+	r->have_last = 1;
+	r->last_marker = rd->disruption_marker;
+	r->last_gen = rd->vm_generation_counter;
+	r->last_flags = rd->flags;
+	r->last_status = rd->clock_status;
+	r->last_leap = rd->leap_indicator;
+	r->last_tai = rd->tai_offset_sec;
+}
+
+/*
+ * Snapshot, compute, note events.  Returns the snapshot error, else why no
+ * time could be computed (0, -ENOTSUP, -ERANGE); the reading is filled
+ * whenever a snapshot was taken.
+ */
+static inline __attribute__((always_inline)) int
+read_common(struct vmclock_reader *r, int native, int want_counter,
+	    uint64_t counter, struct vmclock_reading *out)
+{
+	struct vmclock_abi snap;
+	int err;
+
+	if (r->copy_words < WORDS)
+		memset(&snap, 0, sizeof(snap));
+	err = take_snapshot(r, &snap, native, want_counter, &counter);
+	if (unlikely(err))
+		return err;
+	err = vmc_compute(&snap, counter, r->drift_ppb, out);
+	note_events(r, out);
+	return err;
+}
+
+static int read_now(struct vmclock_reader *r, struct vmclock_reading *out)
+{
+	if (likely(!r->counter_fn))
+		return read_common(r, 1, 1, 0, out);
+	return read_common(r, 0, 1, 0, out);
+}
+
+VMC_API int vmclock_reader_read(struct vmclock_reader *r,
+				struct vmclock_reading *out)
+{
+	int err = read_now(r, out);
+
+	return err == -ENOTSUP || err == -ERANGE ? 0 : err;
+}
+
+VMC_API int vmclock_reader_read_at(struct vmclock_reader *r, uint64_t counter,
+				   struct vmclock_reading *out)
+{
+	int err = read_common(r, 0, 0, counter, out);
+
+	return err == -ENOTSUP || err == -ERANGE ? 0 : err;
+}
+
+static int strict_status(const struct vmclock_reading *rd)
+{
+	switch (rd->clock_status) {
+	case VMCLOCK_STATUS_SYNCHRONIZED:
+	case VMCLOCK_STATUS_FREERUNNING:
+		return 0;
+	case VMCLOCK_STATUS_INITIALIZING:
+		return -EAGAIN;
+	case VMCLOCK_STATUS_UNRELIABLE:
+		return -EIO;
+	default:
+		return -ENODATA;
+	}
+}
+
+VMC_API int vmclock_reader_now(struct vmclock_reader *r,
+			       struct vmclock_reading *out)
+{
+	int err = read_now(r, out);
+
+	if (unlikely(err))
+		return err;
+	if (unlikely(!r->counter_fn && out->counter_id != VMC_COUNTER_NATIVE_ID))
+		return -ENOTSUP;
+	if (unlikely(!(out->valid & VMCLOCK_VALID_UTC)))
+		return -ENOTSUP;
+	err = strict_status(out);
+	if (unlikely(err))
+		return err;
+	if (unlikely(!(out->valid & VMCLOCK_VALID_MAXERROR)))
+		return -ENODATA;
+	return 0;
+}
+
+VMC_API int vmclock_reader_snapshot(struct vmclock_reader *r,
+				    struct vmclock_abi *page)
+{
+	uint64_t counter;
+
+	memset(page, 0, sizeof(*page));
+	return take_snapshot(r, page, 0, 0, &counter);
+}
+
+static struct vmclock_reader *reader_new(void)
+{
+	struct vmclock_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	r->timeout_ns = VMCLOCK_DEFAULT_TIMEOUT_NS;
+	r->drift_ppb = VMCLOCK_DEFAULT_DRIFT_PPB;
+	return r;
+}
+
+static void set_copy_len(struct vmclock_reader *r, size_t avail)
+{
+	if (avail > sizeof(struct vmclock_abi))
+		avail = sizeof(struct vmclock_abi);
+	r->copy_words = avail / sizeof(uint64_t);
+}
+
+VMC_API struct vmclock_reader *vmclock_reader_open_memory(const volatile void *page,
+							  size_t len)
+{
+	struct vmclock_reader *r;
+	const char *why;
+
+	vmc_set_open_error("%s", "");
+	if (!page || ((uintptr_t)page & 7)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (vmclock_page_validate(page, len, &why)) {
+		vmc_set_open_error("%s", why);
+		errno = ENODEV;
+		return NULL;
+	}
+	r = reader_new();
+	if (!r)
+		return NULL;
+	r->page = page;
+	r->method = VMCLOCK_ACCESS_MEMORY;
+	set_copy_len(r, len);
+	return r;
+}
+
+/* Bytes of the page the file offers: a device offers one page. */
+static size_t file_avail(int fd, size_t page_size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		return (size_t)st.st_size < page_size ? (size_t)st.st_size : page_size;
+	return page_size;
+}
+
+static int open_by_pread(struct vmclock_reader *r, size_t avail)
+{
+	uint64_t buf[WORDS];
+	const char *why;
+	ssize_t n;
+
+	memset(buf, 0, sizeof(buf));
+	n = pread_full(r->fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < avail && (size_t)n < sizeof(buf))
+		avail = (size_t)n;
+	if (vmclock_page_validate(buf, avail, &why)) {
+		vmc_set_open_error("%s", why);
+		return -ENODEV;
+	}
+	r->method = VMCLOCK_ACCESS_PREAD;
+	set_copy_len(r, avail);
+	return 0;
+}
+
+static int open_fd(struct vmclock_reader *r)
+{
+	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+	size_t avail = file_avail(r->fd, page_size);
+	const char *why;
+	void *map;
+
+	if (avail < VMCLOCK_MIN_SIZE) {
+		vmc_set_open_error("only %zu bytes, a page needs at least %zu",
+				   avail, (size_t)VMCLOCK_MIN_SIZE);
+		return -ENODEV;
+	}
+	/* Linux's device maps exactly one page at offset 0, read-only. */
+	map = mmap(NULL, page_size, PROT_READ, MAP_SHARED, r->fd, 0);
+	if (map == MAP_FAILED)
+		return open_by_pread(r, avail);
+	if (vmclock_page_validate(map, avail, &why)) {
+		vmc_set_open_error("%s", why);
+		munmap(map, page_size);
+		return -ENODEV;
+	}
+	r->page = map;
+	r->map_len = page_size;
+	r->method = VMCLOCK_ACCESS_MMAP;
+	set_copy_len(r, avail);
+	return 0;
+}
+
+VMC_API struct vmclock_reader *vmclock_reader_open(const char *path)
+{
+	struct vmclock_reader *r;
+	int err;
+
+	vmc_set_open_error("%s", "");
+	if (!path)
+		path = getenv("VMCLOCK_DEVICE");
+	if (!path || !*path)
+		path = VMCLOCK_DEFAULT_DEVICE;
+	r = reader_new();
+	if (!r)
+		return NULL;
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		err = errno;
+		goto err_free;
+	}
+	err = -open_fd(r);
+	if (err)
+		goto err_close;
+	return r;
+err_close:
+	close(r->fd);
+err_free:
+	free(r);
+	errno = err;
+	return NULL;
+}
+
+VMC_API void vmclock_reader_close(struct vmclock_reader *r)
+{
+	if (!r)
+		return;
+	if (r->map_len)
+		munmap((void *)r->page, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+VMC_API void vmclock_reader_set_counter(struct vmclock_reader *r,
+					vmclock_counter_fn counter,
+					vmclock_clock_fn clock, void *ctx)
+{
+	r->counter_fn = counter;
+	r->clock_fn = clock;
+	r->ctx = ctx;
+}
+
+VMC_API void vmclock_reader_set_timeout(struct vmclock_reader *r, uint64_t ns)
+{
+	r->timeout_ns = ns;
+}
+
+VMC_API void vmclock_reader_set_drift(struct vmclock_reader *r, uint32_t ppb)
+{
+	r->drift_ppb = ppb;
+}
+
+VMC_API enum vmclock_access vmclock_reader_method(const struct vmclock_reader *r)
+{
+	return r->method;
+}
+
+VMC_API int vmclock_reader_fd(const struct vmclock_reader *r)
+{
+	return r->fd;
+}
+
+VMC_API int vmclock_counter_id_native(void)
+{
+	return VMC_COUNTER_NATIVE_ID;
+}
+
+VMC_API uint64_t vmclock_counter_read(void)
+{
+	return vmc_counter_native();
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+/*
+ * writer.c - the hypervisor side of libvmclock: own a page and change it in
+ * sequence-lock transactions, keeping the TIME_MONOTONIC promise.
+ *
+ * Ordering (pairs with snap_attempt() in reader.c):
+ *	seq_count = odd; release fence; field stores; seq_count = even with
+ *	release semantics; notify.
+ * The writer keeps its own copy of seq_count, the flags, the marker, the
+ * generation and the last calibration, so it never trusts the page's
+ * contents after adopting it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-writer.h>
+#include <vmclock/vmclock.h>
+
+#include "internal.h"
+
+struct vmclock_writer {
+	volatile struct vmclock_abi *page;
+	struct vmclock_writer_config cfg;
+	int in_txn;
+	int implicit_txn;
+	int adopted;
+	uint32_t seq;
+	uint64_t flags;
+	uint64_t marker;
+	uint64_t generation;
+	int have_line;
+	struct vmclock_line line;
+};
+
+static void put_flags(struct vmclock_writer *w, uint64_t flags)
+{
+	w->flags = flags;
+	vmc_put64(w->page, flags, flags);
+}
+
+VMC_API int vmclock_writer_begin(struct vmclock_writer *w)
+{
+	if (w->in_txn)
+		return -EBUSY;
+	/* An adopted page left odd by a dead writer stays odd until commit. */
+	if (!(w->seq & 1))
+		w->seq++;
+	vmc_put32(w->page, seq_count, w->seq);
+	/* Readers must see seq odd before any field changes. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	w->in_txn = 1;
+	return 0;
+}
+
+VMC_API int vmclock_writer_commit(struct vmclock_writer *w)
+{
+	if (!w->in_txn)
+		return -EINVAL;
+	w->seq++;
+	/* Every field store is visible before seq turns even. */
+	__atomic_store_n(&w->page->seq_count, vmc_le32(w->seq), __ATOMIC_RELEASE);
+	w->in_txn = 0;
+	if (w->cfg.notify)
+		w->cfg.notify(w->cfg.notify_ctx, w->seq);
+	return 0;
+}
+
+/* Open a transaction for one setter if the caller has none open. */
+static void txn_enter(struct vmclock_writer *w)
+{
+	w->implicit_txn = !w->in_txn;
+	if (w->implicit_txn)
+		vmclock_writer_begin(w);
+}
+
+static int txn_leave(struct vmclock_writer *w, int ret)
+{
+	if (w->implicit_txn) {
+		w->implicit_txn = 0;
+		vmclock_writer_commit(w);
+	}
+	return ret;
+}
+
+static void init_page(struct vmclock_writer *w, size_t len)
+{
+	volatile struct vmclock_abi *pg = w->page;
+	volatile uint8_t *b = (volatile uint8_t *)pg;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = 0;
+	vmc_put32(pg, magic, VMCLOCK_MAGIC);
+	vmc_put32(pg, size, w->cfg.size);
+	vmc_put16(pg, version, 1);
+	vmc_put8(pg, counter_id, w->cfg.counter_id);
+	vmc_put8(pg, time_type, w->cfg.time_type);
+	vmc_put8(pg, clock_status, VMCLOCK_STATUS_UNKNOWN);
+	w->seq = 0;
+}
+
+static void adopt_page(struct vmclock_writer *w)
+{
+	volatile struct vmclock_abi *pg = w->page;
+
+	w->adopted = 1;
+	w->seq = vmc_get32(pg, seq_count);
+	w->flags = vmc_get64(pg, flags);
+	w->marker = vmc_get64(pg, disruption_marker);
+	w->generation = vmc_get64(pg, vm_generation_counter);
+	w->line.counter_value = vmc_get64(pg, counter_value);
+	w->line.period_frac = vmc_get64(pg, counter_period_frac_sec);
+	w->line.time_sec = vmc_get64(pg, time_sec);
+	w->line.time_frac = vmc_get64(pg, time_frac_sec);
+	w->line.shift = vmc_get8(pg, counter_period_shift);
+	w->have_line = w->line.period_frac != 0 && w->line.shift <= 63;
+}
+
+static int can_adopt(volatile struct vmclock_abi *pg, size_t len,
+		     const struct vmclock_writer_config *cfg)
+{
+	if (vmclock_page_validate(pg, len, NULL))
+		return 0;
+	return vmc_get32(pg, size) == cfg->size;
+}
+
+VMC_API struct vmclock_writer *vmclock_writer_create(volatile void *page, size_t len,
+						     const struct vmclock_writer_config *cfg)
+{
+	struct vmclock_writer *w;
+
+	if (!page || ((uintptr_t)page & 7) || !cfg ||
+	    len < sizeof(struct vmclock_abi) ||
+	    cfg->size < sizeof(struct vmclock_abi) || cfg->size > len) {
+		errno = EINVAL;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->page = page;
+	w->cfg = *cfg;
+	if (cfg->adopt && can_adopt(w->page, len, cfg)) {
+		if (vmc_get8(w->page, counter_id) != cfg->counter_id ||
+		    vmc_get8(w->page, time_type) != cfg->time_type) {
+			free(w);
+			errno = EINVAL;
+			return NULL;
+		}
+		adopt_page(w);
+	} else {
+		init_page(w, len);
+	}
+	/* Publish: a fresh page becomes seq 2; an odd adopted one even. */
+	vmclock_writer_begin(w);
+	vmclock_writer_commit(w);
+	return w;
+}
+
+VMC_API void vmclock_writer_destroy(struct vmclock_writer *w)
+{
+	free(w);
+}
+
+VMC_API int vmclock_writer_adopted(const struct vmclock_writer *w)
+{
+	return w->adopted;
+}
+
+VMC_API volatile struct vmclock_abi *vmclock_writer_page(const struct vmclock_writer *w)
+{
+	return w->page;
+}
+
+/* Add @gap (units of 2^-64 s) to a line's time. */
+static int line_advance(struct vmclock_line *l, struct vmclock_u128 gap)
+{
+	uint64_t frac = l->time_frac + gap.lo;
+	uint64_t sec = l->time_sec + gap.hi + (frac < gap.lo);
+
+	if (sec < l->time_sec)
+		return -ERANGE;
+	l->time_frac = frac;
+	l->time_sec = sec;
+	return 0;
+}
+
+/* How far @nl is behind @old at counter @c (0 if not behind). */
+static int gap_at(const struct vmclock_line *old, const struct vmclock_line *nl,
+		  uint64_t c, struct vmclock_u128 *gap)
+{
+	struct vmclock_instant to, tn;
+	struct vmclock_span span;
+
+	if (vmclock_line_eval(old, c, &to, &span) ||
+	    vmclock_line_eval(nl, c, &tn, &span))
+		return -ERANGE;
+	*gap = vmclock_instant_gap(&to, &tn);
+	return 0;
+}
+
+/*
+ * The lines differ linearly, so the new one is at or ahead of the old one
+ * over the whole publish window iff it is at both ends.
+ */
+static int monotonic_gap(const struct vmclock_writer *w,
+			 const struct vmclock_line *nl, uint64_t c,
+			 struct vmclock_u128 *gap)
+{
+	struct vmclock_u128 g1, g2;
+
+	if (gap_at(&w->line, nl, c, &g1) ||
+	    gap_at(&w->line, nl, c + w->cfg.publish_window_ticks, &g2))
+		return -ERANGE;
+	*gap = (g2.hi > g1.hi || (g2.hi == g1.hi && g2.lo > g1.lo)) ? g2 : g1;
+	return 0;
+}
+
+static void put_calibration(struct vmclock_writer *w, const struct vmclock_line *l,
+			    const struct vmclock_calibration *cal,
+			    uint64_t est_ns, uint64_t max_ns)
+{
+	volatile struct vmclock_abi *pg = w->page;
+	uint64_t flags = w->flags & ~(uint64_t)VMC_ERROR_FLAGS;
+
+	vmc_put64(pg, counter_value, l->counter_value);
+	vmc_put8(pg, counter_period_shift, l->shift);
+	vmc_put64(pg, counter_period_frac_sec, l->period_frac);
+	vmc_put64(pg, counter_period_esterror_rate_frac_sec,
+		  cal->valid & VMCLOCK_CAL_PERIOD_ESTERROR ? cal->period_esterror_rate : 0);
+	vmc_put64(pg, counter_period_maxerror_rate_frac_sec,
+		  cal->valid & VMCLOCK_CAL_PERIOD_MAXERROR ? cal->period_maxerror_rate : 0);
+	vmc_put64(pg, time_sec, l->time_sec);
+	vmc_put64(pg, time_frac_sec, l->time_frac);
+	vmc_put64(pg, time_esterror_nanosec,
+		  cal->valid & VMCLOCK_CAL_TIME_ESTERROR ? est_ns : 0);
+	vmc_put64(pg, time_maxerror_nanosec,
+		  cal->valid & VMCLOCK_CAL_TIME_MAXERROR ? max_ns : 0);
+	if (cal->valid & VMCLOCK_CAL_PERIOD_ESTERROR)
+		flags |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID;
+	if (cal->valid & VMCLOCK_CAL_PERIOD_MAXERROR)
+		flags |= VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
+	if (cal->valid & VMCLOCK_CAL_TIME_ESTERROR)
+		flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID;
+	if (cal->valid & VMCLOCK_CAL_TIME_MAXERROR)
+		flags |= VMCLOCK_FLAG_TIME_MAXERROR_VALID;
+	put_flags(w, flags);
+	w->line = *l;
+	w->have_line = 1;
+}
+
+VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
+					   const struct vmclock_calibration *cal,
+					   struct vmclock_publish_result *res)
+{
+	struct vmclock_line nl = { cal->counter_value, cal->period_frac,
+				   cal->time_sec, cal->time_frac,
+				   cal->period_shift };
+	struct vmclock_u128 gap = { 0, 0 };
+	uint64_t adj = 0;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (cal->period_shift > 63 || cal->period_frac == 0)
+		return -EINVAL;
+	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line) {
+		if (monotonic_gap(w, &nl, cal->switch_counter, &gap))
+			return -ERANGE;
+		if (gap.hi || gap.lo) {
+			if (w->cfg.policy == VMCLOCK_MONOTONIC_REFUSE ||
+			    line_advance(&nl, gap))
+				return -ERANGE;
+			adj = vmclock_scale(gap, VMCLOCK_NSEC_PER_SEC, 64,
+					    VMCLOCK_ROUND_UP);
+		}
+	}
+	if (res) {
+		res->adjusted = adj != 0;
+		res->adjust_ns = adj;
+	}
+	txn_enter(w);
+	put_calibration(w, &nl, cal, vmclock_add_sat(cal->time_esterror_ns, adj),
+			vmclock_add_sat(cal->time_maxerror_ns, adj));
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_clear_calibration(struct vmclock_writer *w)
+{
+	volatile struct vmclock_abi *pg = w->page;
+
+	txn_enter(w);
+	vmc_put64(pg, counter_value, 0);
+	vmc_put8(pg, counter_period_shift, 0);
+	vmc_put64(pg, counter_period_frac_sec, 0);
+	vmc_put64(pg, counter_period_esterror_rate_frac_sec, 0);
+	vmc_put64(pg, counter_period_maxerror_rate_frac_sec, 0);
+	vmc_put64(pg, time_sec, 0);
+	vmc_put64(pg, time_frac_sec, 0);
+	vmc_put64(pg, time_esterror_nanosec, 0);
+	vmc_put64(pg, time_maxerror_nanosec, 0);
+	put_flags(w, w->flags & ~(uint64_t)VMC_ERROR_FLAGS);
+	w->have_line = 0;
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_set_status(struct vmclock_writer *w, uint8_t status)
+{
+	if (status > VMCLOCK_STATUS_UNRELIABLE)
+		return -EINVAL;
+	txn_enter(w);
+	vmc_put8(w->page, clock_status, status);
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_set_flags(struct vmclock_writer *w, uint64_t set,
+				     uint64_t clear)
+{
+	const uint64_t owned = VMC_ERROR_FLAGS | VMCLOCK_FLAG_TAI_OFFSET_VALID;
+	const uint64_t known = (VMCLOCK_FLAG_NOTIFICATION_PRESENT << 1) - 1;
+
+	if ((set & owned) || ((set | clear) & ~known))
+		return -EINVAL;
+	txn_enter(w);
+	put_flags(w, (w->flags & ~clear) | set);
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_set_tai_offset(struct vmclock_writer *w,
+					  int16_t offset_sec, int valid)
+{
+	uint64_t flags = w->flags & ~(uint64_t)VMCLOCK_FLAG_TAI_OFFSET_VALID;
+
+	txn_enter(w);
+	vmc_put16(w->page, tai_offset_sec, (uint16_t)offset_sec);
+	put_flags(w, valid ? flags | VMCLOCK_FLAG_TAI_OFFSET_VALID : flags);
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_set_leap(struct vmclock_writer *w, uint8_t leap)
+{
+	if (leap > VMCLOCK_LEAP_POST_NEG)
+		return -EINVAL;
+	txn_enter(w);
+	vmc_put8(w->page, leap_indicator, leap);
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_set_smearing_hint(struct vmclock_writer *w,
+					     uint8_t hint)
+{
+	if (hint > VMCLOCK_SMEARING_UTC_SLS)
+		return -EINVAL;
+	txn_enter(w);
+	vmc_put8(w->page, leap_second_smearing_hint, hint);
+	return txn_leave(w, 0);
+}
+
+/* The next value of a never-repeating counter. */
+static uint64_t next_value(uint64_t cur, uint64_t want)
+{
+	if (!want || want == cur)
+		return cur + 1;
+	return want;
+}
+
+VMC_API int vmclock_writer_bump_disruption(struct vmclock_writer *w,
+					   uint64_t value)
+{
+	txn_enter(w);
+	w->marker = next_value(w->marker, value);
+	vmc_put64(w->page, disruption_marker, w->marker);
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_bump_generation(struct vmclock_writer *w,
+					   uint64_t value)
+{
+	txn_enter(w);
+	w->generation = next_value(w->generation, value);
+	vmc_put64(w->page, vm_generation_counter, w->generation);
+	put_flags(w, w->flags | VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT);
+	return txn_leave(w, 0);
+}

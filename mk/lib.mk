@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: MIT
+# libvmclock: reader and writer of the VMClock page.
+
+LIB_SRCS := lib/reader.c lib/writer.c lib/page.c lib/strerror.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+LIBVMCLOCK := $(O)/lib/libvmclock.a
+
+$(LIB_OBJS): CFLAGS += -fvisibility=hidden -fPIC
+
+$(LIBVMCLOCK): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+BINS += $(LIBVMCLOCK)

@@ -29,6 +29,8 @@ dkms-install:
 	install -d $(DKMS_DIR)/include/vmclock
 	install -m 644 $(KMOD_SRCS) kmod/Makefile kmod/dkms.conf $(DKMS_DIR)/
 	install -m 644 $(KMOD_HDRS) $(DKMS_DIR)/include/vmclock/
+	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' \
+		$(DKMS_DIR)/dkms.conf
 
 # e2e tools: the host servant uses libvmclock's writer; the guest tool is
 # static so that it runs in a busybox initramfs.

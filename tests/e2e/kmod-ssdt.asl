@@ -13,7 +13,8 @@
  *	0x1f003000 VCL3: a page with a bad magic, which must not bind
  *	0x1f004000 VCL4: a precise page in UTC with tai_offset_sec +37
  *
- * Doorbell: QEMU's pc-testdev drives ISA IRQ N from I/O port 0x2000+N; the
+ * Doorbell (notifies VCLK and VCL2: a notify without news is harmless, a
+ * poller just sleeps on): QEMU's pc-testdev drives ISA IRQ N from I/O port 0x2000+N; the
  * host writes 1 then 0 to port 0x2003 over QMP, Linux's Generic Event
  * Device driver owns IRQ 3 (edge) and runs _EVT.  IRQs 5/9/10/11 are
  * level-triggered PCI link IRQs in QEMU's MADT and would not do.
@@ -106,6 +107,7 @@ DefinitionBlock ("", "SSDT", 2, "VMCLK", "KMODE2E", 0x00000001)
             Method (_EVT, 1, Serialized)
             {
                 Notify (\_SB.VCLK, 0x80)
+                Notify (\_SB.VCL2, 0x80)
             }
         }
     }

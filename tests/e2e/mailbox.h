@@ -39,6 +39,8 @@ enum mbox_op {
 	MBOX_STATUS,		/* arg = clock_status */
 	MBOX_RESTORE,		/* arg = 1: notify; val = new generation */
 	MBOX_QUIT,
+	MBOX_BASIC_FLAG,	/* MBOX_NOTIFY_FLAG for the basic page */
+	MBOX_BASIC_UPDATE,	/* MBOX_UPDATE for the basic page */
 };
 
 static inline uint64_t mbox_fnv1a(const volatile void *p, unsigned int len)

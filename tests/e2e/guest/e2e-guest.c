@@ -512,17 +512,32 @@ static int between(char **argv)
 	return phc >= h0 - tol && phc <= h1 + tol ? 0 : 1;
 }
 
-/* A basic-mode page: readable, POLLHUP at once (no notifications). */
+/*
+ * A basic-mode page, probed without NOTIFICATION_PRESENT: POLLHUP at once;
+ * once the host sets the flag, a notified update must wake us, which
+ * upstream (handler installed only if the flag was there at probe) misses.
+ */
 static int basic(const char *dev)
 {
-	char buf[4096], d[64];
+	char buf[4096], d[96];
 	int fd = open(dev, O_RDONLY);
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	short r = poll_fd(fd, 5000);
+	short r = poll_fd(fd, 5000), woke;
+	int64_t t0, el;
 
 	snprintf(d, sizeof(d), "pread=%zd poll=%#x", n, r);
 	check(n == 4096 && !memcmp(buf, "VCLK", 4) && r == POLLHUP,
 	      "basic page: pread works, poll says POLLHUP", d);
+	host(MBOX_BASIC_FLAG, 1, NULL);
+	pread(fd, buf, sizeof(buf), 0);
+	host(MBOX_BASIC_UPDATE, 300, NULL);
+	t0 = now_ns();
+	woke = poll_fd(fd, 10000);
+	el = now_ns() - t0;
+	snprintf(d, sizeof(d), "woke=%#x after %lld ms", woke,
+		 (long long)(el / MS));
+	check(woke == (POLLIN | POLLRDNORM) && el >= 200 * MS,
+	      "flag gained after probe: notify still wakes poll", d);
 	close(fd);
 	return 0;
 }

@@ -187,18 +187,18 @@ static int restore(struct hostd *h, int ring, uint64_t *gen)
 }
 
 /* seq_count += 2 with nothing else changed, then the doorbell. */
-static int update(struct hostd *h)
+static int update(struct vmclock_writer *w)
 {
-	int ret = vmclock_writer_begin(h->w);
+	int ret = vmclock_writer_begin(w);
 
-	return ret ? ret : vmclock_writer_commit(h->w);
+	return ret ? ret : vmclock_writer_commit(w);
 }
 
-static int flag(struct hostd *h, uint64_t on)
+static int flag(struct vmclock_writer *w, uint64_t on)
 {
 	uint64_t f = VMCLOCK_FLAG_NOTIFICATION_PRESENT;
 
-	return vmclock_writer_set_flags(h->w, on ? f : 0, on ? 0 : f);
+	return vmclock_writer_set_flags(w, on ? f : 0, on ? 0 : f);
 }
 
 static int serve(struct hostd *h, uint64_t op, uint64_t arg, uint64_t *val)
@@ -222,7 +222,9 @@ static int serve(struct hostd *h, uint64_t op, uint64_t arg, uint64_t *val)
 	case MBOX_UNSTICK:
 		return vmclock_writer_commit(h->w);
 	case MBOX_NOTIFY_FLAG:
-		return flag(h, arg);
+		return flag(h->w, arg);
+	case MBOX_BASIC_FLAG:
+		return flag(h->basic, arg);
 	case MBOX_STATUS:
 		return vmclock_writer_set_status(h->w, (uint8_t)arg);
 	case MBOX_RESTORE:
@@ -239,15 +241,17 @@ static int handle(struct hostd *h, uint64_t seq)
 	uint64_t op = mb->op, arg = mb->arg, val = 0;
 	int ret = 0;
 
-	if (op != MBOX_UPDATE && op != MBOX_QUIT)
+	int delayed = op == MBOX_UPDATE || op == MBOX_BASIC_UPDATE;
+
+	if (!delayed && op != MBOX_QUIT)
 		ret = serve(h, op, arg, &val);
 	mb->val = val;
 	mb->status = ret;
 	__atomic_store_n(&mb->resp_seq, seq, __ATOMIC_RELEASE);
 	h->last_seq = seq;
-	if (op == MBOX_UPDATE) {
+	if (delayed) {
 		usleep((useconds_t)arg * 1000);
-		if (update(h))
+		if (update(op == MBOX_UPDATE ? h->w : h->basic))
 			fprintf(stderr, "e2e-hostd: update failed\n");
 	}
 	return op == MBOX_QUIT;
@@ -275,7 +279,7 @@ static int page_init(struct hostd *h, void *map)
 		ret = vmclock_writer_set_status(h->w,
 						VMCLOCK_STATUS_SYNCHRONIZED);
 	if (!ret)
-		ret = flag(h, 1);
+		ret = flag(h->w, 1);
 	if (!ret)
 		ret = vmclock_writer_bump_generation(h->w, 1);
 	if (!ret)
@@ -318,6 +322,8 @@ static int extra_pages(struct hostd *h, char *map)
 		.counter_id = VMCLOCK_COUNTER_INVALID,
 		.time_type = VMCLOCK_TIME_UTC,
 		.size = 4096,
+		.notify = doorbell,
+		.notify_ctx = h,
 	};
 	volatile struct vmclock_abi *bad;
 

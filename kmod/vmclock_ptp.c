@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/overflow.h>
 #include <linux/ptp_clock_kernel.h>
 #include <linux/time64.h>
 #include <linux/timekeeping.h>
@@ -40,8 +41,8 @@ static int vmclock_to_tai(const struct vmclock_abi *p, s64 *ns)
 	    !(le64_to_cpu(p->flags) & VMCLOCK_FLAG_TAI_OFFSET_VALID))
 		return -EINVAL;
 	off = (s16)le16_to_cpu(p->tai_offset_sec);
-	*ns += off * NSEC_PER_SEC;
-	return 0;
+	return check_add_overflow(*ns, off * (s64)NSEC_PER_SEC, ns) ?
+	       -EINVAL : 0;
 }
 
 static int vmclock_eval(const struct vmclock_abi *p, u64 counter, s64 *ns)

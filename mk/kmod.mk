@@ -32,8 +32,8 @@ dkms-install:
 	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' \
 		$(DKMS_DIR)/dkms.conf
 
-# e2e tools: the host servant uses libvmclock's writer; the guest tool is
-# static so that it runs in a busybox initramfs.
+# e2e tools: the host servant uses libvmclock's writer; the guest tool uses
+# its reader and is static so that it runs in a busybox initramfs.
 E2E_HOSTD := $(O)/tests/e2e/e2e-hostd
 E2E_GUEST := $(O)/tests/e2e/e2e-guest
 
@@ -46,10 +46,11 @@ $(E2E_HOSTD): $(O)/tests/e2e/host/e2e-hostd.o $(O)/lib/libvmclock.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(E2E_GUEST): tests/e2e/guest/e2e-guest.c tests/e2e/mailbox.h
+$(E2E_GUEST): tests/e2e/guest/e2e-guest.c tests/e2e/mailbox.h \
+		$(O)/lib/libvmclock.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -static -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -static -o $@ $< $(O)/lib/libvmclock.a
 
 check-kmod: $(E2E_HOSTD) $(E2E_GUEST)
 	@O=$(O) E2E_HOSTD=$(E2E_HOSTD) E2E_GUEST=$(E2E_GUEST) \

@@ -31,6 +31,8 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include <vmclock/vmclock.h>
+
 #include "../mailbox.h"
 
 #define DEV "/dev/vmclock0"
@@ -384,6 +386,31 @@ static void check_unreliable(clockid_t clk)
 	check(r && err == EINVAL && !r2, "PHC: EINVAL while UNRELIABLE", d);
 }
 
+/* libvmclock's reader on the device node must tell the same time. */
+static void check_libvmclock(void)
+{
+	struct vmclock_reader *r = vmclock_reader_open(DEV);
+	struct vmclock_reading rd;
+	int64_t h0, h1;
+	int ret = -1;
+	char d[128];
+
+	h0 = (int64_t)host_val(MBOX_HOSTTIME, 0);
+	if (r)
+		ret = vmclock_reader_read(r, &rd);
+	h1 = (int64_t)host_val(MBOX_HOSTTIME, 0);
+	if (ret)
+		snprintf(d, sizeof(d), "open %s, read %d",
+			 r ? "ok" : strerror(errno), ret);
+	else
+		snprintf(d, sizeof(d), "tai-host=%lld ns (host window %lld ns), method %d",
+			 (long long)(rd.tai_ns - h0), (long long)(h1 - h0),
+			 (int)vmclock_reader_method(r));
+	check(!ret && rd.tai_ns >= h0 - MS && rd.tai_ns <= h1 + MS,
+	      "libvmclock reader on " DEV " agrees with host CLOCK_TAI", d);
+	vmclock_reader_close(r);
+}
+
 static void check_phc(const char *path, int expect_precise)
 {
 	int fd = open(path, O_RDWR);
@@ -403,6 +430,7 @@ static void check_phc(const char *path, int expect_precise)
 	check_phc_ioctls(fd, expect_precise);
 	check_phc_readonly(clk);
 	check_unreliable(clk);
+	check_libvmclock();
 	close(fd);
 }
 

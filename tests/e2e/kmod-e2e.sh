@@ -60,6 +60,15 @@ build_module() {
 		! grep -qiE 'warning:|error:' "$log"
 }
 
+build_stub() {
+	local kv=$1 hdr=$2 out=$WORK/$1/stub
+
+	rm -rf "$out" && mkdir -p "$out"
+	cp "$HERE/stub/vmclock_e2e_stub.c" "$HERE/stub/Kbuild" "$out/"
+	env -u MAKEFLAGS make -s -C "$hdr" M="$out" W=1 modules \
+		>"$WORK/$kv/stub.log" 2>&1 && [ -f "$out/vmclock_e2e_stub.ko" ]
+}
+
 # Copy a dynamically linked program and the libraries it loads.
 add_program() {
 	local root=$1 prog=$2 lib
@@ -80,7 +89,8 @@ make_initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	cp "$HERE/guest/init" "$root/init"
 	cp "$HERE/guest/test-kmod.sh" "$root/test.sh"
-	cp "$WORK/$kv/kmod/vmclock_guest.ko" "$GUEST" "$root/files/"
+	cp "$WORK/$kv/kmod/vmclock_guest.ko" "$WORK/$kv/stub/vmclock_e2e_stub.ko" \
+		"$GUEST" "$root/files/"
 	add_program "$root" "$(command -v phc_ctl)"
 	(cd "$root" && find . | cpio -o -H newc --quiet) |
 		gzip -1 >"$WORK/$kv/initrd.img"
@@ -132,6 +142,8 @@ run_series() {
 	build_module "$kv" "$root/usr/src/linux-headers-$kv"
 	result $? "[$series] module builds warning-free with W=1"
 	[ -f "$WORK/$kv/kmod/vmclock_guest.ko" ] || return
+	build_stub "$kv" "$root/usr/src/linux-headers-$kv"
+	result $? "[$series] stand-in driver builds"
 	make_initramfs "$kv"
 	boot_guest "$kv" "$root"
 	result $? "[$series] guest booted and finished within ${TIMEOUT}s"

@@ -34,6 +34,18 @@ find_ptp() {
 
 # Boot noise (e.g. "RETBleed: WARNING") is not ours: judge only new lines.
 dmesg >/tmp/dmesg.boot
+
+# Another driver (a stand-in for ptp_vmclock) owns the devices: hands off.
+insmod /files/vmclock_e2e_stub.ko
+insmod /files/vmclock_guest.ko
+drv=$(readlink $S/driver)
+check "device owned by another driver: not bound, and said so" \
+	sh -c '[ "${0##*/}" = vmclock_e2e_stub ] &&
+		dmesg | grep -q "AMZNC10C:00 is bound to vmclock_e2e_stub; not binding"' \
+	"$drv"
+rmmod vmclock_guest
+rmmod vmclock_e2e_stub
+
 insmod /files/vmclock_guest.ko
 check "insmod vmclock_guest" [ $? = 0 ]
 drv=$(readlink $S/driver)

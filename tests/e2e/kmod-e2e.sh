@@ -50,7 +50,8 @@ wait_log() {
 }
 
 build_module() {
-	local kv=$1 hdr=$2 out=$WORK/$kv/kmod log=$WORK/$kv/build.log
+	local kv=$1 hdr=$2
+	local out=$WORK/$kv/kmod log=$WORK/$kv/build.log
 
 	make -s -C "$TOP" O="$O" KDIR="$hdr" KMOD_OUT="$out" KMOD_W=1 \
 		kmod >"$log" 2>&1
@@ -82,7 +83,8 @@ add_program() {
 }
 
 make_initramfs() {
-	local kv=$1 root=$WORK/$kv/initramfs
+	local kv=$1
+	local root=$WORK/$kv/initramfs
 
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,files}

@@ -39,6 +39,7 @@ dmesg >/tmp/dmesg.boot
 insmod /files/vmclock_e2e_stub.ko
 insmod /files/vmclock_guest.ko
 drv=$(readlink $S/driver)
+# shellcheck disable=SC2016 # expanded by the inner sh
 check "device owned by another driver: not bound, and said so" \
 	sh -c '[ "${0##*/}" = vmclock_e2e_stub ] &&
 		dmesg | grep -q "AMZNC10C:00 is bound to vmclock_e2e_stub; not binding"' \
@@ -102,6 +103,7 @@ check "sysfs disruption_marker readable" \
 
 rmmod vmclock_guest
 check "rmmod vmclock_guest" [ $? = 0 ]
+# shellcheck disable=SC2016 # expanded by the inner sh
 check "all devices unbound, /dev/vmclock* gone" \
 	sh -c '[ "$(dmesg | grep -c ": unbound")" = 3 ] &&
 		! ls /dev/vmclock* 2>/dev/null'

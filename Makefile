@@ -42,6 +42,9 @@ endif
 BINS :=
 CHECK_SUITES :=
 CLEAN_FILES :=
+# Debian packages the build and 'make check' need (installed when missing).
+BUILD_PKGS := gcc make libc6-dev
+CHECK_PKGS := g++ python3
 
 all: build-all
 
@@ -54,8 +57,15 @@ $(O)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# Every fast test suite; each prints "N passed, N failed" as its last line.
-check: $(BINS) $(CHECK_DEPS)
+deps:
+	@scripts/install-deps.sh $(sort $(BUILD_PKGS))
+
+check-deps: deps
+	@scripts/install-deps.sh $(sort $(CHECK_PKGS))
+
+# Every test suite; each prints "N passed, N failed" as its last line.
+check: check-deps
+	@$(MAKE) --no-print-directory build-all
 	@tests/run-suites.sh $(CHECK_SUITES)
 
 clean:
@@ -63,4 +73,4 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all build-all check clean
+.PHONY: all build-all check check-deps deps clean

@@ -363,6 +363,14 @@ static int open_by_pread(struct vmclock_reader *r, size_t avail)
 	return 0;
 }
 
+/* VMCLOCK_ACCESS=pread reads through pread() even where mmap would work. */
+static int force_pread(void)
+{
+	const char *a = getenv("VMCLOCK_ACCESS");
+
+	return a && !strcmp(a, "pread");
+}
+
 static int open_fd(struct vmclock_reader *r)
 {
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
@@ -376,7 +384,8 @@ static int open_fd(struct vmclock_reader *r)
 		return -ENODEV;
 	}
 	/* Linux's device maps exactly one page at offset 0, read-only. */
-	map = mmap(NULL, page_size, PROT_READ, MAP_SHARED, r->fd, 0);
+	map = force_pread() ? MAP_FAILED :
+			      mmap(NULL, page_size, PROT_READ, MAP_SHARED, r->fd, 0);
 	if (map == MAP_FAILED)
 		return open_by_pread(r, avail);
 	if (vmclock_page_validate(map, avail, &why)) {

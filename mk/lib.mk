@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # libvmclock: reader and writer of the VMClock page.
 
-LIB_SRCS := lib/reader.c lib/writer.c lib/page.c lib/strerror.c
+LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIBVMCLOCK := $(O)/lib/libvmclock.a
 

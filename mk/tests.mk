@@ -2,7 +2,7 @@
 # Unit tests: one program per module, each on the shared harness.
 
 HARNESS_OBJS := $(O)/tests/harness/test.o
-UNIT_TESTS := arith
+UNIT_TESTS := arith reader writer
 
 $(O)/tests/unit/test_arith.o: CFLAGS += $(ARITH_WARNINGS)
 
@@ -12,7 +12,7 @@ $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o $(HARNESS_OBJS) $(LIBVMCLOCK)
 
 UNIT_BINS := $(UNIT_TESTS:%=$(O)/tests/unit/test_%)
 BINS += $(UNIT_BINS)
-CHECK_SUITES += $(UNIT_BINS)
+CHECK_SUITES += tests/abi/headers.sh $(UNIT_BINS)
 
 .PHONY: check-unit
 check-unit: $(UNIT_BINS)

@@ -106,7 +106,8 @@ static inline struct vmclock_u128 vmclock_mul64(uint64_t a, uint64_t b)
 {
 	struct vmclock_u128 r;
 #ifdef __SIZEOF_INT128__
-	unsigned __int128 p = (unsigned __int128)a * b;
+	__extension__ typedef unsigned __int128 u128;
+	u128 p = (u128)a * b;
 
 	r.hi = (uint64_t)(p >> 64);
 	r.lo = (uint64_t)p;

@@ -140,8 +140,9 @@ typedef uint64_t (*vmclock_clock_fn)(void *ctx);
  * @path: a device or a file holding a page at offset 0; NULL means the
  *	environment variable VMCLOCK_DEVICE, else VMCLOCK_DEFAULT_DEVICE.
  *
- * Maps the page read-only, falling back to pread() where mmap is refused,
- * and validates magic, version and size.
+ * Maps the page read-only, falling back to pread() where mmap is refused
+ * (or when the environment variable VMCLOCK_ACCESS is "pread"), and
+ * validates magic, version and size.
  *
  * Return: a reader to free with vmclock_reader_close(), or NULL with errno:
  * ENOENT/EACCES/... from open(); ENODEV when the file holds no valid page

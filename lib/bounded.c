@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bounded.c - bounded time in every mode: the page's precise bound when it
+ * has one, else the system clock bounded by the kernel's NTP error state,
+ * voided by the page's disruption marker until the kernel re-syncs.  The
+ * rules are in include/vmclock/vmclock-bounded.h; this file keeps adjtimex()
+ * off the hot path with a cache that grows at the kernel's own rate.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+
+#include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-bounded.h>
+
+#include "internal.h"
+
+#define NSEC_PER_SEC 1000000000ull
+
+struct vmclock_bounded {
+	struct vmclock_reader *r;
+	enum vmclock_bound_mode mode;
+	uint64_t refresh_ns;
+	uint32_t growth_ppb;
+	struct vmclock_bounded_ops ops;
+
+	/* The last adjtimex() read, at tx_mono on CLOCK_MONOTONIC. */
+	int have_tx;
+	int force_tx;
+	uint64_t tx_mono;
+	long maxerror_us;
+	long esterror_us;
+	int tai_sec;
+	int state;
+	int status;
+
+	/* The disruption state: marker, and the baseline of a pending resync. */
+	int have_marker;
+	int stale;
+	int seen_unsync;
+	uint64_t marker;
+	uint64_t base_mono;
+	long base_maxerror_us;
+};
+
+static int real_adjtimex(void *ctx, struct timex *tx)
+{
+	(void)ctx;
+	return adjtimex(tx);
+}
+
+static int real_clock_gettime(void *ctx, clockid_t id, struct timespec *ts)
+{
+	(void)ctx;
+	return clock_gettime(id, ts);
+}
+
+static void real_sleep_ns(void *ctx, uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / NSEC_PER_SEC),
+			       (long)(ns % NSEC_PER_SEC) };
+
+	(void)ctx;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int get_ns(const struct vmclock_bounded *b, clockid_t id, int64_t *ns)
+{
+	struct timespec ts;
+
+	if (b->ops.clock_gettime(b->ops.ctx, id, &ts))
+		return -errno;
+	*ns = (int64_t)ts.tv_sec * (int64_t)NSEC_PER_SEC + ts.tv_nsec;
+	return 0;
+}
+
+static int kernel_synced(const struct vmclock_bounded *b)
+{
+	return b->state != TIME_ERROR &&
+	       !(b->status & (STA_UNSYNC | STA_CLOCKERR)) &&
+	       b->maxerror_us < VMCLOCK_BOUNDED_KERNEL_MAXERROR_US;
+}
+
+/*
+ * Did an NTP daemon write maxerror since the baseline?  Without one, the
+ * kernel adds growth_ppb ns each time a second ends: from the baseline that
+ * is between floor(e) and ceil(e) seconds' worth, and we allow one second
+ * less for a boundary just missed.
+ */
+static int maxerror_rewritten(const struct vmclock_bounded *b)
+{
+	uint64_t e = b->tx_mono - b->base_mono;
+	int64_t g_us = b->growth_ppb / 1000;
+	int64_t whole = (int64_t)(e / NSEC_PER_SEC);
+	int64_t started = whole + (e % NSEC_PER_SEC != 0);
+	int64_t lower = b->base_maxerror_us + g_us * (whole - 1);
+	int64_t upper = b->base_maxerror_us + g_us * started;
+
+	if (upper > VMCLOCK_BOUNDED_KERNEL_MAXERROR_US)
+		upper = VMCLOCK_BOUNDED_KERNEL_MAXERROR_US;
+	return b->maxerror_us < lower || b->maxerror_us > upper;
+}
+
+static void check_resync(struct vmclock_bounded *b)
+{
+	if (!kernel_synced(b)) {
+		b->seen_unsync = 1;
+		return;
+	}
+	if (b->seen_unsync || maxerror_rewritten(b))
+		b->stale = 0;
+}
+
+static int read_kernel(struct vmclock_bounded *b, uint64_t mono)
+{
+	struct timex tx;
+	int ret;
+
+	memset(&tx, 0, sizeof(tx));
+	ret = b->ops.adjtimex(b->ops.ctx, &tx);
+	if (ret < 0)
+		return errno ? -errno : -EIO;
+	b->have_tx = 1;
+	b->force_tx = 0;
+	b->tx_mono = mono;
+	b->maxerror_us = tx.maxerror;
+	b->esterror_us = tx.esterror;
+	b->tai_sec = tx.tai;
+	b->state = ret;
+	b->status = tx.status;
+	return 0;
+}
+
+/* Re-read adjtimex() when the cache is older than the refresh interval. */
+static int refresh_kernel(struct vmclock_bounded *b, uint64_t mono)
+{
+	int err;
+
+	if (b->have_tx && !b->force_tx && mono - b->tx_mono < b->refresh_ns)
+		return 0;
+	err = read_kernel(b, mono);
+	if (!err && b->stale)
+		check_resync(b);
+	return err;
+}
+
+/* A new marker voids the kernel's sync until it re-syncs: set a baseline. */
+static int note_marker(struct vmclock_bounded *b, uint64_t marker, uint64_t mono)
+{
+	int err;
+
+	if (b->have_marker && marker == b->marker)
+		return 0;
+	if (!b->have_marker) {
+		b->have_marker = 1;
+		b->marker = marker;
+		return 0;
+	}
+	b->marker = marker;
+	err = read_kernel(b, mono);
+	if (err)
+		return err;
+	b->stale = 1;
+	b->base_mono = mono;
+	b->base_maxerror_us = b->maxerror_us;
+	b->seen_unsync = !kernel_synced(b);
+	return 0;
+}
+
+static uint64_t growth_ns(uint64_t ns, uint32_t ppb)
+{
+	unsigned __int128 g = (unsigned __int128)ns * ppb + NSEC_PER_SEC - 1;
+
+	g /= NSEC_PER_SEC;
+	return g > UINT64_MAX ? UINT64_MAX : (uint64_t)g;
+}
+
+static int64_t add_sat_i64(int64_t t, uint64_t e, int sign)
+{
+	if (e > (uint64_t)INT64_MAX)
+		return sign > 0 ? INT64_MAX : INT64_MIN;
+	if (sign > 0)
+		return t > INT64_MAX - (int64_t)e ? INT64_MAX : t + (int64_t)e;
+	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
+}
+
+static void fill_basic(const struct vmclock_bounded *b, int64_t utc,
+		       uint64_t mono, struct vmclock_bound *out)
+{
+	uint64_t max = (uint64_t)(b->maxerror_us > 0 ? b->maxerror_us : 0) * 1000;
+	uint64_t since = mono > b->tx_mono ? mono - b->tx_mono : 0;
+
+	/* Since the read, and the second the kernel has not added yet. */
+	max = vmclock_add_sat(max, growth_ns(since, b->growth_ppb));
+	max = vmclock_add_sat(max, b->growth_ppb);
+	out->maxerror_ns = max;
+	out->esterror_ns = (uint64_t)(b->esterror_us > 0 ? b->esterror_us : 0) * 1000;
+	out->earliest_ns = add_sat_i64(utc, max, -1);
+	out->latest_ns = add_sat_i64(utc, max, 1);
+	out->valid |= VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR;
+	out->clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+}
+
+static void set_tai(const struct vmclock_bounded *b, struct vmclock_bound *out)
+{
+	const struct vmclock_reading *p = &out->page;
+	int64_t off;
+
+	if (b->tai_sec > 0)
+		off = b->tai_sec;
+	else if (b->r && (p->flags & VMCLOCK_FLAG_TAI_OFFSET_VALID))
+		off = p->tai_offset_sec;
+	else
+		return;
+	out->tai_ns = out->utc_ns + off * (int64_t)NSEC_PER_SEC;
+	out->valid |= VMCLOCK_VALID_TAI;
+}
+
+static int basic_now(struct vmclock_bounded *b, struct vmclock_bound *out)
+{
+	int64_t utc = 0, mono = 0;
+	int err;
+
+	err = get_ns(b, CLOCK_REALTIME, &utc);
+	if (!err)
+		err = get_ns(b, CLOCK_MONOTONIC, &mono);
+	if (!err)
+		err = refresh_kernel(b, (uint64_t)mono);
+	if (err)
+		return err;
+	out->source = VMCLOCK_SOURCE_SYSTEM;
+	out->utc_ns = utc;
+	out->valid |= VMCLOCK_VALID_UTC;
+	out->kernel_state = b->state;
+	out->kernel_status = b->status;
+	out->clock_status = VMCLOCK_STATUS_UNKNOWN;
+	set_tai(b, out);
+	if (b->stale)
+		return -ESTALE;
+	if (!kernel_synced(b))
+		return -ENODATA;
+	fill_basic(b, utc, (uint64_t)mono, out);
+	return 0;
+}
+
+static void fill_precise(const struct vmclock_reading *rd,
+			 struct vmclock_bound *out)
+{
+	out->source = VMCLOCK_SOURCE_PAGE;
+	out->utc_ns = rd->utc_ns;
+	out->tai_ns = rd->tai_ns;
+	out->maxerror_ns = rd->maxerror_ns;
+	out->esterror_ns = rd->esterror_ns;
+	out->earliest_ns = rd->earliest_ns;
+	out->latest_ns = rd->latest_ns;
+	out->valid = rd->valid & (VMCLOCK_VALID_UTC | VMCLOCK_VALID_TAI |
+				  VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR);
+	out->clock_status = rd->clock_status;
+}
+
+/*
+ * vmclock_reader_now()'s -EIO is both a failed pread and status UNRELIABLE;
+ * a failed read leaves the zeroed reading's status UNKNOWN.
+ */
+static int precise_says_no(int err, const struct vmclock_reading *rd)
+{
+	switch (err) {
+	case -ENOTSUP:
+	case -ENODATA:
+	case -EAGAIN:
+	case -ERANGE:
+		return 1;
+	case -EIO:
+		return rd->clock_status == VMCLOCK_STATUS_UNRELIABLE;
+	default:
+		return 0;
+	}
+}
+
+static void reset_bound(struct vmclock_bound *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
+	out->esterror_ns = VMCLOCK_ERROR_UNKNOWN;
+}
+
+static int page_now(struct vmclock_bounded *b, struct vmclock_bound *out)
+{
+	int64_t mono = 0;
+	int err, e2;
+
+	if (b->mode == VMCLOCK_BOUND_BASIC)
+		err = vmclock_reader_read(b->r, &out->page);
+	else
+		err = vmclock_reader_now(b->r, &out->page);
+	if (err && !precise_says_no(err, &out->page))
+		return err;
+	if (out->page.disruption_marker != b->marker || !b->have_marker) {
+		e2 = get_ns(b, CLOCK_MONOTONIC, &mono);
+		if (!e2)
+			e2 = note_marker(b, out->page.disruption_marker,
+					 (uint64_t)mono);
+		if (e2)
+			return e2;
+	}
+	return err;
+}
+
+VMC_API int vmclock_bounded_now(struct vmclock_bounded *b,
+				struct vmclock_bound *out)
+{
+	int err = 0;
+
+	reset_bound(out);
+	if (b->r) {
+		err = page_now(b, out);
+		if (err && !precise_says_no(err, &out->page))
+			return err;
+		if (b->mode == VMCLOCK_BOUND_PRECISE) {
+			fill_precise(&out->page, out);
+			if (err)
+				out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
+			return err;
+		}
+		if (b->mode == VMCLOCK_BOUND_AUTO && !err) {
+			fill_precise(&out->page, out);
+			return 0;
+		}
+	} else if (b->mode == VMCLOCK_BOUND_PRECISE) {
+		return -ENOTSUP;
+	}
+	return basic_now(b, out);
+}
+
+VMC_API struct vmclock_bounded *
+vmclock_bounded_create(struct vmclock_reader *r,
+		       const struct vmclock_bounded_config *cfg)
+{
+	struct vmclock_bounded_config def = { 0 };
+	struct vmclock_bounded *b;
+	struct vmclock_bound bound;
+	int err;
+
+	if (!cfg)
+		cfg = &def;
+	if (cfg->mode > VMCLOCK_BOUND_BASIC || cfg->growth_ppb >= NSEC_PER_SEC) {
+		errno = EINVAL;
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->r = r;
+	b->mode = cfg->mode;
+	b->refresh_ns = cfg->refresh_ns ? cfg->refresh_ns : VMCLOCK_BOUNDED_REFRESH_NS;
+	b->growth_ppb = cfg->growth_ppb ? cfg->growth_ppb : VMCLOCK_BOUNDED_GROWTH_PPB;
+	if (cfg->ops)
+		b->ops = *cfg->ops;
+	if (!b->ops.adjtimex)
+		b->ops.adjtimex = real_adjtimex;
+	if (!b->ops.clock_gettime)
+		b->ops.clock_gettime = real_clock_gettime;
+	if (!b->ops.sleep_ns)
+		b->ops.sleep_ns = real_sleep_ns;
+	err = vmclock_bounded_now(b, &bound);
+	if (err && !vmclock_bounded_not_yet(err)) {
+		free(b);
+		errno = -err;
+		return NULL;
+	}
+	return b;
+}
+
+VMC_API void vmclock_bounded_destroy(struct vmclock_bounded *b)
+{
+	free(b);
+}
+
+VMC_API int vmclock_bounded_wait_sync(struct vmclock_bounded *b,
+				      uint64_t timeout_ns, uint64_t max_error_ns,
+				      struct vmclock_bound *out)
+{
+	struct vmclock_bound tmp;
+	int64_t start = 0, now = 0;
+	int err;
+
+	if (!out)
+		out = &tmp;
+	err = get_ns(b, CLOCK_MONOTONIC, &start);
+	if (err)
+		return err;
+	for (;;) {
+		b->force_tx = 1;
+		err = vmclock_bounded_now(b, out);
+		if (!err && (!max_error_ns || out->maxerror_ns <= max_error_ns))
+			return 0;
+		if (err && !vmclock_bounded_not_yet(err))
+			return err;
+		err = get_ns(b, CLOCK_MONOTONIC, &now);
+		if (err)
+			return err;
+		if ((uint64_t)(now - start) >= timeout_ns)
+			return -ETIMEDOUT;
+		b->ops.sleep_ns(b->ops.ctx, b->refresh_ns);
+	}
+}
+
+VMC_API int vmclock_bounded_not_yet(int err)
+{
+	return err == -ENODATA || err == -ESTALE || err == -EAGAIN ||
+	       err == -ERANGE || err == -EIO;
+}
+
+VMC_API const char *vmclock_bounded_strerror(int err)
+{
+	switch (err) {
+	case -ESTALE:
+		return "the clock was disrupted (disruption marker changed) and "
+		       "the kernel clock has not been re-synced since";
+	case -ENODATA:
+		return "the clock is not synchronized: no error bound is known";
+	default:
+		return vmclock_strerror(err);
+	}
+}
+
+VMC_API const char *vmclock_bound_source_name(unsigned int source)
+{
+	switch (source) {
+	case VMCLOCK_SOURCE_PAGE:
+		return "page";
+	case VMCLOCK_SOURCE_SYSTEM:
+		return "system";
+	default:
+		return "?";
+	}
+}

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * derived.c - clocks derived from TAI and the page's leap state: UTC with
+ * the inserted second represented as 23:59:60, and the NOON_LINEAR and
+ * UTC_SLS smeared clocks.  Pure integer functions; the definitions are in
+ * vmclock-derived.h.
+ */
+#include <errno.h>
+
+#include <vmclock/vmclock-derived.h>
+
+#include "internal.h"
+
+#define NS	  1000000000ll
+#define DAY_NS	  (86400ll * NS)
+#define NOON_S	  43200ll
+#define SLS_S	  1000ll
+
+/* The leap an indicator refers to, in POSIX and TAI terms. */
+struct leap {
+	int dir;	 /* +1 inserted, -1 deleted, 0 none */
+	int64_t m_ns;	 /* POSIX ns of the month boundary it sits at */
+	int64_t pre_ns;	 /* TAI - UTC before it, ns */
+	int64_t post_ns; /* TAI - UTC after it, ns */
+};
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* POSIX ns of the first of the month that @utc_ns is in, and of the next. */
+static void month_bounds(int64_t utc_ns, int64_t *start, int64_t *next)
+{
+	int64_t y;
+	int m, d;
+
+	civil_from_days(floor_div(utc_ns, DAY_NS), &y, &m, &d);
+	*start = days_from_civil(y, m, 1) * DAY_NS;
+	*next = days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) *
+		DAY_NS;
+}
+
+/* The boundary a leap refers to, seen from POSIX time @u. */
+static int64_t leap_boundary(int64_t u, int pre)
+{
+	int64_t start, next;
+
+	month_bounds(u, &start, &next);
+	if (pre)
+		return u - start < VMCLOCK_LEAP_LATE_NS ? start : next;
+	return u - start <= next - u ? start : next;
+}
+
+/* Which leap @leap_indicator means at TAI @tai with offset @off_s. */
+static int leap_find(int64_t tai, int16_t off_s, uint8_t ind, struct leap *lp)
+{
+	int64_t off = (int64_t)off_s * NS;
+
+	lp->dir = 0;
+	lp->pre_ns = lp->post_ns = off;
+	lp->m_ns = 0;
+	switch (ind) {
+	case VMCLOCK_LEAP_NONE:
+		return 0;
+	case VMCLOCK_LEAP_PRE_POS:
+	case VMCLOCK_LEAP_POS:
+	case VMCLOCK_LEAP_PRE_NEG:
+		lp->dir = ind == VMCLOCK_LEAP_PRE_NEG ? -1 : 1;
+		break;
+	case VMCLOCK_LEAP_POST_POS:
+	case VMCLOCK_LEAP_POST_NEG:
+		lp->dir = ind == VMCLOCK_LEAP_POST_NEG ? -1 : 1;
+		lp->pre_ns = off - lp->dir * NS;
+		break;
+	default:
+		return -EINVAL;
+	}
+	lp->post_ns = lp->pre_ns + lp->dir * NS;
+	lp->m_ns = leap_boundary(tai - off, ind == VMCLOCK_LEAP_PRE_POS ||
+						   ind == VMCLOCK_LEAP_PRE_NEG);
+	return 0;
+}
+
+/* TAI at which UTC stops following the pre-leap offset. */
+static int64_t leap_start_tai(const struct leap *lp)
+{
+	return lp->m_ns + lp->pre_ns - (lp->dir < 0 ? NS : 0);
+}
+
+/* Is @tai far enough from zero that the offsets cannot overflow? */
+static int tai_in_range(int64_t tai)
+{
+	return tai > INT64_MIN / 2 && tai < INT64_MAX / 2;
+}
+
+VMC_API int vmclock_tai_to_utc(int64_t tai_ns, int16_t tai_offset_sec,
+			       uint8_t leap_indicator, struct vmclock_utc *out)
+{
+	struct leap lp;
+	int64_t l;
+	int err;
+
+	if (!tai_in_range(tai_ns))
+		return -ERANGE;
+	err = leap_find(tai_ns, tai_offset_sec, leap_indicator, &lp);
+	if (err)
+		return err;
+	out->leap_second = 0;
+	if (!lp.dir) {
+		out->utc_ns = tai_ns - lp.pre_ns;
+		out->tai_offset_sec = tai_offset_sec;
+		return 0;
+	}
+	l = leap_start_tai(&lp);
+	if (tai_ns < l || (lp.dir > 0 && tai_ns >= l + NS)) {
+		/* Before the leap, or after it (23:59:60 is one second long). */
+		out->utc_ns = tai_ns - (tai_ns < l ? lp.pre_ns : lp.post_ns);
+	} else if (lp.dir > 0) {
+		/* 23:59:60: POSIX repeats 23:59:59. */
+		out->utc_ns = lp.m_ns - NS + (tai_ns - l);
+		out->leap_second = 1;
+	} else {
+		out->utc_ns = tai_ns - lp.post_ns;
+	}
+	out->tai_offset_sec = (int16_t)((tai_ns < l || out->leap_second ?
+					 lp.pre_ns : lp.post_ns) / NS);
+	return 0;
+}
+
+/* Has @rd what the derived clocks need? */
+static int reading_has_tai(const struct vmclock_reading *rd)
+{
+	return (rd->valid & VMCLOCK_VALID_TAI) &&
+	       (rd->flags & VMCLOCK_FLAG_TAI_OFFSET_VALID);
+}
+
+VMC_API int vmclock_reading_utc(const struct vmclock_reading *rd,
+				struct vmclock_utc *out)
+{
+	if (!reading_has_tai(rd))
+		return -ENODATA;
+	return vmclock_tai_to_utc(rd->tai_ns, rd->tai_offset_sec,
+				  rd->leap_indicator, out);
+}
+
+/* The smear window: UTC start, SI length and UTC length, in seconds. */
+static int smear_window(uint8_t hint, const struct leap *lp, int64_t *start,
+			int64_t *utc_s)
+{
+	switch (hint) {
+	case VMCLOCK_SMEARING_NOON_LINEAR:
+		*start = lp->m_ns - NOON_S * NS;
+		*utc_s = 2 * NOON_S;
+		return 0;
+	case VMCLOCK_SMEARING_UTC_SLS:
+		*start = lp->m_ns - SLS_S * NS;
+		*utc_s = SLS_S;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+VMC_API int vmclock_tai_to_smeared(int64_t tai_ns, int16_t tai_offset_sec,
+				   uint8_t leap_indicator, uint8_t hint,
+				   int64_t *smeared_ns)
+{
+	int64_t start, utc_s, s_tai, x;
+	struct leap lp;
+	int err;
+
+	if (!tai_in_range(tai_ns))
+		return -ERANGE;
+	err = leap_find(tai_ns, tai_offset_sec, leap_indicator, &lp);
+	if (!err)
+		err = smear_window(hint, &lp, &start, &utc_s);
+	if (err)
+		return err;
+	s_tai = start + lp.pre_ns;
+	x = tai_ns - s_tai;
+	if (!lp.dir || x < 0) {
+		*smeared_ns = tai_ns - lp.pre_ns;
+		return 0;
+	}
+	if (x >= (utc_s + lp.dir) * NS) {
+		*smeared_ns = tai_ns - lp.post_ns;
+		return 0;
+	}
+	/* x * utc_s < 86401e9 * 86400 < 2^63: no overflow. */
+	*smeared_ns = start + x * utc_s / (utc_s + lp.dir);
+	return 0;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+VMC_API int vmclock_reading_smeared(const struct vmclock_reading *rd,
+				    uint8_t hint, struct vmclock_smeared *out)
+{
+	int64_t e;
+	int err;
+
+	if (!reading_has_tai(rd))
+		return -ENODATA;
+	out->bounded = 0;
+	err = vmclock_tai_to_smeared(rd->tai_ns, rd->tai_offset_sec,
+				     rd->leap_indicator, hint, &out->time_ns);
+	if (err || !(rd->valid & VMCLOCK_VALID_MAXERROR) ||
+	    rd->maxerror_ns > (uint64_t)INT64_MAX / 4)
+		return err;
+	e = (int64_t)rd->maxerror_ns;
+	if (vmclock_tai_to_smeared(sat_add(rd->tai_ns, -e), rd->tai_offset_sec,
+				   rd->leap_indicator, hint, &out->earliest_ns) ||
+	    vmclock_tai_to_smeared(sat_add(rd->tai_ns, e), rd->tai_offset_sec,
+				   rd->leap_indicator, hint, &out->latest_ns))
+		return 0;
+	out->bounded = 1;
+	return 0;
+}
+
+VMC_API int vmclock_utc_civil(const struct vmclock_utc *utc,
+			      struct vmclock_civil *out)
+{
+	int64_t days = floor_div(utc->utc_ns, DAY_NS);
+	int64_t tod = utc->utc_ns - days * DAY_NS;
+
+	civil_from_days(days, &out->year, &out->month, &out->day);
+	out->hour = (int)(tod / (3600 * NS));
+	out->min = (int)(tod / (60 * NS) % 60);
+	out->sec = (int)(tod / NS % 60) + (utc->leap_second ? 1 : 0);
+	out->nsec = (uint32_t)(tod % NS);
+	return 0;
+}

@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_reader.c - the guest reader: opening and validating pages, the
+ * sequence lock (stuck writers, updates racing a read), size-gated fields,
+ * error bounds under every combination of VALID flags, TAI/UTC, strict
+ * reads and events.
+ *
+ * Pages are built here field by field, independently of the writer, and
+ * expected values come from vmclock-arith.h's primitives checked in
+ * test_arith.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock.h>
+
+#include "../harness/test.h"
+
+#define NS 1000000000ll
+
+static union {
+	struct vmclock_abi abi;
+	uint8_t bytes[4096];
+} page __attribute__((aligned(4096)));
+
+/* A precise-mode page: 1 GHz TSC, TAI 1.7e9 s at counter 10^12. */
+static void make_page(uint64_t flags)
+{
+	uint64_t period;
+	uint8_t shift;
+
+	memset(&page, 0, sizeof(page));
+	page.abi.magic = VMCLOCK_MAGIC;
+	page.abi.size = 4096;
+	page.abi.version = 1;
+	page.abi.counter_id = VMCLOCK_COUNTER_X86_TSC;
+	page.abi.time_type = VMCLOCK_TIME_TAI;
+	page.abi.seq_count = 2;
+	page.abi.disruption_marker = 7;
+	page.abi.flags = flags;
+	page.abi.clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	page.abi.tai_offset_sec = 37;
+	vmclock_period_for_hz(1000000000, &period, &shift);
+	page.abi.counter_period_shift = shift;
+	page.abi.counter_value = 1000000000000ull;
+	page.abi.counter_period_frac_sec = period;
+	/* 10 ppm and 1 ppm of the period. */
+	page.abi.counter_period_maxerror_rate_frac_sec = period / 100000;
+	page.abi.counter_period_esterror_rate_frac_sec = period / 1000000;
+	page.abi.time_sec = 1700000000;
+	page.abi.time_frac_sec = 1ull << 63; /* .5 s */
+	page.abi.time_esterror_nanosec = 100;
+	page.abi.time_maxerror_nanosec = 1000;
+	page.abi.vm_generation_counter = 3;
+}
+
+#define ALL_ERRORS                                                          \
+	(VMCLOCK_FLAG_PERIOD_ESTERROR_VALID | VMCLOCK_FLAG_PERIOD_MAXERROR_VALID | \
+	 VMCLOCK_FLAG_TIME_ESTERROR_VALID | VMCLOCK_FLAG_TIME_MAXERROR_VALID)
+#define PRECISE (ALL_ERRORS | VMCLOCK_FLAG_TAI_OFFSET_VALID)
+
+static struct vmclock_reader *open_page(void)
+{
+	struct vmclock_reader *r = vmclock_reader_open_memory(&page, sizeof(page));
+
+	if (!r)
+		test_fail(__FILE__, __LINE__, "open_memory: %s",
+			  vmclock_reader_open_error());
+	return r;
+}
+
+TEST(reads_precise_time_at_counter)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	/* 1.5e9 ticks later: 1.5 s less the period's rounding (floor). */
+	REQUIRE(vmclock_reader_read_at(r, 1000000000000ull + 1500000000ull, &rd) == 0);
+	CHECK(rd.valid & VMCLOCK_VALID_TAI);
+	CHECK(rd.valid & VMCLOCK_VALID_UTC);
+	CHECK_EQ_INT(rd.tai_ns, 1700000002 * NS - 1);
+	CHECK_EQ_INT(rd.utc_ns, rd.tai_ns - 37 * NS);
+	/* 1000 ns + ceil(1.5e9 ticks * 10 ppm) = 1000 + 15000. */
+	CHECK_EQ_U64(rd.maxerror_ns, 16000);
+	CHECK_EQ_U64(rd.esterror_ns, 100 + 1500);
+	CHECK_EQ_INT(rd.earliest_ns, rd.utc_ns - 16000);
+	CHECK_EQ_INT(rd.latest_ns, rd.utc_ns + 16000);
+	CHECK_EQ_U64(rd.seq_count, 2);
+	CHECK_EQ_U64(rd.disruption_marker, 7);
+	CHECK_EQ_U64(rd.vm_generation_counter, 3);
+	CHECK_EQ_INT(rd.events, 0);
+	vmclock_reader_close(r);
+}
+
+TEST(counter_before_calibration_is_earlier)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, 1000000000000ull - 500000000ull, &rd) == 0);
+	CHECK_EQ_INT(rd.tai_ns, 1700000000 * NS);
+	CHECK_EQ_U64(rd.maxerror_ns, 1000 + 5000);
+	vmclock_reader_close(r);
+}
+
+/* Each of the 16 combinations of the four error VALID flags. */
+TEST(error_valid_flag_combinations)
+{
+	const uint64_t ticks = 2000000000ull; /* 2 s at 1 GHz */
+	unsigned int combo;
+
+	for (combo = 0; combo < 16; combo++) {
+		uint64_t flags = VMCLOCK_FLAG_TAI_OFFSET_VALID, max, est, drift;
+		struct vmclock_reader *r;
+		struct vmclock_reading rd;
+
+		flags |= (uint64_t)combo << 3; /* bits 3..6 are the four flags */
+		make_page(flags);
+		r = open_page();
+		REQUIRE(r);
+		vmclock_reader_set_drift(r, 20000); /* 20 ppm fallback */
+		REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value + ticks, &rd) == 0);
+		max = 20000; /* 10 ppm of 2 s */
+		est = 2000;  /* 1 ppm */
+		drift = vmclock_growth_ns(ticks, page.abi.counter_period_frac_sec,
+					  page.abi.counter_period_shift, 20000,
+					  VMCLOCK_ROUND_UP);
+		CHECK(drift >= 40000 && drift <= 40001);
+		if (!(flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID))
+			max = drift;
+		if (!(flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID))
+			est = max;
+		if (flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID) {
+			CHECK(rd.valid & VMCLOCK_VALID_MAXERROR);
+			CHECK_EQ_U64(rd.maxerror_ns, 1000 + max);
+		} else {
+			CHECK(!(rd.valid & VMCLOCK_VALID_MAXERROR));
+			CHECK_EQ_U64(rd.maxerror_ns, VMCLOCK_ERROR_UNKNOWN);
+		}
+		if (flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID) {
+			CHECK(rd.valid & VMCLOCK_VALID_ESTERROR);
+			CHECK_EQ_U64(rd.esterror_ns, 100 + est);
+		} else {
+			CHECK_EQ_U64(rd.esterror_ns, VMCLOCK_ERROR_UNKNOWN);
+		}
+		vmclock_reader_close(r);
+	}
+}
+
+TEST(tai_and_utc_with_and_without_offset)
+{
+	const uint8_t types[2] = { VMCLOCK_TIME_TAI, VMCLOCK_TIME_UTC };
+	int i, valid;
+
+	for (i = 0; i < 2; i++) {
+		for (valid = 0; valid < 2; valid++) {
+			struct vmclock_reader *r;
+			struct vmclock_reading rd;
+
+			make_page(ALL_ERRORS | (valid ? VMCLOCK_FLAG_TAI_OFFSET_VALID : 0));
+			page.abi.time_type = types[i];
+			r = open_page();
+			REQUIRE(r);
+			REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value, &rd) == 0);
+			CHECK_EQ_INT(rd.time_ns, 1700000000 * NS + NS / 2);
+			if (types[i] == VMCLOCK_TIME_TAI) {
+				CHECK_EQ_INT(rd.tai_ns, rd.time_ns);
+				CHECK_EQ_INT(!!(rd.valid & VMCLOCK_VALID_UTC), valid);
+				if (valid)
+					CHECK_EQ_INT(rd.utc_ns, rd.time_ns - 37 * NS);
+			} else {
+				CHECK_EQ_INT(rd.utc_ns, rd.time_ns);
+				CHECK_EQ_INT(!!(rd.valid & VMCLOCK_VALID_TAI), valid);
+				if (valid)
+					CHECK_EQ_INT(rd.tai_ns, rd.time_ns + 37 * NS);
+			}
+			vmclock_reader_close(r);
+		}
+	}
+}
+
+/* Negative offsets are two's complement in a little-endian u16. */
+TEST(negative_tai_offset_is_signed)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	page.abi.tai_offset_sec = (uint16_t)-3600;
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value, &rd) == 0);
+	CHECK_EQ_INT(rd.tai_offset_sec, -3600);
+	CHECK_EQ_INT(rd.utc_ns, rd.tai_ns + 3600 * NS);
+	vmclock_reader_close(r);
+}
+
+TEST(fields_beyond_size_are_absent)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	/* Without vm_generation_counter (size 104). */
+	make_page(PRECISE);
+	page.abi.size = 104;
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value, &rd) == 0);
+	CHECK_EQ_U64(rd.vm_generation_counter, 0);
+	CHECK(rd.valid & VMCLOCK_VALID_MAXERROR);
+	vmclock_reader_close(r);
+	/* Without time_maxerror_nanosec: no max error, whatever the flag. */
+	page.abi.size = 96;
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value, &rd) == 0);
+	CHECK(rd.valid & VMCLOCK_VALID_ESTERROR);
+	CHECK(!(rd.valid & VMCLOCK_VALID_MAXERROR));
+	vmclock_reader_close(r);
+	/* Without time_frac_sec: no time at all (basic mode). */
+	page.abi.size = 80;
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value, &rd) == 0);
+	CHECK_EQ_INT(rd.valid, 0);
+	CHECK_EQ_U64(rd.disruption_marker, 7);
+	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ENOTSUP);
+	vmclock_reader_close(r);
+	/* Only up to flags: the minimum a reader accepts. */
+	page.abi.size = VMCLOCK_MIN_SIZE;
+	r = vmclock_reader_open_memory(&page, VMCLOCK_MIN_SIZE);
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read(r, &rd) == 0);
+	CHECK_EQ_INT(rd.valid, 0);
+	CHECK_EQ_U64(rd.flags, PRECISE);
+	vmclock_reader_close(r);
+}
+
+TEST(bad_magic_version_size_are_refused)
+{
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		make_page(PRECISE);
+		switch (i) {
+		case 0: page.abi.magic = 0x12345678; break;
+		case 1: page.abi.version = 2; break;
+		case 2: page.abi.size = 31; break;
+		case 3: page.abi.size = 4097; break;
+		case 4: page.abi.version = 0; break;
+		}
+		errno = 0;
+		CHECK(vmclock_reader_open_memory(&page, sizeof(page)) == NULL);
+		CHECK_EQ_INT(errno, ENODEV);
+		CHECK(strlen(vmclock_reader_open_error()) > 0);
+	}
+	make_page(PRECISE);
+	page.abi.magic = 0x12345678;
+	vmclock_reader_open_memory(&page, sizeof(page));
+	CHECK(strstr(vmclock_reader_open_error(), "magic 0x12345678"));
+	make_page(PRECISE);
+	CHECK(vmclock_reader_open_memory(&page, 16) == NULL);
+	CHECK(strstr(vmclock_reader_open_error(), "only 16 bytes"));
+}
+
+static uint64_t fake_clock_ns;
+static uint64_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return fake_clock_ns += 1000; /* 1 us per retry */
+}
+
+static uint64_t fixed_counter(void *ctx)
+{
+	return *(uint64_t *)ctx;
+}
+
+TEST(stuck_odd_seq_times_out_within_100ms)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	struct timespec a, b;
+	uint64_t counter = 1000000000000ull;
+	double ms;
+
+	make_page(PRECISE);
+	page.abi.seq_count = 3;
+	r = open_page();
+	REQUIRE(r);
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	/* The deadline is 100 ms; a loaded machine may overshoot a little. */
+	CHECK_MSG(ms >= 100.0 && ms < 2000.0, "took %.1f ms", ms);
+	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ETIMEDOUT);
+	/* The writer comes back: reads work again. */
+	page.abi.seq_count = 4;
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), 0);
+	vmclock_reader_close(r);
+}
+
+TEST(timeout_follows_injected_clock)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	uint64_t counter = 5;
+
+	make_page(PRECISE);
+	page.abi.seq_count = 9;
+	r = open_page();
+	REQUIRE(r);
+	fake_clock_ns = 1;
+	vmclock_reader_set_counter(r, fixed_counter, fake_clock, &counter);
+	vmclock_reader_set_timeout(r, 50000);
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), -ETIMEDOUT);
+	/* 50 us of virtual time at 1 us per clock read, 16 tries each. */
+	CHECK(fake_clock_ns >= 50000 && fake_clock_ns < 60000);
+	vmclock_reader_close(r);
+}
+
+/*
+ * A writer racing the read: the counter callback runs inside the window and
+ * changes the page like a writer would, the first few times.  Half of the
+ * updates are left mid-way (seq odd) and finished by the clock callback,
+ * which the reader calls while it waits.  The reader must retry and return
+ * only the final, consistent state.
+ */
+struct racer {
+	int updates_left;
+	int calls;
+	uint64_t counter;
+};
+
+static uint64_t racing_counter(void *ctx)
+{
+	struct racer *rc = ctx;
+
+	rc->calls++;
+	if (rc->updates_left > 0) {
+		rc->updates_left--;
+		page.abi.seq_count++;
+		page.abi.time_sec += 100;
+		page.abi.disruption_marker++;
+		if (rc->updates_left % 2)
+			page.abi.seq_count++;
+	}
+	return rc->counter;
+}
+
+static uint64_t finishing_clock(void *ctx)
+{
+	(void)ctx;
+	if (page.abi.seq_count & 1)
+		page.abi.seq_count++;
+	return fake_clock_ns += 1000;
+}
+
+TEST(page_changed_mid_read_is_retried_never_torn)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	struct racer rc = { 6, 0, 1000000000000ull };
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	fake_clock_ns = 1;
+	vmclock_reader_set_counter(r, racing_counter, finishing_clock, &rc);
+	REQUIRE(vmclock_reader_read(r, &rd) == 0);
+	CHECK_EQ_INT(rc.calls, 7);
+	/* The reading is the state after all six updates, never a mix. */
+	CHECK_EQ_INT(rd.tai_ns, (1700000000 + 600) * NS + NS / 2);
+	CHECK_EQ_U64(rd.disruption_marker, 7 + 6);
+	CHECK_EQ_U64(rd.seq_count, page.abi.seq_count);
+	CHECK_EQ_U64(rd.seq_count, 2 + 12);
+	vmclock_reader_close(r);
+}
+
+TEST(strict_read_refuses_by_status)
+{
+	static const struct {
+		uint8_t status;
+		int err;
+	} cases[] = {
+		{ VMCLOCK_STATUS_UNKNOWN, -ENODATA },
+		{ VMCLOCK_STATUS_INITIALIZING, -EAGAIN },
+		{ VMCLOCK_STATUS_SYNCHRONIZED, 0 },
+		{ VMCLOCK_STATUS_FREERUNNING, 0 },
+		{ VMCLOCK_STATUS_UNRELIABLE, -EIO },
+		{ 77, -ENODATA },
+	};
+	uint64_t counter = 1000000000000ull;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vmclock_reader *r;
+		struct vmclock_reading rd;
+
+		make_page(PRECISE);
+		page.abi.clock_status = cases[i].status;
+		r = open_page();
+		REQUIRE(r);
+		vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+		CHECK_EQ_INT(vmclock_reader_now(r, &rd), cases[i].err);
+		CHECK_EQ_INT(rd.clock_status, cases[i].status);
+		vmclock_reader_close(r);
+	}
+}
+
+TEST(strict_read_needs_precise_utc_and_max_error)
+{
+	uint64_t counter = 1000000000000ull;
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		int want = -ENOTSUP;
+
+		make_page(PRECISE);
+		switch (i) {
+		case 0: page.abi.counter_id = VMCLOCK_COUNTER_INVALID; break;
+		case 1: page.abi.time_type = VMCLOCK_TIME_INVALID_SMEARED; break;
+		case 2: page.abi.flags &= ~(uint64_t)VMCLOCK_FLAG_TAI_OFFSET_VALID; break;
+		case 3: page.abi.time_type = VMCLOCK_TIME_MONOTONIC; break;
+		case 4:
+			page.abi.flags &= ~(uint64_t)VMCLOCK_FLAG_TIME_MAXERROR_VALID;
+			want = -ENODATA;
+			break;
+		}
+		r = open_page();
+		REQUIRE(r);
+		vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+		CHECK_MSG(vmclock_reader_now(r, &rd) == want, "case %d", i);
+		/* The lenient read still succeeds and says what it has. */
+		CHECK_EQ_INT(vmclock_reader_read(r, &rd), 0);
+		vmclock_reader_close(r);
+	}
+}
+
+TEST(strict_read_refuses_another_cpus_counter)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	page.abi.counter_id = vmclock_counter_id_native() == VMCLOCK_COUNTER_X86_TSC ?
+				      VMCLOCK_COUNTER_ARM_VCNT : VMCLOCK_COUNTER_X86_TSC;
+	r = open_page();
+	REQUIRE(r);
+	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ENOTSUP);
+	vmclock_reader_close(r);
+}
+
+TEST(counter_far_away_is_range_not_garbage)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	uint64_t counter = 0; /* 10^12 ticks before: fine, 1000 s earlier */
+
+	make_page(PRECISE);
+	page.abi.counter_value = UINT64_MAX / 2;
+	page.abi.time_sec = 10; /* ...but 2^63 ns before 10 s is before 0 */
+	r = open_page();
+	REQUIRE(r);
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ERANGE);
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), 0);
+	CHECK(!(rd.valid & VMCLOCK_VALID_TIME));
+	vmclock_reader_close(r);
+}
+
+TEST(events_reported_once_each)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	uint64_t c = 1000000000000ull;
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, 0);
+	page.abi.disruption_marker++;
+	page.abi.seq_count += 2;
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_DISRUPTED);
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, 0);
+	page.abi.vm_generation_counter = 99;
+	page.abi.disruption_marker++;
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_DISRUPTED | VMCLOCK_EVENT_RESTORED);
+	page.abi.flags |= VMCLOCK_FLAG_DISRUPTION_SOON;
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_FLAGS | VMCLOCK_EVENT_MAINT_SOON);
+	page.abi.flags |= VMCLOCK_FLAG_DISRUPTION_IMMINENT;
+	page.abi.clock_status = VMCLOCK_STATUS_FREERUNNING;
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_FLAGS | VMCLOCK_EVENT_MAINT_IMMINENT |
+					VMCLOCK_EVENT_STATUS);
+	page.abi.flags &= ~(uint64_t)(VMCLOCK_FLAG_DISRUPTION_IMMINENT |
+				     VMCLOCK_FLAG_DISRUPTION_SOON);
+	page.abi.leap_indicator = VMCLOCK_LEAP_PRE_POS;
+	page.abi.tai_offset_sec = 38;
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_FLAGS | VMCLOCK_EVENT_LEAP |
+					VMCLOCK_EVENT_TAI_OFFSET);
+	/* A second handle starts from its own baseline. */
+	{
+		struct vmclock_reader *r2 = open_page();
+
+		REQUIRE(r2);
+		REQUIRE(vmclock_reader_read_at(r2, c, &rd) == 0);
+		CHECK_EQ_INT(rd.events, 0);
+		vmclock_reader_close(r2);
+	}
+	vmclock_reader_close(r);
+}
+
+static char *write_page_file(size_t len)
+{
+	static char path[] = "/tmp/vmclock-test-XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/vmclock-test-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, &page, len) != (ssize_t)len)
+		return NULL;
+	close(fd);
+	return path;
+}
+
+static void check_file_reader(const char *path, enum vmclock_access method)
+{
+	struct vmclock_reader *r = vmclock_reader_open(path);
+	struct vmclock_reading rd;
+	struct vmclock_abi copy;
+
+	REQUIRE(r);
+	CHECK_EQ_INT(vmclock_reader_method(r), method);
+	CHECK(vmclock_reader_fd(r) >= 0);
+	REQUIRE(vmclock_reader_read_at(r, 1000000000000ull, &rd) == 0);
+	CHECK_EQ_INT(rd.tai_ns, 1700000000 * NS + NS / 2);
+	CHECK_EQ_U64(rd.vm_generation_counter, 3);
+	REQUIRE(vmclock_reader_snapshot(r, &copy) == 0);
+	CHECK(memcmp(&copy, &page, sizeof(copy)) == 0);
+	vmclock_reader_close(r);
+}
+
+TEST(file_by_mmap_and_by_pread)
+{
+	char *path;
+
+	make_page(PRECISE);
+	path = write_page_file(4096);
+	REQUIRE(path);
+	check_file_reader(path, VMCLOCK_ACCESS_MMAP);
+	setenv("VMCLOCK_ACCESS", "pread", 1);
+	check_file_reader(path, VMCLOCK_ACCESS_PREAD);
+	unsetenv("VMCLOCK_ACCESS");
+	/* VMCLOCK_DEVICE names the default path. */
+	setenv("VMCLOCK_DEVICE", path, 1);
+	check_file_reader(NULL, VMCLOCK_ACCESS_MMAP);
+	unsetenv("VMCLOCK_DEVICE");
+	unlink(path);
+}
+
+TEST(file_of_just_the_struct)
+{
+	char *path;
+
+	make_page(PRECISE);
+	page.abi.size = sizeof(struct vmclock_abi);
+	path = write_page_file(sizeof(struct vmclock_abi));
+	REQUIRE(path);
+	check_file_reader(path, VMCLOCK_ACCESS_MMAP);
+	setenv("VMCLOCK_ACCESS", "pread", 1);
+	check_file_reader(path, VMCLOCK_ACCESS_PREAD);
+	unsetenv("VMCLOCK_ACCESS");
+	unlink(path);
+}
+
+TEST(pread_path_detects_stuck_writer)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	char *path;
+
+	make_page(PRECISE);
+	page.abi.seq_count = 5;
+	path = write_page_file(4096);
+	REQUIRE(path);
+	setenv("VMCLOCK_ACCESS", "pread", 1);
+	r = vmclock_reader_open(path);
+	unsetenv("VMCLOCK_ACCESS");
+	REQUIRE(r);
+	vmclock_reader_set_timeout(r, 20000000);
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), -ETIMEDOUT);
+	vmclock_reader_close(r);
+	unlink(path);
+}
+
+TEST(file_errors_are_clear)
+{
+	char *path;
+
+	errno = 0;
+	CHECK(vmclock_reader_open("/nonexistent/vmclock0") == NULL);
+	CHECK_EQ_INT(errno, ENOENT);
+	/* A file that is too short for its size field. */
+	make_page(PRECISE);
+	path = write_page_file(200);
+	REQUIRE(path);
+	CHECK(vmclock_reader_open(path) == NULL);
+	CHECK_EQ_INT(errno, ENODEV);
+	CHECK(strstr(vmclock_reader_open_error(), "size field 4096"));
+	unlink(path);
+	/* An empty file. */
+	path = write_page_file(0);
+	REQUIRE(path);
+	CHECK(vmclock_reader_open(path) == NULL);
+	CHECK_EQ_INT(errno, ENODEV);
+	CHECK(strstr(vmclock_reader_open_error(), "only 0 bytes"));
+	unlink(path);
+}
+
+TEST(native_counter_advances)
+{
+	uint64_t a, b;
+
+	if (vmclock_counter_id_native() == VMCLOCK_COUNTER_INVALID)
+		return;
+	a = vmclock_counter_read();
+	b = vmclock_counter_read();
+	CHECK(b > a);
+}
+
+TEST(names_and_messages)
+{
+	CHECK(!strcmp(vmclock_status_name(VMCLOCK_STATUS_FREERUNNING), "FREERUNNING"));
+	CHECK(!strcmp(vmclock_status_name(200), "?"));
+	CHECK(!strcmp(vmclock_leap_name(VMCLOCK_LEAP_POS), "POS"));
+	CHECK(!strcmp(vmclock_counter_name(VMCLOCK_COUNTER_INVALID), "INVALID"));
+	CHECK(!strcmp(vmclock_time_type_name(VMCLOCK_TIME_TAI), "TAI"));
+	CHECK(!strcmp(vmclock_flag_name(9), "NOTIFICATION_PRESENT"));
+	CHECK(vmclock_flag_name(10) == NULL);
+	CHECK(!strcmp(vmclock_event_name(1), "restore"));
+	CHECK(strstr(vmclock_strerror(-EAGAIN), "INITIALIZING"));
+	CHECK(strstr(vmclock_strerror(-ETIMEDOUT), "odd"));
+}

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_writer.c - the hypervisor writer: page set-up and adoption, the
+ * transaction protocol and its notifications, every setter, writer-to-
+ * reader round trips, and the TIME_MONOTONIC rule.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-writer.h>
+#include <vmclock/vmclock.h>
+
+#include "../harness/test.h"
+
+#define NS 1000000000ll
+
+static union {
+	struct vmclock_abi abi;
+	uint8_t bytes[4096];
+} page __attribute__((aligned(4096)));
+
+static uint32_t notified[64];
+static int notifications;
+
+static void on_notify(void *ctx, uint32_t seq)
+{
+	(void)ctx;
+	if (notifications < 64)
+		notified[notifications] = seq;
+	notifications++;
+}
+
+static struct vmclock_writer *new_writer(int adopt)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC,
+		.time_type = VMCLOCK_TIME_TAI,
+		.size = 4096,
+		.adopt = adopt,
+		.publish_window_ticks = 1000000, /* 1 ms at 1 GHz */
+		.notify = on_notify,
+	};
+
+	notifications = 0;
+	return vmclock_writer_create(&page, sizeof(page), &cfg);
+}
+
+/* A 1 GHz line through (counter, sec + nsec). */
+static struct vmclock_calibration line_1ghz(uint64_t counter, uint64_t sec,
+					    uint32_t nsec)
+{
+	struct vmclock_calibration c;
+
+	memset(&c, 0, sizeof(c));
+	c.counter_value = counter;
+	c.switch_counter = counter;
+	c.time_sec = sec;
+	c.time_frac = vmclock_nsec_to_frac(nsec);
+	vmclock_period_for_hz(1000000000, &c.period_frac, &c.period_shift);
+	c.period_maxerror_rate = c.period_frac / 100000; /* 10 ppm */
+	c.period_esterror_rate = c.period_frac / 1000000;
+	c.time_maxerror_ns = 1000;
+	c.time_esterror_ns = 100;
+	c.valid = VMCLOCK_CAL_PERIOD_ESTERROR | VMCLOCK_CAL_PERIOD_MAXERROR |
+		  VMCLOCK_CAL_TIME_ESTERROR | VMCLOCK_CAL_TIME_MAXERROR;
+	return c;
+}
+
+static int64_t tai_at(uint64_t counter)
+{
+	struct vmclock_reader *r = vmclock_reader_open_memory(&page, sizeof(page));
+	struct vmclock_reading rd;
+	int64_t t = -1;
+
+	if (r && vmclock_reader_read_at(r, counter, &rd) == 0 &&
+	    (rd.valid & VMCLOCK_VALID_TAI))
+		t = rd.tai_ns;
+	vmclock_reader_close(r);
+	return t;
+}
+
+TEST(fresh_page_is_valid_basic_mode)
+{
+	struct vmclock_writer *w;
+
+	memset(&page, 0xa5, sizeof(page));
+	w = new_writer(0);
+	REQUIRE(w);
+	CHECK(!vmclock_writer_adopted(w));
+	CHECK_EQ_U64(page.abi.magic, VMCLOCK_MAGIC);
+	CHECK_EQ_U64(page.abi.size, 4096);
+	CHECK_EQ_U64(page.abi.version, 1);
+	CHECK_EQ_U64(page.abi.counter_id, VMCLOCK_COUNTER_X86_TSC);
+	CHECK_EQ_U64(page.abi.time_type, VMCLOCK_TIME_TAI);
+	CHECK_EQ_U64(page.abi.seq_count, 2);
+	CHECK_EQ_U64(page.abi.clock_status, VMCLOCK_STATUS_UNKNOWN);
+	CHECK_EQ_U64(page.abi.flags, 0);
+	CHECK_EQ_U64(page.bytes[200], 0); /* the rest of the page is zeroed */
+	CHECK_EQ_INT(notifications, 1);
+	CHECK_EQ_U64(notified[0], 2);
+	CHECK(vmclock_page_validate(&page, sizeof(page), NULL) == 0);
+	vmclock_writer_destroy(w);
+}
+
+TEST(bad_config_is_refused)
+{
+	struct vmclock_writer_config cfg = { .size = 64 };
+
+	CHECK(vmclock_writer_create(&page, sizeof(page), &cfg) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	cfg.size = 8192;
+	CHECK(vmclock_writer_create(&page, sizeof(page), &cfg) == NULL);
+	cfg.size = 4096;
+	CHECK(vmclock_writer_create((char *)&page + 1, 4000, &cfg) == NULL);
+	CHECK(vmclock_writer_create(NULL, 4096, &cfg) == NULL);
+}
+
+TEST(each_setter_is_one_transaction)
+{
+	struct vmclock_writer *w = new_writer(0);
+	int i;
+
+	REQUIRE(w);
+	CHECK_EQ_INT(vmclock_writer_set_status(w, VMCLOCK_STATUS_SYNCHRONIZED), 0);
+	CHECK_EQ_INT(vmclock_writer_set_leap(w, VMCLOCK_LEAP_PRE_POS), 0);
+	CHECK_EQ_INT(vmclock_writer_set_smearing_hint(w, VMCLOCK_SMEARING_UTC_SLS), 0);
+	CHECK_EQ_INT(vmclock_writer_set_tai_offset(w, 37, 1), 0);
+	CHECK_EQ_INT(notifications, 5);
+	for (i = 0; i < 5; i++)
+		CHECK_EQ_U64(notified[i], 2 + 2 * i);
+	CHECK_EQ_U64(page.abi.seq_count, 10);
+	CHECK_EQ_U64(page.abi.clock_status, VMCLOCK_STATUS_SYNCHRONIZED);
+	CHECK_EQ_U64(page.abi.leap_indicator, VMCLOCK_LEAP_PRE_POS);
+	CHECK_EQ_U64(page.abi.leap_second_smearing_hint, VMCLOCK_SMEARING_UTC_SLS);
+	CHECK_EQ_U64(page.abi.tai_offset_sec, 37);
+	CHECK(page.abi.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID);
+	CHECK_EQ_INT(vmclock_writer_set_status(w, 5), -EINVAL);
+	CHECK_EQ_INT(vmclock_writer_set_leap(w, 6), -EINVAL);
+	CHECK_EQ_INT(vmclock_writer_set_smearing_hint(w, 3), -EINVAL);
+	CHECK_EQ_INT(notifications, 5);
+	CHECK_EQ_INT(vmclock_writer_set_tai_offset(w, -5, 0), 0);
+	CHECK(!(page.abi.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID));
+	CHECK_EQ_U64(page.abi.tai_offset_sec, (uint16_t)-5);
+	vmclock_writer_destroy(w);
+}
+
+TEST(grouped_changes_notify_once_and_stay_odd_inside)
+{
+	struct vmclock_writer *w = new_writer(0);
+
+	REQUIRE(w);
+	CHECK_EQ_INT(vmclock_writer_begin(w), 0);
+	CHECK_EQ_INT(vmclock_writer_begin(w), -EBUSY);
+	CHECK(page.abi.seq_count & 1);
+	vmclock_writer_bump_disruption(w, 0);
+	vmclock_writer_set_status(w, VMCLOCK_STATUS_INITIALIZING);
+	CHECK(page.abi.seq_count & 1);
+	CHECK_EQ_INT(notifications, 1);
+	CHECK_EQ_INT(vmclock_writer_commit(w), 0);
+	CHECK_EQ_INT(vmclock_writer_commit(w), -EINVAL);
+	CHECK_EQ_U64(page.abi.seq_count, 4);
+	CHECK_EQ_INT(notifications, 2);
+	CHECK_EQ_U64(page.abi.disruption_marker, 1);
+	vmclock_writer_destroy(w);
+}
+
+TEST(markers_never_repeat)
+{
+	struct vmclock_writer *w = new_writer(0);
+
+	REQUIRE(w);
+	vmclock_writer_bump_disruption(w, 0);
+	CHECK_EQ_U64(page.abi.disruption_marker, 1);
+	vmclock_writer_bump_disruption(w, 0x1234);
+	CHECK_EQ_U64(page.abi.disruption_marker, 0x1234);
+	vmclock_writer_bump_disruption(w, 0x1234); /* same value: still moves */
+	CHECK_EQ_U64(page.abi.disruption_marker, 0x1235);
+	CHECK(!(page.abi.flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT));
+	vmclock_writer_bump_generation(w, 0);
+	CHECK_EQ_U64(page.abi.vm_generation_counter, 1);
+	CHECK(page.abi.flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT);
+	vmclock_writer_bump_generation(w, 1);
+	CHECK_EQ_U64(page.abi.vm_generation_counter, 2);
+	vmclock_writer_destroy(w);
+}
+
+TEST(flags_owned_by_other_setters_are_refused)
+{
+	struct vmclock_writer *w = new_writer(0);
+
+	REQUIRE(w);
+	CHECK_EQ_INT(vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MAXERROR_VALID, 0),
+		     -EINVAL);
+	CHECK_EQ_INT(vmclock_writer_set_flags(w, VMCLOCK_FLAG_TAI_OFFSET_VALID, 0),
+		     -EINVAL);
+	CHECK_EQ_INT(vmclock_writer_set_flags(w, 1ull << 10, 0), -EINVAL);
+	CHECK_EQ_INT(vmclock_writer_set_flags(w, VMCLOCK_FLAG_DISRUPTION_SOON |
+						      VMCLOCK_FLAG_NOTIFICATION_PRESENT, 0),
+		     0);
+	CHECK_EQ_U64(page.abi.flags, VMCLOCK_FLAG_DISRUPTION_SOON |
+					     VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	CHECK_EQ_INT(vmclock_writer_set_flags(w, VMCLOCK_FLAG_DISRUPTION_IMMINENT,
+					      VMCLOCK_FLAG_DISRUPTION_SOON), 0);
+	CHECK_EQ_U64(page.abi.flags, VMCLOCK_FLAG_DISRUPTION_IMMINENT |
+					     VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	vmclock_writer_destroy(w);
+}
+
+TEST(calibration_round_trips_through_reader)
+{
+	struct vmclock_writer *w = new_writer(0);
+	struct vmclock_calibration c = line_1ghz(5000000000ull, 1800000000, 250000000);
+	struct vmclock_publish_result res;
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	REQUIRE(w);
+	vmclock_writer_set_tai_offset(w, 37, 1);
+	vmclock_writer_set_status(w, VMCLOCK_STATUS_SYNCHRONIZED);
+	REQUIRE(vmclock_writer_set_calibration(w, &c, &res) == 0);
+	CHECK(!res.adjusted);
+	r = vmclock_reader_open_memory(&page, sizeof(page));
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, 5000000000ull, &rd) == 0);
+	CHECK_EQ_INT(rd.tai_ns, 1800000000 * NS + 250000000);
+	CHECK_EQ_INT(rd.utc_ns, rd.tai_ns - 37 * NS);
+	CHECK_EQ_U64(rd.maxerror_ns, 1000);
+	CHECK_EQ_U64(rd.esterror_ns, 100);
+	CHECK(rd.flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID);
+	REQUIRE(vmclock_reader_read_at(r, 5000000000ull + 1000, &rd) == 0);
+	/* 1000 ticks = 1000 ns less the period's sub-attosecond rounding. */
+	CHECK_EQ_INT(rd.tai_ns, 1800000000 * NS + 250000000 + 999);
+	/* Withdrawing precise time clears the VALID flags. */
+	vmclock_writer_clear_calibration(w);
+	REQUIRE(vmclock_reader_read_at(r, 5000000000ull, &rd) == 0);
+	CHECK(!(rd.valid & VMCLOCK_VALID_TIME));
+	CHECK(!(rd.flags & (VMCLOCK_FLAG_TIME_MAXERROR_VALID |
+			    VMCLOCK_FLAG_PERIOD_ESTERROR_VALID)));
+	CHECK(rd.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID);
+	vmclock_reader_close(r);
+	vmclock_writer_destroy(w);
+}
+
+TEST(partial_error_validity_is_published)
+{
+	struct vmclock_writer *w = new_writer(0);
+	struct vmclock_calibration c = line_1ghz(0, 1800000000, 0);
+
+	REQUIRE(w);
+	c.valid = VMCLOCK_CAL_TIME_MAXERROR;
+	REQUIRE(vmclock_writer_set_calibration(w, &c, NULL) == 0);
+	CHECK_EQ_U64(page.abi.flags & (0xfull << 3), VMCLOCK_FLAG_TIME_MAXERROR_VALID);
+	CHECK_EQ_U64(page.abi.time_esterror_nanosec, 0);
+	CHECK_EQ_U64(page.abi.counter_period_maxerror_rate_frac_sec, 0);
+	CHECK_EQ_U64(page.abi.time_maxerror_nanosec, 1000);
+	c.period_shift = 64;
+	CHECK_EQ_INT(vmclock_writer_set_calibration(w, &c, NULL), -EINVAL);
+	c.period_shift = 29;
+	c.period_frac = 0;
+	CHECK_EQ_INT(vmclock_writer_set_calibration(w, &c, NULL), -EINVAL);
+	vmclock_writer_destroy(w);
+}
+
+/*
+ * TIME_MONOTONIC: the host clock was slightly ahead and a new fit says the
+ * time at "now" is 3 us earlier and the counter a little slower.  Published
+ * naively, a reader would see time step back at the switch.
+ */
+static void monotonic_case(enum vmclock_monotonic_policy policy)
+{
+	const uint64_t now = 10000000000ull; /* switch at 10 s of counter */
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC, .time_type = VMCLOCK_TIME_TAI,
+		.size = 4096, .policy = policy, .publish_window_ticks = 1000000,
+	};
+	struct vmclock_calibration old = line_1ghz(0, 1800000000, 0);
+	struct vmclock_calibration nl = line_1ghz(now, 1800000010, 0);
+	struct vmclock_publish_result res;
+	struct vmclock_writer *w = vmclock_writer_create(&page, sizeof(page), &cfg);
+	static int64_t old_at[1001];
+	int64_t before, after;
+	uint32_t seq;
+	uint64_t c;
+
+	REQUIRE(w);
+	vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &old, NULL) == 0);
+	for (c = 0; c <= 1000; c++)
+		old_at[c] = tai_at(now + c * 1000);
+	before = old_at[1000]; /* old line, end of the window */
+	nl.time_frac = 0;
+	nl.time_sec = 1800000009;
+	nl.time_frac = vmclock_nsec_to_frac(999997000); /* 3 us behind */
+	nl.period_frac -= nl.period_frac / 100000;	/* and 10 ppm slower */
+	seq = page.abi.seq_count;
+	if (policy == VMCLOCK_MONOTONIC_REFUSE) {
+		CHECK_EQ_INT(vmclock_writer_set_calibration(w, &nl, &res), -ERANGE);
+		CHECK_EQ_U64(page.abi.seq_count, seq); /* page untouched */
+		CHECK_EQ_INT(tai_at(now + 1000000), before);
+		vmclock_writer_destroy(w);
+		return;
+	}
+	REQUIRE(vmclock_writer_set_calibration(w, &nl, &res) == 0);
+	CHECK(res.adjusted);
+	/* 3 us at the switch plus 10 ppm of the 1 ms window. */
+	CHECK_MSG(res.adjust_ns >= 3010 && res.adjust_ns <= 3012, "adjust %llu",
+		  (unsigned long long)res.adjust_ns);
+	CHECK_EQ_U64(page.abi.time_maxerror_nanosec, 1000 + res.adjust_ns);
+	CHECK_EQ_U64(page.abi.time_esterror_nanosec, 100 + res.adjust_ns);
+	/* Over the whole window the new line is never behind the old one. */
+	for (c = 0; c <= 1000; c++) {
+		after = tai_at(now + c * 1000);
+		CHECK_MSG(after >= old_at[c], "counter +%llu us: %lld < %lld",
+			  (unsigned long long)c, (long long)after, (long long)old_at[c]);
+	}
+	after = tai_at(now + 1000000);
+	CHECK(after >= before);
+	vmclock_writer_destroy(w);
+}
+
+TEST(time_monotonic_adjusts_a_backward_step)
+{
+	monotonic_case(VMCLOCK_MONOTONIC_ADJUST);
+}
+
+TEST(time_monotonic_refuses_when_asked)
+{
+	monotonic_case(VMCLOCK_MONOTONIC_REFUSE);
+}
+
+TEST(without_time_monotonic_steps_are_published_as_is)
+{
+	struct vmclock_writer *w = new_writer(0);
+	struct vmclock_calibration old = line_1ghz(0, 1800000000, 0);
+	struct vmclock_calibration nl = line_1ghz(1000, 1700000000, 0);
+	struct vmclock_publish_result res;
+
+	REQUIRE(w);
+	REQUIRE(vmclock_writer_set_calibration(w, &old, NULL) == 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &nl, &res) == 0);
+	CHECK(!res.adjusted);
+	CHECK_EQ_INT(tai_at(1000), 1700000000 * NS);
+	vmclock_writer_destroy(w);
+}
+
+TEST(forward_recalibration_is_not_adjusted)
+{
+	struct vmclock_writer *w = new_writer(0);
+	struct vmclock_calibration old = line_1ghz(0, 1800000000, 0);
+	struct vmclock_calibration nl = line_1ghz(1000000000, 1800000001, 500);
+	struct vmclock_publish_result res;
+
+	REQUIRE(w);
+	vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &old, NULL) == 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &nl, &res) == 0);
+	CHECK(!res.adjusted);
+	CHECK_EQ_U64(page.abi.time_maxerror_nanosec, 1000);
+	vmclock_writer_destroy(w);
+}
+
+TEST(adopting_keeps_state_and_continues_seq)
+{
+	struct vmclock_writer *w = new_writer(0);
+	struct vmclock_calibration c = line_1ghz(0, 1800000000, 0);
+
+	REQUIRE(w);
+	vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	vmclock_writer_set_calibration(w, &c, NULL);
+	vmclock_writer_bump_disruption(w, 41);
+	vmclock_writer_bump_generation(w, 9);
+	vmclock_writer_destroy(w);
+	CHECK_EQ_U64(page.abi.seq_count, 10);
+	/* A writer that died mid-update leaves seq odd. */
+	page.abi.seq_count = 11;
+	w = new_writer(1);
+	REQUIRE(w);
+	CHECK(vmclock_writer_adopted(w));
+	CHECK_EQ_U64(page.abi.seq_count, 12);
+	CHECK_EQ_U64(page.abi.disruption_marker, 41);
+	CHECK_EQ_U64(page.abi.vm_generation_counter, 9);
+	CHECK(page.abi.flags & VMCLOCK_FLAG_TIME_MONOTONIC);
+	CHECK_EQ_INT(tai_at(0), 1800000000 * NS);
+	/* The adopted line still guards TIME_MONOTONIC. */
+	c = line_1ghz(1000, 1799999999, 0);
+	c.switch_counter = 1000;
+	{
+		struct vmclock_publish_result res;
+
+		REQUIRE(vmclock_writer_set_calibration(w, &c, &res) == 0);
+		CHECK(res.adjusted);
+		CHECK(tai_at(1000) >= 1800000000 * NS + 1000);
+	}
+	vmclock_writer_bump_disruption(w, 0);
+	CHECK_EQ_U64(page.abi.disruption_marker, 42);
+	vmclock_writer_destroy(w);
+}
+
+TEST(adopting_refuses_a_different_counter_or_time_type)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_ARM_VCNT, .time_type = VMCLOCK_TIME_TAI,
+		.size = 4096, .adopt = 1,
+	};
+	struct vmclock_writer *w = new_writer(0);
+
+	REQUIRE(w);
+	vmclock_writer_destroy(w);
+	CHECK(vmclock_writer_create(&page, sizeof(page), &cfg) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	/* An invalid page is not adopted: it is initialised. */
+	page.abi.magic = 0;
+	w = vmclock_writer_create(&page, sizeof(page), &cfg);
+	REQUIRE(w);
+	CHECK(!vmclock_writer_adopted(w));
+	CHECK_EQ_U64(page.abi.counter_id, VMCLOCK_COUNTER_ARM_VCNT);
+	vmclock_writer_destroy(w);
+}

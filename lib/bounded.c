@@ -366,7 +366,7 @@ vmclock_bounded_create(struct vmclock_reader *r,
 	if (!b->ops.sleep_ns)
 		b->ops.sleep_ns = real_sleep_ns;
 	err = vmclock_bounded_now(b, &bound);
-	if (err && !vmclock_bounded_not_yet(err)) {
+	if (err && err != -ENOTSUP && !vmclock_bounded_not_yet(err)) {
 		free(b);
 		errno = -err;
 		return NULL;

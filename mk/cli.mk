@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+# cli: the vmclock command, its tests, and the bounded-time unit test.
+
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(O)/%.o)
+# Everything but main() and the real seam, for the C tests of the CLI.
+CLI_CORE_OBJS := $(filter-out $(O)/cli/main.o,$(CLI_OBJS))
+VMCLOCK_CLI := $(O)/cli/vmclock
+MKPAGE := $(O)/tests/cli/mkpage
+CLI_TEST_WATCH := $(O)/tests/cli/test_watch
+BOUNDED_TEST := $(O)/tests/unit/test_bounded
+
+# lib.mk is included after this file: name the archive directly.
+CLI_LIB := $(O)/lib/libvmclock.a
+
+$(VMCLOCK_CLI): $(CLI_OBJS) $(CLI_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(MKPAGE): $(O)/tests/cli/mkpage.o $(CLI_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(CLI_TEST_WATCH): $(O)/tests/cli/test_watch.o $(CLI_CORE_OBJS) \
+		$(O)/tests/harness/test.o $(CLI_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
+
+# Unit test of lib/bounded.c; the pattern rule in tests.mk links it.
+BINS += $(BOUNDED_TEST)
+CHECK_SUITES += $(BOUNDED_TEST)
+ifneq ($(wildcard cli/main.c tests/cli/cli-test.sh),)
+BINS += $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_WATCH)
+CHECK_SUITES += $(CLI_TEST_WATCH) tests/cli/cli-test.sh
+endif
+
+# The shell suite finds the programs here.
+export VMCLOCK_CLI_BIN := $(abspath $(VMCLOCK_CLI))
+export VMCLOCK_MKPAGE_BIN := $(abspath $(MKPAGE))
+
+.PHONY: check-cli
+check-cli: $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_WATCH) $(BOUNDED_TEST)
+	@tests/run-suites.sh $(BOUNDED_TEST) $(CLI_TEST_WATCH) tests/cli/cli-test.sh

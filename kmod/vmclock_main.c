@@ -106,7 +106,8 @@ static void vmclock_announce_restore(struct vmclock_dev *vd, u64 gen,
 	snprintf(marker_env, sizeof(marker_env),
 		 "VMCLOCK_DISRUPTION_MARKER=%llu", marker);
 	ret = kobject_uevent_env(&vd->dev->kobj, KOBJ_CHANGE, envp);
-	dev_info(vd->dev, "%s: new vm generation %llu (marker %llu): fed to RNG with %s, uevent %s\n",
+	dev_info(vd->dev,
+		 "%s: new vm generation %llu (marker %llu): fed to RNG with %s, uevent %s\n",
 		 vd->name, gen, marker, how, ret ? "failed" : "sent");
 }
 
@@ -224,7 +225,7 @@ static int vmclock_notify_install(struct vmclock_dev *vd)
 	}
 no_notify:
 	if (vmclock_flags(vd) & VMCLOCK_FLAG_NOTIFICATION_PRESENT) {
-		dev_err(vd->dev, "cannot receive the notifications it offers\n");
+		dev_err(vd->dev, "notifications offered but not receivable\n");
 		return -ENODEV;
 	}
 	return 0;

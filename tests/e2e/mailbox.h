@@ -35,7 +35,7 @@ enum mbox_op {
 	MBOX_UPDATE,		/* arg = delay in ms, then seq += 2 + notify */
 	MBOX_STUCK,		/* seq_count odd until MBOX_UNSTICK */
 	MBOX_UNSTICK,
-	MBOX_NOTIFY_FLAG,	/* arg = 1: set NOTIFICATION_PRESENT, 0: clear */
+	MBOX_NOTIFY_FLAG,	/* arg 1/0: set/clear NOTIFICATION_PRESENT */
 	MBOX_STATUS,		/* arg = clock_status */
 	MBOX_RESTORE,		/* arg = 1: notify; val = new generation */
 	MBOX_QUIT,

@@ -584,11 +584,12 @@ static int utc(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || mbox_open()) {
-		fprintf(stderr, "usage: e2e-guest all PTPDEV EXPECT_PRECISE | hosttime | quit | between H0 H1 TOL OUT\n");
+		fprintf(stderr, "usage: see the comment at the top of e2e-guest.c\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "hosttime")) {
-		printf("%llu\n", (unsigned long long)host_val(MBOX_HOSTTIME, 0));
+		printf("%llu\n",
+		       (unsigned long long)host_val(MBOX_HOSTTIME, 0));
 		return 0;
 	}
 	if (!strcmp(argv[1], "quit"))

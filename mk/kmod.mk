@@ -37,9 +37,6 @@ dkms-install:
 E2E_HOSTD := $(O)/tests/e2e/e2e-hostd
 E2E_GUEST := $(O)/tests/e2e/e2e-guest
 
-# vmclock_nsec_to_frac() trips a false -Wmaybe-uninitialized in gcc 12.
-$(O)/tests/e2e/host/e2e-hostd.o: CFLAGS += -Wno-maybe-uninitialized
-
 # lib.mk comes later in the include order: name the archive directly.
 $(E2E_HOSTD): $(O)/tests/e2e/host/e2e-hostd.o $(O)/lib/libvmclock.a
 	@mkdir -p $(dir $@)

@@ -29,9 +29,13 @@ $(CLI_TEST_WATCH): $(O)/tests/cli/test_watch.o $(CLI_CORE_OBJS) \
 # Unit test of lib/bounded.c; the pattern rule in tests.mk links it.
 BINS += $(BOUNDED_TEST)
 CHECK_SUITES += $(BOUNDED_TEST)
-ifneq ($(wildcard cli/main.c tests/cli/cli-test.sh),)
-BINS += $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_WATCH)
-CHECK_SUITES += $(CLI_TEST_WATCH) tests/cli/cli-test.sh
+BINS += $(VMCLOCK_CLI) $(MKPAGE)
+ifneq ($(wildcard tests/cli/test_watch.c),)
+BINS += $(CLI_TEST_WATCH)
+CHECK_SUITES += $(CLI_TEST_WATCH)
+endif
+ifneq ($(wildcard tests/cli/cli-test.sh),)
+CHECK_SUITES += tests/cli/cli-test.sh
 endif
 
 # The shell suite finds the programs here.

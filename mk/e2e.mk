@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: MIT
+# e2e: vmclockd's QEMU adapter pieces (QMP client, SSDT generator), their
+# unit tests, and the end-to-end test with real QEMU and Debian kernels.
+#
+#   make check-e2e     kernels, module, initramfs, TCG boots, migration and
+#                      snapshot restores driven through the QEMU adapter
+#                      (root, apt, ~5 min); see docs/e2e.md
+#
+# The unit tests of daemon/qmp.c (against a scripted server and a real
+# QEMU) and daemon/ssdt.c (against iasl) are part of make check.
+
+QEMU_OBJS := $(O)/daemon/qmp.o $(O)/daemon/ssdt.o
+JSONC_LIBS := -ljson-c
+TEST_QMP := $(O)/tests/unit/test_qmp
+TEST_SSDT := $(O)/tests/unit/test_ssdt
+
+BUILD_PKGS += libjson-c-dev
+CHECK_PKGS += acpica-tools qemu-system-x86
+
+$(TEST_QMP): $(O)/tests/unit/test_qmp.o $(O)/daemon/qmp.o \
+		$(O)/tests/harness/test.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(JSONC_LIBS) -lpthread
+
+$(TEST_SSDT): $(O)/tests/unit/test_ssdt.o $(O)/daemon/ssdt.o \
+		$(O)/tests/harness/test.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+BINS += $(TEST_QMP) $(TEST_SSDT)
+CHECK_SUITES += $(TEST_QMP) $(TEST_SSDT)
+
+.PHONY: check-qemu-unit
+check-qemu-unit: $(TEST_QMP) $(TEST_SSDT)
+	@tests/run-suites.sh $(TEST_QMP) $(TEST_SSDT)

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_read.c - the guest read path against the system clock and the CPU
+ * counter, in one process, in interleaved batches.
+ *
+ * Every round runs one batch of every operation, starting at a different
+ * operation each round, so a slow moment of a shared machine lands on all
+ * of them alike; the result is the median over rounds of ns per call, and
+ * the ratios are medians of the per-round ratios.  The page is a precise
+ * page on tmpfs, written by libvmclock's writer and mapped by the library
+ * the way it maps /dev/vmclock0.
+ *
+ *	bench_read [-r ROUNDS] [-b BATCH]   measure, print a table and ratios
+ *	bench_read --smoke                  tiny counts; "N passed, N failed"
+ *	bench_read --callgrind N            run each operation N times, for
+ *	                                    valgrind --tool=callgrind
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmclock/vmclock-bounded.h>
+#include <vmclock/vmclock.h>
+
+#include "common.h"
+#include "proto.h"
+
+static struct vmclock_reader *rd_mmap, *rd_pread;
+static struct vmclock_bounded *bd_precise, *bd_basic;
+static struct proto_reader *proto;
+static int page_fd = -1;
+static const volatile struct vmclock_abi *bench_map;
+static unsigned long errors;
+
+#define OP(name) static __attribute__((noinline)) void op_##name(unsigned int n)
+
+OP(loop)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(i);
+}
+
+OP(rdtsc)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(bench_rdtsc());
+}
+
+OP(lfence_rdtsc)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(bench_rdtsc_ordered());
+}
+
+static inline void gettime(clockid_t id, unsigned int n)
+{
+	struct timespec ts;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		clock_gettime(id, &ts);
+		bench_keep(ts.tv_nsec);
+	}
+}
+
+OP(rdtscp)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t lo, hi, aux;
+
+		__asm__ __volatile__("rdtscp"
+				     : "=a"(lo), "=d"(hi), "=c"(aux)
+				     :
+				     : "memory");
+		bench_keep(((uint64_t)hi << 32) | lo);
+	}
+}
+
+OP(clock_gettime_realtime)
+{
+	gettime(CLOCK_REALTIME, n);
+}
+
+OP(clock_gettime_tai)
+{
+	gettime(CLOCK_TAI, n);
+}
+
+OP(clock_gettime_monotonic)
+{
+	gettime(CLOCK_MONOTONIC, n);
+}
+
+OP(bounded_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (vmclock_reader_now(rd_mmap, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
+OP(lenient_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (vmclock_reader_read(rd_mmap, &r))
+			errors++;
+		bench_keep(r.time_ns);
+	}
+}
+
+OP(proto_bounded_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (proto_now(proto, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
+OP(proto_tscp_bounded_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (proto_now_tscp(proto, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
+OP(proto_noest_bounded_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (proto_now_noest(proto, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
+OP(proto_rdtsc_bounded_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (proto_now_rdtsc(proto, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
+/* The floor of any mapped read: seq, the counter, seq; nothing else. */
+static inline __attribute__((always_inline)) uint64_t
+floor_read(int ordered)
+{
+	const volatile uint32_t *seq = &bench_map->seq_count;
+	uint32_t s1, s2;
+	uint64_t c;
+
+	do {
+		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		c = ordered ? bench_rdtsc_ordered() : bench_rdtsc();
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
+	} while ((s1 & 1) || s1 != s2);
+	return c;
+}
+
+OP(floor_seq_lfence_rdtsc)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(floor_read(1));
+}
+
+OP(floor_seq_rdtsc)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(floor_read(0));
+}
+
+static inline void bounded_now(struct vmclock_bounded *b, unsigned int n,
+			       int want)
+{
+	struct vmclock_bound bd;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (vmclock_bounded_now(b, &bd) != want)
+			errors++;
+		bench_keep(bd.earliest_ns);
+	}
+}
+
+static int basic_want;
+
+OP(bounded_now_precise)
+{
+	bounded_now(bd_precise, n, 0);
+}
+
+OP(bounded_now_basic)
+{
+	bounded_now(bd_basic, n, basic_want);
+}
+
+OP(pread_page)
+{
+	struct vmclock_abi buf;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (pread(page_fd, &buf, sizeof(buf), 0) != sizeof(buf))
+			errors++;
+}
+
+OP(bounded_read_pread)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (vmclock_reader_now(rd_pread, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
+OP(adjtimex)
+{
+	struct timex tx;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&tx, 0, sizeof(tx));
+		if (adjtimex(&tx) < 0)
+			errors++;
+	}
+}
+
+OP(syscall_getppid)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(syscall(SYS_getppid));
+}
+
+struct op {
+	const char *name;
+	void (*fn)(unsigned int n);
+	unsigned int scale; /* batch divisor: slow operations run fewer calls */
+	double *ns;
+};
+
+#define O(name, scale) { #name, op_##name, scale, NULL }
+static struct op ops[] = {
+	O(loop, 1),
+	O(rdtsc, 1),
+	O(lfence_rdtsc, 1),
+	O(rdtscp, 1),
+	O(clock_gettime_realtime, 1),
+	O(clock_gettime_tai, 1),
+	O(clock_gettime_monotonic, 1),
+	O(bounded_read, 1),
+	O(lenient_read, 1),
+	O(proto_bounded_read, 1),
+	O(proto_tscp_bounded_read, 1),
+	O(proto_noest_bounded_read, 1),
+	O(proto_rdtsc_bounded_read, 1),
+	O(floor_seq_lfence_rdtsc, 1),
+	O(floor_seq_rdtsc, 1),
+	O(bounded_now_precise, 1),
+	O(bounded_now_basic, 1),
+	O(pread_page, 10),
+	O(bounded_read_pread, 20),
+	O(adjtimex, 20),
+	O(syscall_getppid, 10),
+};
+#define NOPS (sizeof(ops) / sizeof(ops[0]))
+
+static struct op *find_op(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPS; i++)
+		if (!strcmp(ops[i].name, name))
+			return &ops[i];
+	return NULL;
+}
+
+static int setup(const char *dir, struct bench_page *pg)
+{
+	struct vmclock_bounded_config basic = { .mode = VMCLOCK_BOUND_BASIC };
+	char name[64];
+	int err;
+
+	snprintf(name, sizeof(name), "vmclock-bench-read-%d", (int)getpid());
+	err = bench_page_create(pg, dir, name);
+	if (err)
+		return err;
+	rd_mmap = vmclock_reader_open(pg->path);
+	setenv("VMCLOCK_ACCESS", "pread", 1);
+	rd_pread = vmclock_reader_open(pg->path);
+	unsetenv("VMCLOCK_ACCESS");
+	proto = proto_open(pg->path);
+	if (!rd_mmap || !rd_pread || !proto)
+		return -errno;
+	page_fd = open(pg->path, O_RDONLY | O_CLOEXEC);
+	bench_map = pg->map;
+	bd_precise = vmclock_bounded_create(rd_mmap, NULL);
+	/* Basic mode needs its own reader: a handle owns its reader's events. */
+	bd_basic = vmclock_bounded_create(vmclock_reader_open(pg->path), &basic);
+	if (page_fd < 0 || !bd_precise || !bd_basic)
+		return -errno;
+	return 0;
+}
+
+static void print_reading(void)
+{
+	struct vmclock_reading r, p;
+	struct vmclock_bound bb;
+	struct timespec ts;
+	int e1, e2;
+
+	e1 = vmclock_reader_now(rd_mmap, &r);
+	e2 = proto_now(proto, &p);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	basic_want = vmclock_bounded_now(bd_basic, &bb);
+	printf("# page: now=%d utc-realtime=%lld ns maxerror=%llu ns; proto=%d "
+	       "maxerror=%llu; basic mode returns %d (%s)\n",
+	       e1, (long long)(r.utc_ns - ((long long)ts.tv_sec * 1000000000 +
+					   ts.tv_nsec)),
+	       (unsigned long long)r.maxerror_ns, e2,
+	       (unsigned long long)p.maxerror_ns, basic_want,
+	       basic_want ? vmclock_bounded_strerror(basic_want) : "bounded");
+}
+
+/* One batch: ns per call. */
+static double run_batch(struct op *op, unsigned int batch)
+{
+	unsigned int n = batch / op->scale ? batch / op->scale : 1;
+	uint64_t t0 = bench_mono_ns();
+
+	op->fn(n);
+	return (double)(bench_mono_ns() - t0) / n;
+}
+
+static void run_rounds(unsigned int rounds, unsigned int batch)
+{
+	unsigned int r, k;
+
+	for (k = 0; k < NOPS; k++) {
+		ops[k].ns = calloc(rounds, sizeof(double));
+		run_batch(&ops[k], batch); /* warm-up */
+	}
+	for (r = 0; r < rounds; r++)
+		for (k = 0; k < NOPS; k++) {
+			struct op *op = &ops[(k + r) % NOPS];
+
+			op->ns[r] = run_batch(op, batch);
+		}
+}
+
+/* Median over rounds of the per-round ratio a/b. */
+static double ratio(const char *a, const char *b, unsigned int rounds)
+{
+	struct op *x = find_op(a), *y = find_op(b);
+	double *v = calloc(rounds, sizeof(double)), m;
+	unsigned int r;
+
+	for (r = 0; r < rounds; r++)
+		v[r] = x->ns[r] / y->ns[r];
+	m = bench_median(v, rounds);
+	free(v);
+	return m;
+}
+
+static void report(unsigned int rounds, unsigned int batch)
+{
+	double rx = ratio("bounded_read", "clock_gettime_realtime", rounds);
+	double ry = ratio("bounded_read", "lfence_rdtsc", rounds);
+	double rp = ratio("proto_bounded_read", "clock_gettime_realtime", rounds);
+	double rq = ratio("proto_bounded_read", "lfence_rdtsc", rounds);
+	double rb = ratio("bounded_now_basic", "bounded_now_precise", rounds);
+	double rpr = ratio("bounded_read_pread", "bounded_read", rounds);
+	size_t k;
+
+	printf("# %u rounds x %u calls per batch (slow ops fewer), interleaved\n",
+	       rounds, batch);
+	printf("%-26s %10s %10s\n", "op", "median_ns", "min_ns");
+	for (k = 0; k < NOPS; k++) {
+		double mn;
+
+		/* bench_median sorts: the minimum is then the first. */
+		double med = bench_median(ops[k].ns, rounds);
+
+		mn = ops[k].ns[0];
+		printf("%-26s %10.2f %10.2f\n", ops[k].name, med, mn);
+	}
+	printf("ratio bounded_read/clock_gettime_realtime = %.3f (goal <= 0.9)\n", rx);
+	printf("ratio bounded_read/lfence_rdtsc = %.3f (goal <= 1.25)\n", ry);
+	printf("ratio proto_bounded_read/clock_gettime_realtime = %.3f\n", rp);
+	printf("ratio proto_bounded_read/lfence_rdtsc = %.3f\n", rq);
+	printf("ratio bounded_now_basic/bounded_now_precise = %.3f\n", rb);
+	printf("ratio bounded_read_pread/bounded_read = %.3f\n", rpr);
+	printf("# errors (unexpected returns) = %lu\n", errors);
+}
+
+static int smoke(void)
+{
+	struct vmclock_reading r, p;
+	size_t k;
+
+	bench_check(vmclock_reader_method(rd_mmap) == VMCLOCK_ACCESS_MMAP,
+		    "the library maps the tmpfs page");
+	bench_check(vmclock_reader_method(rd_pread) == VMCLOCK_ACCESS_PREAD,
+		    "VMCLOCK_ACCESS=pread reads through pread");
+	bench_check(vmclock_reader_read_at(rd_mmap, 12345, &r) == 0 &&
+			    proto_read_at(proto, 12345, &p) == 0 &&
+			    p.utc_ns == r.utc_ns && p.maxerror_ns == r.maxerror_ns &&
+			    p.esterror_ns == r.esterror_ns &&
+			    p.earliest_ns == r.earliest_ns,
+		    "the prototype reader agrees with the library");
+	run_rounds(3, 20);
+	for (k = 0; k < NOPS; k++)
+		bench_check(ops[k].ns[0] > 0, ops[k].name);
+	bench_check(errors == 0, "no operation returned an error");
+	return bench_done();
+}
+
+static void callgrind(unsigned int n)
+{
+	size_t k;
+
+	for (k = 0; k < NOPS; k++)
+		ops[k].fn(ops[k].scale > 1 ? n / ops[k].scale : n);
+	printf("callgrind: %u calls per op (slow ops /scale); errors %lu\n", n,
+	       errors);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int rounds = 301, batch = 2000;
+	struct bench_page pg;
+	int err, i, mode = 0, cg = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--smoke"))
+			mode = 1;
+		else if (!strcmp(argv[i], "--callgrind") && i + 1 < argc)
+			cg = atoi(argv[++i]), mode = 2;
+		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
+			rounds = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-b") && i + 1 < argc)
+			batch = (unsigned int)atoi(argv[++i]);
+	}
+	err = setup(bench_tmpdir(), &pg);
+	if (err) {
+		fprintf(stderr, "bench_read: setup: %s\n", strerror(-err));
+		bench_page_destroy(&pg);
+		return 2;
+	}
+	print_reading();
+	if (mode == 1)
+		err = smoke();
+	else if (mode == 2)
+		callgrind((unsigned int)cg);
+	else
+		run_rounds(rounds, batch), report(rounds, batch);
+	bench_page_destroy(&pg);
+	return err;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * common.h - what the benchmark programs share: clocks, the CPU counter,
+ * medians, and a precise VMClock page on tmpfs written by libvmclock's
+ * writer, so the reader maps a real file exactly as it maps a device.
+ *
+ * Benchmarks measure, they never assert a speed: the goals are printed next
+ * to the numbers and judged in docs/benchmarks.md.
+ */
+#ifndef VMCLOCK_BENCH_COMMON_H
+#define VMCLOCK_BENCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vmclock/vmclock-writer.h>
+#include <vmclock/vmclock.h>
+
+/* Nanoseconds of CLOCK_MONOTONIC. */
+uint64_t bench_mono_ns(void);
+
+/* rdtsc alone, and lfence; rdtsc (the reader's ordered read). */
+static inline __attribute__((always_inline)) uint64_t bench_rdtsc(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+#else
+	return vmclock_counter_read();
+#endif
+}
+
+static inline __attribute__((always_inline)) uint64_t bench_rdtsc_ordered(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+#else
+	return vmclock_counter_read();
+#endif
+}
+
+/* Keep a value alive without a store the compiler could drop. */
+#define bench_keep(v) __asm__ __volatile__("" : : "r"(v) : "memory")
+
+/* Median of @n doubles (sorts @v). */
+double bench_median(double *v, size_t n);
+
+/* The counter's frequency, measured once against CLOCK_MONOTONIC_RAW. */
+uint64_t bench_counter_hz(void);
+
+/* A calibration that makes the page agree with CLOCK_REALTIME now (TAI). */
+void bench_calibration(struct vmclock_calibration *cal);
+
+/* A page file on tmpfs, mapped writable, and the writer of its page. */
+struct bench_page {
+	char path[256];
+	volatile struct vmclock_abi *map;
+	struct vmclock_writer *w;
+};
+
+/*
+ * Create @dir/name (tmpfs), one 4 KiB page, with the writer's precise
+ * page: TAI, TSC, TAI offset 37, SYNCHRONIZED, all four errors valid.
+ * Returns 0 or a negative errno.
+ */
+int bench_page_create(struct bench_page *p, const char *dir, const char *name);
+void bench_page_destroy(struct bench_page *p);
+
+/* The tmpfs directory the benchmarks use (VMCLOCK_BENCH_TMP or /dev/shm). */
+const char *bench_tmpdir(void);
+
+/* Resident memory of this process, kB: total, anonymous, shared memory. */
+struct bench_rss {
+	long rss_kb;
+	long anon_kb;
+	long shmem_kb;
+};
+void bench_rss(struct bench_rss *m);
+
+/* The smoke run's tally: prints "N passed, N failed" in bench_done(). */
+void bench_check(int ok, const char *what);
+int bench_done(void);
+
+#endif /* VMCLOCK_BENCH_COMMON_H */

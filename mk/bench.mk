@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: MIT
+# bench: benchmarks (make bench) and their smoke run in make check.
+#
+#   make bench        run every benchmark, rewrite docs/benchmarks.md
+#   make bench-smoke  the smoke run alone (tiny counts, no speed asserted)
+#
+# Benchmarks build with the library's flags (ALL_CFLAGS: -O2 -g) and link
+# the static library.  proto.c is built once per variant (bench/proto.h).
+
+# lib.mk comes later in the include order: name the archive directly.
+BENCH_LIB := $(O)/lib/libvmclock.a
+BENCH_COMMON := $(O)/bench/common.o
+BENCH_PROTO := $(O)/bench/proto.o $(O)/bench/proto-tscp.o \
+	$(O)/bench/proto-noest.o $(O)/bench/proto-rdtsc.o
+BENCH_BINS := $(patsubst %.c,$(O)/%,$(wildcard bench/bench_*.c))
+
+# The prototype is compiled as the library is.
+$(BENCH_PROTO): CFLAGS += -fvisibility=hidden -fPIC
+$(O)/bench/proto-tscp.o: bench/proto.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=1 -MMD -MP -c -o $@ $<
+$(O)/bench/proto-noest.o: bench/proto.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=2 -MMD -MP -c -o $@ $<
+
+$(O)/bench/proto-rdtsc.o: bench/proto.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=3 -MMD -MP -c -o $@ $<
+
+$(O)/bench/bench_read: $(O)/bench/bench_read.o $(BENCH_PROTO) \
+		$(BENCH_COMMON) $(BENCH_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
+
+$(O)/bench/bench_%: $(O)/bench/bench_%.o $(BENCH_COMMON) $(BENCH_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
+
+BINS += $(BENCH_BINS)
+ifneq ($(wildcard bench/smoke.sh),)
+CHECK_SUITES += bench/smoke.sh
+endif
+
+# The smoke script and bench/run.sh find the programs here.
+export VMCLOCK_BENCH_BIN := $(abspath $(O)/bench)
+
+bench: $(BENCH_BINS)
+	@bench/run.sh
+
+bench-smoke: $(BENCH_BINS)
+	@tests/run-suites.sh bench/smoke.sh
+
+.PHONY: bench bench-smoke

@@ -83,136 +83,186 @@ static int64_t add_ns_sat(int64_t t, uint64_t e, int sign)
 	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
 }
 
-/* Max and estimated errors at the snapshot's span, rounded outward. */
-static void compute_errors(const struct vmclock_abi *pg, const struct vmc_page_view *v,
-			   const struct vmclock_span *span, uint32_t drift_ppb,
-			   struct vmclock_reading *out)
+/* Why a snapshot has no precise time: 0 or -ENOTSUP. */
+static int precise_reason(const struct vmclock_abi *pg, uint32_t size,
+			  const struct vmclock_line *l)
 {
-	uint64_t flags = v->flags, ticks = span->ticks, grow;
-	unsigned int s = v->line.shift;
-	uint64_t maxrate = vmc_get64(pg, counter_period_maxerror_rate_frac_sec);
-	uint64_t estrate = vmc_get64(pg, counter_period_esterror_rate_frac_sec);
-
-	out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
-	out->esterror_ns = VMCLOCK_ERROR_UNKNOWN;
-	if ((flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID))
-		grow = vmclock_growth_ns(ticks, maxrate, s, VMCLOCK_NSEC_PER_SEC,
-					 VMCLOCK_ROUND_UP);
-	else
-		grow = vmclock_growth_ns(ticks, v->line.period_frac, s, drift_ppb,
-					 VMCLOCK_ROUND_UP);
-	if ((flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID) &&
-	    VMCLOCK_FIELD_PRESENT(v->size, time_maxerror_nanosec)) {
-		out->maxerror_ns = vmclock_add_sat(
-			vmc_get64(pg, time_maxerror_nanosec), grow);
-		if (out->maxerror_ns != VMCLOCK_ERROR_UNKNOWN)
-			out->valid |= VMCLOCK_VALID_MAXERROR;
-	}
-	if (!(flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID) ||
-	    !VMCLOCK_FIELD_PRESENT(v->size, time_esterror_nanosec))
-		return;
-	/* Without an estimated rate, the max rate (or drift) is the estimate. */
-	if ((flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID))
-		grow = vmclock_growth_ns(ticks, estrate, s, VMCLOCK_NSEC_PER_SEC,
-					 VMCLOCK_ROUND_NEAREST);
-	out->esterror_ns = vmclock_add_sat(vmc_get64(pg, time_esterror_nanosec), grow);
-	if (out->esterror_ns != VMCLOCK_ERROR_UNKNOWN)
-		out->valid |= VMCLOCK_VALID_ESTERROR;
-}
-
-void vmc_page_view(const struct vmclock_abi *pg, struct vmc_page_view *v)
-{
-	v->size = vmc_get32(pg, size);
-	v->flags = vmc_get64(pg, flags);
-	v->line.counter_value = vmc_get64(pg, counter_value);
-	v->line.period_frac = vmc_get64(pg, counter_period_frac_sec);
-	v->line.time_sec = vmc_get64(pg, time_sec);
-	v->line.time_frac = vmc_get64(pg, time_frac_sec);
-	v->line.shift = vmc_get8(pg, counter_period_shift);
-}
-
-/* Why the snapshot has no precise time: 0, -ENOTSUP or -ERANGE. */
-int vmc_precise_reason(const struct vmclock_abi *pg, const struct vmc_page_view *v)
-{
-	uint8_t type = vmc_get8(pg, time_type);
-
-	if (!VMCLOCK_FIELD_PRESENT(v->size, time_frac_sec))
+	if (!VMCLOCK_FIELD_PRESENT(size, time_frac_sec))
 		return -ENOTSUP;
 	if (vmc_get8(pg, counter_id) == VMCLOCK_COUNTER_INVALID)
 		return -ENOTSUP;
-	if (type > VMCLOCK_TIME_MONOTONIC || v->line.period_frac == 0)
+	if (vmc_get8(pg, time_type) > VMCLOCK_TIME_MONOTONIC || !l->period_frac)
 		return -ENOTSUP;
-	if (v->line.shift > 63)
-		return -ENOTSUP;
+	return l->shift > 63 ? -ENOTSUP : 0;
+}
+
+/*
+ * The error parameters: a base that is VMCLOCK_ERROR_UNKNOWN when the page
+ * gives none, and a rate with its multiplier (10^9 for a rate in the
+ * page's units, the drift in ppb when the rate is the period itself).
+ */
+static void decode_errors(const struct vmclock_abi *pg, uint32_t size,
+			  uint64_t flags, uint32_t drift_ppb, struct vmc_decoded *d)
+{
+	d->max_base = d->est_base = VMCLOCK_ERROR_UNKNOWN;
+	d->max_k = vmclock_growth_factor(d->line.period_frac, drift_ppb);
+	if (flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID)
+		d->max_k = vmclock_growth_factor(
+			vmc_get64(pg, counter_period_maxerror_rate_frac_sec),
+			VMCLOCK_NSEC_PER_SEC);
+	/* Without an estimated rate, the max rate (or drift) is the estimate. */
+	d->est_k = d->max_k;
+	d->est_round = VMCLOCK_ROUND_UP;
+	if (flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID) {
+		d->est_k = vmclock_growth_factor(
+			vmc_get64(pg, counter_period_esterror_rate_frac_sec),
+			VMCLOCK_NSEC_PER_SEC);
+		d->est_round = VMCLOCK_ROUND_NEAREST;
+	}
+	if ((flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID) &&
+	    VMCLOCK_FIELD_PRESENT(size, time_maxerror_nanosec))
+		d->max_base = vmc_get64(pg, time_maxerror_nanosec);
+	if ((flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID) &&
+	    VMCLOCK_FIELD_PRESENT(size, time_esterror_nanosec))
+		d->est_base = vmc_get64(pg, time_esterror_nanosec);
+}
+
+static void decode_fields(const struct vmclock_abi *pg, uint32_t size,
+			  struct vmclock_reading *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->flags = vmc_get64(pg, flags);
+	t->seq_count = vmc_get32(pg, seq_count);
+	t->disruption_marker = vmc_get64(pg, disruption_marker);
+	if (VMCLOCK_FIELD_PRESENT(size, vm_generation_counter))
+		t->vm_generation_counter = vmc_get64(pg, vm_generation_counter);
+	t->clock_status = vmc_get8(pg, clock_status);
+	t->leap_indicator = vmc_get8(pg, leap_indicator);
+	t->smearing_hint = vmc_get8(pg, leap_second_smearing_hint);
+	t->tai_offset_sec = (int16_t)vmc_get16(pg, tai_offset_sec);
+	t->counter_id = vmc_get8(pg, counter_id);
+	t->time_type = vmc_get8(pg, time_type);
+	t->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
+	t->esterror_ns = VMCLOCK_ERROR_UNKNOWN;
+}
+
+void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
+		struct vmc_decoded *d)
+{
+	uint32_t size = vmc_get32(pg, size);
+
+	decode_fields(pg, size, &d->tmpl);
+	d->line.counter_value = vmc_get64(pg, counter_value);
+	d->line.period_frac = vmc_get64(pg, counter_period_frac_sec);
+	d->line.time_sec = vmc_get64(pg, time_sec);
+	d->line.time_frac = vmc_get64(pg, time_frac_sec);
+	d->line.shift = vmc_get8(pg, counter_period_shift);
+	d->reason = precise_reason(pg, size, &d->line);
+	d->off_ns = (int64_t)d->tmpl.tai_offset_sec * VMCLOCK_NSEC_PER_SEC;
+	d->have_off = (d->tmpl.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID) != 0;
+	d->have_utc = d->tmpl.time_type == VMCLOCK_TIME_UTC ||
+		      (d->tmpl.time_type == VMCLOCK_TIME_TAI && d->have_off);
+	d->utc_adj_ns = d->tmpl.time_type == VMCLOCK_TIME_TAI ? -d->off_ns : 0;
+	decode_errors(pg, size, d->tmpl.flags, drift_ppb, d);
+}
+
+/* TAI and UTC from the time in the page's own scale. */
+static void eval_scales(const struct vmc_decoded *d, struct vmclock_reading *out)
+{
+	int64_t t = out->time_ns;
+
+	if (d->tmpl.time_type == VMCLOCK_TIME_TAI) {
+		out->tai_ns = t;
+		out->valid |= VMCLOCK_VALID_TAI;
+		if (d->have_off && !__builtin_sub_overflow(t, d->off_ns, &out->utc_ns))
+			out->valid |= VMCLOCK_VALID_UTC;
+	} else if (d->tmpl.time_type == VMCLOCK_TIME_UTC) {
+		out->utc_ns = t;
+		out->valid |= VMCLOCK_VALID_UTC;
+		if (d->have_off && !__builtin_add_overflow(t, d->off_ns, &out->tai_ns))
+			out->valid |= VMCLOCK_VALID_TAI;
+	}
+}
+
+static void eval_errors(const struct vmc_decoded *d, uint64_t ticks,
+			struct vmclock_reading *out)
+{
+	unsigned int s = d->line.shift;
+	int64_t ref;
+
+	if (d->max_base != VMCLOCK_ERROR_UNKNOWN) {
+		out->maxerror_ns = vmclock_add_sat(d->max_base,
+			vmclock_growth(ticks, d->max_k, s, VMCLOCK_ROUND_UP));
+		if (out->maxerror_ns != VMCLOCK_ERROR_UNKNOWN)
+			out->valid |= VMCLOCK_VALID_MAXERROR;
+	}
+	if (d->est_base != VMCLOCK_ERROR_UNKNOWN) {
+		out->esterror_ns = vmclock_add_sat(d->est_base,
+			vmclock_growth(ticks, d->est_k, s, d->est_round));
+		if (out->esterror_ns != VMCLOCK_ERROR_UNKNOWN)
+			out->valid |= VMCLOCK_VALID_ESTERROR;
+	}
+	if (!(out->valid & VMCLOCK_VALID_MAXERROR))
+		return;
+	ref = (out->valid & VMCLOCK_VALID_UTC) ? out->utc_ns : out->time_ns;
+	out->earliest_ns = add_ns_sat(ref, out->maxerror_ns, -1);
+	out->latest_ns = add_ns_sat(ref, out->maxerror_ns, 1);
+}
+
+/* The time at @counter in the page's scale, and the counter distance. */
+static inline int eval_time(const struct vmc_decoded *d, uint64_t counter,
+			    int64_t *ns, uint64_t *ticks)
+{
+	struct vmclock_instant t;
+	struct vmclock_span span;
+	int err;
+
+	err = vmclock_line_eval(&d->line, counter, &t, &span);
+	if (likely(!err))
+		err = vmclock_instant_to_ns(&t, ns);
+	*ticks = span.ticks;
+	return unlikely(err == -EINVAL) ? -ENOTSUP : err;
+}
+
+int vmc_eval(const struct vmc_decoded *d, uint64_t counter,
+	     struct vmclock_reading *out)
+{
+	uint64_t ticks;
+	int err;
+
+	*out = d->tmpl;
+	out->counter = counter;
+	if (unlikely(d->reason))
+		return d->reason;
+	err = eval_time(d, counter, &out->time_ns, &ticks);
+	if (unlikely(err))
+		return err;
+	out->valid = VMCLOCK_VALID_TIME;
+	eval_scales(d, out);
+	eval_errors(d, ticks, out);
 	return 0;
 }
 
-static void compute_scales(const struct vmclock_abi *pg, uint64_t flags,
-			   struct vmclock_reading *out)
+int vmc_eval_bounds(const struct vmc_decoded *d, uint64_t counter,
+		    struct vmclock_bounds *out)
 {
-	int64_t off = (int64_t)out->tai_offset_sec * VMCLOCK_NSEC_PER_SEC;
-	int have_off = (flags & VMCLOCK_FLAG_TAI_OFFSET_VALID) != 0;
-	int64_t t = out->time_ns;
-
-	switch (vmc_get8(pg, time_type)) {
-	case VMCLOCK_TIME_TAI:
-		out->tai_ns = t;
-		out->valid |= VMCLOCK_VALID_TAI;
-		if (have_off && !__builtin_sub_overflow(t, off, &out->utc_ns))
-			out->valid |= VMCLOCK_VALID_UTC;
-		break;
-	case VMCLOCK_TIME_UTC:
-		out->utc_ns = t;
-		out->valid |= VMCLOCK_VALID_UTC;
-		if (have_off && !__builtin_add_overflow(t, off, &out->tai_ns))
-			out->valid |= VMCLOCK_VALID_TAI;
-		break;
-	default:
-		break;
-	}
-}
-
-int vmc_compute(const struct vmclock_abi *pg, uint64_t counter,
-		uint32_t drift_ppb, struct vmclock_reading *out)
-{
-	struct vmc_page_view v;
-	struct vmclock_instant t;
-	struct vmclock_span span;
-	int64_t ref;
+	uint64_t ticks, max;
+	int64_t t;
 	int err;
 
-	vmc_page_view(pg, &v);
-	memset(out, 0, sizeof(*out));
-	out->counter = counter;
-	out->flags = v.flags;
-	out->seq_count = vmc_get32(pg, seq_count);
-	out->disruption_marker = vmc_get64(pg, disruption_marker);
-	if (VMCLOCK_FIELD_PRESENT(v.size, vm_generation_counter))
-		out->vm_generation_counter = vmc_get64(pg, vm_generation_counter);
-	out->clock_status = vmc_get8(pg, clock_status);
-	out->leap_indicator = vmc_get8(pg, leap_indicator);
-	out->smearing_hint = vmc_get8(pg, leap_second_smearing_hint);
-	out->tai_offset_sec = (int16_t)vmc_get16(pg, tai_offset_sec);
-	out->counter_id = vmc_get8(pg, counter_id);
-	out->time_type = vmc_get8(pg, time_type);
-	out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
-	out->esterror_ns = VMCLOCK_ERROR_UNKNOWN;
-
-	err = vmc_precise_reason(pg, &v);
-	if (!err)
-		err = vmclock_line_eval(&v.line, counter, &t, &span);
-	if (!err)
-		err = vmclock_instant_to_ns(&t, &out->time_ns);
-	if (err)
-		return err == -EINVAL ? -ENOTSUP : err;
-	out->valid |= VMCLOCK_VALID_TIME;
-	compute_scales(pg, v.flags, out);
-	compute_errors(pg, &v, &span, drift_ppb, out);
-	ref = (out->valid & VMCLOCK_VALID_UTC) ? out->utc_ns : out->time_ns;
-	if (out->valid & VMCLOCK_VALID_MAXERROR) {
-		out->earliest_ns = add_ns_sat(ref, out->maxerror_ns, -1);
-		out->latest_ns = add_ns_sat(ref, out->maxerror_ns, 1);
-	}
+	err = eval_time(d, counter, &t, &ticks);
+	if (unlikely(err))
+		return err;
+	if (unlikely(__builtin_add_overflow(t, d->utc_adj_ns, &out->utc_ns)))
+		return -ERANGE;
+	max = vmclock_add_sat(d->max_base, vmclock_growth(ticks, d->max_k,
+							  d->line.shift,
+							  VMCLOCK_ROUND_UP));
+	if (unlikely(max == VMCLOCK_ERROR_UNKNOWN))
+		return -ENODATA;
+	out->maxerror_ns = max;
+	out->earliest_ns = add_ns_sat(out->utc_ns, max, -1);
+	out->latest_ns = add_ns_sat(out->utc_ns, max, 1);
 	return 0;
 }
 
@@ -220,6 +270,9 @@ VMC_API int vmclock_reading_from_page(const struct vmclock_abi *page,
 				      uint64_t counter, uint32_t drift_ppb,
 				      struct vmclock_reading *out)
 {
-	vmc_compute(page, counter, drift_ppb, out);
+	struct vmc_decoded d;
+
+	vmc_decode(page, drift_ppb, &d);
+	vmc_eval(&d, counter, out);
 	return 0;
 }

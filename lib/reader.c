@@ -25,6 +25,9 @@
 
 #define WORDS (sizeof(struct vmclock_abi) / sizeof(uint64_t))
 
+/* No 32-bit seq_count equals this: the cache is empty. */
+#define VMC_NO_CACHE (1ull << 32)
+
 struct vmclock_reader {
 	const volatile struct vmclock_abi *page; /* NULL when read by pread */
 	size_t map_len;
@@ -36,6 +39,10 @@ struct vmclock_reader {
 	void *ctx;
 	uint64_t timeout_ns;
 	uint32_t drift_ppb;
+	/* The decoded snapshot and the raw seq_count it was taken at. */
+	uint64_t cache_seq; /* VMC_NO_CACHE: none */
+	struct vmc_decoded dec;
+	int strict_err; /* vmclock_reader_now()'s verdict on @dec */
 	int have_last;
 	uint64_t last_marker;
 	uint64_t last_gen;
@@ -161,7 +168,7 @@ take_snapshot(const struct vmclock_reader *r, struct vmclock_abi *snap,
 	}
 }
 
-static uint32_t events_since(struct vmclock_reader *r,
+static uint32_t events_since(const struct vmclock_reader *r,
 			     const struct vmclock_reading *rd)
 {
 	uint64_t newly = rd->flags & ~r->last_flags;
@@ -188,9 +195,12 @@ static uint32_t events_since(struct vmclock_reader *r,
 	return ev;
 }
 
-static void note_events(struct vmclock_reader *r, struct vmclock_reading *rd)
+/* Events of a newly decoded snapshot; it becomes the new baseline. */
+static uint32_t note_events(struct vmclock_reader *r,
+			    const struct vmclock_reading *rd)
 {
-	rd->events = events_since(r, rd);
+	uint32_t ev = events_since(r, rd);
+
 	r->have_last = 1;
 	r->last_marker = rd->disruption_marker;
 	r->last_gen = rd->vm_generation_counter;
@@ -198,28 +208,107 @@ static void note_events(struct vmclock_reader *r, struct vmclock_reading *rd)
 	r->last_status = rd->clock_status;
 	r->last_leap = rd->leap_indicator;
 	r->last_tai = rd->tai_offset_sec;
+	return ev;
+}
+
+static int strict_status(uint8_t status)
+{
+	switch (status) {
+	case VMCLOCK_STATUS_SYNCHRONIZED:
+	case VMCLOCK_STATUS_FREERUNNING:
+		return 0;
+	case VMCLOCK_STATUS_INITIALIZING:
+		return -EAGAIN;
+	case VMCLOCK_STATUS_UNRELIABLE:
+		return -EIO;
+	default:
+		return -ENODATA;
+	}
+}
+
+/* The strict verdict on a decoded snapshot, before any counter is read. */
+static int strict_static(const struct vmclock_reader *r)
+{
+	const struct vmc_decoded *d = &r->dec;
+	int err;
+
+	if (d->reason)
+		return d->reason;
+	if (!r->counter_fn && d->tmpl.counter_id != VMC_COUNTER_NATIVE_ID)
+		return -ENOTSUP;
+	if (!d->have_utc)
+		return -ENOTSUP;
+	err = strict_status(d->tmpl.clock_status);
+	if (err)
+		return err;
+	return d->max_base == VMCLOCK_ERROR_UNKNOWN ? -ENODATA : 0;
 }
 
 /*
- * Snapshot, compute, note events.  Returns the snapshot error, else why no
- * time could be computed (0, -ENOTSUP, -ERANGE); the reading is filled
- * whenever a snapshot was taken.
+ * The slow path: a full snapshot, decoded and cached, events noted.  Kept
+ * out of line so the fast path stays small.
+ */
+static __attribute__((noinline)) int
+read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
+	  struct vmclock_reading *out)
+{
+	struct vmclock_abi snap;
+	uint32_t events;
+	int err;
+
+	if (r->copy_words < WORDS)
+		memset(&snap, 0, sizeof(snap));
+	r->cache_seq = VMC_NO_CACHE;
+	err = take_snapshot(r, &snap, !r->counter_fn, want_counter, &counter);
+	if (unlikely(err))
+		return err;
+	vmc_decode(&snap, r->drift_ppb, &r->dec);
+	r->strict_err = strict_static(r);
+	/* Through pread every read is a fresh snapshot: nothing to reuse. */
+	if (r->page)
+		r->cache_seq = snap.seq_count;
+	events = note_events(r, &r->dec.tmpl);
+	err = vmc_eval(&r->dec, counter, out);
+	out->events = events;
+	return err;
+}
+
+/*
+ * The fast path, the vDSO's: while seq_count is the one the cached snapshot
+ * was decoded at, nothing in the page has changed, so a read is seq, the
+ * counter, seq again and the arithmetic.  Returns 1 with @counter read
+ * inside the window when the cache holds, 0 when the slow path must run.
+ */
+static inline __attribute__((always_inline)) int
+cached_window(const struct vmclock_reader *r, int native, int want_counter,
+	      uint64_t *counter)
+{
+	uint32_t seq;
+
+	if (unlikely(!r->page))
+		return 0;
+	seq = __atomic_load_n(&r->page->seq_count, __ATOMIC_ACQUIRE);
+	if (unlikely(seq != r->cache_seq))
+		return 0;
+	if (want_counter)
+		*counter = native ? vmc_counter_native() : r->counter_fn(r->ctx);
+	/* Pairs with the writer's release of seq_count. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return likely(vmc_load(&r->page->seq_count) == seq);
+}
+
+/*
+ * A reading: from the cache when it holds, else from a new snapshot.
+ * Returns as vmc_eval(): 0, or why there is no time (-ENOTSUP, -ERANGE);
+ * or a snapshot error.
  */
 static inline __attribute__((always_inline)) int
 read_common(struct vmclock_reader *r, int native, int want_counter,
 	    uint64_t counter, struct vmclock_reading *out)
 {
-	struct vmclock_abi snap;
-	int err;
-
-	if (r->copy_words < WORDS)
-		memset(&snap, 0, sizeof(snap));
-	err = take_snapshot(r, &snap, native, want_counter, &counter);
-	if (unlikely(err))
-		return err;
-	err = vmc_compute(&snap, counter, r->drift_ppb, out);
-	note_events(r, out);
-	return err;
+	if (likely(cached_window(r, native, want_counter, &counter)))
+		return vmc_eval(&r->dec, counter, out);
+	return read_slow(r, want_counter, counter, out);
 }
 
 static int read_now(struct vmclock_reader *r, struct vmclock_reading *out)
@@ -245,38 +334,59 @@ VMC_API int vmclock_reader_read_at(struct vmclock_reader *r, uint64_t counter,
 	return err == -ENOTSUP || err == -ERANGE ? 0 : err;
 }
 
-static int strict_status(const struct vmclock_reading *rd)
-{
-	switch (rd->clock_status) {
-	case VMCLOCK_STATUS_SYNCHRONIZED:
-	case VMCLOCK_STATUS_FREERUNNING:
-		return 0;
-	case VMCLOCK_STATUS_INITIALIZING:
-		return -EAGAIN;
-	case VMCLOCK_STATUS_UNRELIABLE:
-		return -EIO;
-	default:
-		return -ENODATA;
-	}
-}
-
 VMC_API int vmclock_reader_now(struct vmclock_reader *r,
 			       struct vmclock_reading *out)
 {
 	int err = read_now(r, out);
 
+	/* A snapshot that could not be taken says nothing about the page. */
+	if (unlikely(err) && err != -ENOTSUP && err != -ERANGE)
+		return err;
+	if (unlikely(r->strict_err))
+		return r->strict_err;
 	if (unlikely(err))
 		return err;
-	if (unlikely(!r->counter_fn && out->counter_id != VMC_COUNTER_NATIVE_ID))
-		return -ENOTSUP;
-	if (unlikely(!(out->valid & VMCLOCK_VALID_UTC)))
-		return -ENOTSUP;
-	err = strict_status(out);
-	if (unlikely(err))
-		return err;
-	if (unlikely(!(out->valid & VMCLOCK_VALID_MAXERROR)))
-		return -ENODATA;
-	return 0;
+	return likely(out->valid & VMCLOCK_VALID_MAXERROR) ? 0 : -ENODATA;
+}
+
+static __attribute__((noinline)) int bounds_slow(struct vmclock_reader *r,
+						 struct vmclock_bounds *out)
+{
+	struct vmclock_reading rd;
+	int err;
+
+	memset(&rd, 0, sizeof(rd));
+	err = vmclock_reader_now(r, &rd);
+	out->utc_ns = rd.utc_ns;
+	out->earliest_ns = rd.earliest_ns;
+	out->latest_ns = rd.latest_ns;
+	out->maxerror_ns = rd.maxerror_ns;
+	out->events = rd.events;
+	out->clock_status = rd.clock_status;
+	return err;
+}
+
+static inline __attribute__((always_inline)) int
+bounds_common(struct vmclock_reader *r, int native, struct vmclock_bounds *out)
+{
+	uint64_t counter;
+
+	if (likely(cached_window(r, native, 1, &counter))) {
+		out->events = 0;
+		out->clock_status = r->dec.tmpl.clock_status;
+		if (unlikely(r->strict_err))
+			return r->strict_err;
+		return vmc_eval_bounds(&r->dec, counter, out);
+	}
+	return bounds_slow(r, out);
+}
+
+VMC_API int vmclock_reader_bounds(struct vmclock_reader *r,
+				  struct vmclock_bounds *out)
+{
+	if (likely(!r->counter_fn))
+		return bounds_common(r, 1, out);
+	return bounds_common(r, 0, out);
 }
 
 VMC_API int vmclock_reader_snapshot(struct vmclock_reader *r,
@@ -295,6 +405,7 @@ static struct vmclock_reader *reader_new(void)
 	if (!r)
 		return NULL;
 	r->fd = -1;
+	r->cache_seq = VMC_NO_CACHE;
 	r->timeout_ns = VMCLOCK_DEFAULT_TIMEOUT_NS;
 	r->drift_ppb = VMCLOCK_DEFAULT_DRIFT_PPB;
 	return r;
@@ -448,6 +559,7 @@ VMC_API void vmclock_reader_set_counter(struct vmclock_reader *r,
 	r->counter_fn = counter;
 	r->clock_fn = clock;
 	r->ctx = ctx;
+	r->cache_seq = VMC_NO_CACHE;
 }
 
 VMC_API void vmclock_reader_set_timeout(struct vmclock_reader *r, uint64_t ns)
@@ -458,6 +570,7 @@ VMC_API void vmclock_reader_set_timeout(struct vmclock_reader *r, uint64_t ns)
 VMC_API void vmclock_reader_set_drift(struct vmclock_reader *r, uint32_t ppb)
 {
 	r->drift_ppb = ppb;
+	r->cache_seq = VMC_NO_CACHE;
 }
 
 VMC_API enum vmclock_access vmclock_reader_method(const struct vmclock_reader *r)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <vmclock/vmclock-arith.h>
 #include <vmclock/vmclock-writer.h>
@@ -84,21 +85,41 @@ static int txn_leave(struct vmclock_writer *w, int ret)
 	return ret;
 }
 
+/*
+ * The first seq_count of a page set up afresh.  Readers cache a decoded
+ * page by seq_count, so a page re-initialised in place must not repeat a
+ * value they may hold: continue after the old one if the page was valid,
+ * else start anywhere.
+ */
+static uint32_t initial_seq(volatile struct vmclock_abi *pg, size_t len)
+{
+	uint32_t seq = 0;
+
+	if (vmclock_page_validate(pg, len, NULL) == 0)
+		seq = vmc_get32(pg, seq_count);
+	else if (getrandom(&seq, sizeof(seq), GRND_NONBLOCK) != sizeof(seq))
+		seq = 0;
+	return seq & ~1u;
+}
+
+/* Set up a fresh page inside an open transaction: seq is odd throughout. */
 static void init_page(struct vmclock_writer *w, size_t len)
 {
 	volatile struct vmclock_abi *pg = w->page;
 	volatile uint8_t *b = (volatile uint8_t *)pg;
-	size_t i;
+	size_t i, seq_at = offsetof(struct vmclock_abi, seq_count);
 
+	w->seq = initial_seq(pg, len);
+	vmclock_writer_begin(w);
 	for (i = 0; i < len; i++)
-		b[i] = 0;
+		if (i < seq_at || i >= seq_at + sizeof(pg->seq_count))
+			b[i] = 0;
 	vmc_put32(pg, magic, VMCLOCK_MAGIC);
 	vmc_put32(pg, size, w->cfg.size);
 	vmc_put16(pg, version, 1);
 	vmc_put8(pg, counter_id, w->cfg.counter_id);
 	vmc_put8(pg, time_type, w->cfg.time_type);
 	vmc_put8(pg, clock_status, VMCLOCK_STATUS_UNKNOWN);
-	w->seq = 0;
 }
 
 static void adopt_page(struct vmclock_writer *w)
@@ -150,11 +171,11 @@ VMC_API struct vmclock_writer *vmclock_writer_create(volatile void *page, size_t
 			return NULL;
 		}
 		adopt_page(w);
+		/* An odd seq (a writer died mid-update) becomes even. */
+		vmclock_writer_begin(w);
 	} else {
 		init_page(w, len);
 	}
-	/* Publish: a fresh page becomes seq 2; an odd adopted one even. */
-	vmclock_writer_begin(w);
 	vmclock_writer_commit(w);
 	return w;
 }

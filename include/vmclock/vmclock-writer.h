@@ -130,9 +130,11 @@ struct vmclock_writer;
  * @cfg: the set-up.
  *
  * A fresh page (or one that is not valid, or @cfg->adopt == 0) is zeroed and
- * initialised: magic, size, version 1, counter_id, time_type, status
- * UNKNOWN, seq_count 2 after the first commit.  An adopted page keeps its
- * seq_count (made even), marker, generation, flags and calibration.
+ * initialised inside one transaction: magic, size, version 1, counter_id,
+ * time_type, status UNKNOWN.  Its seq_count continues after the old one
+ * when the page was valid (readers cache by seq_count, so a value must not
+ * come back), else starts at a random even value.  An adopted page keeps
+ * its seq_count (made even), marker, generation, flags and calibration.
  *
  * Return: a writer, or NULL with errno EINVAL (bad arguments, or an adopted
  * page whose counter_id or time_type differs from @cfg) or ENOMEM.

@@ -114,6 +114,24 @@ struct vmclock_reading {
 	uint8_t time_type;
 };
 
+/**
+ * struct vmclock_bounds - the bounded read: what a transaction needs
+ * @utc_ns: UTC as CLOCK_REALTIME counts it, ns, at the counter reading.
+ * @earliest_ns: @utc_ns - @maxerror_ns.
+ * @latest_ns: @utc_ns + @maxerror_ns; true UTC lies in [earliest, latest].
+ * @maxerror_ns: the bound, rounded up.
+ * @events: VMCLOCK_EVENT_* since this handle's previous read.
+ * @clock_status: VMCLOCK_STATUS_*.
+ */
+struct vmclock_bounds {
+	int64_t utc_ns;
+	int64_t earliest_ns;
+	int64_t latest_ns;
+	uint64_t maxerror_ns;
+	uint32_t events;
+	uint8_t clock_status;
+};
+
 struct vmclock_reader;
 
 /**
@@ -243,6 +261,23 @@ int vmclock_reader_read(struct vmclock_reader *r,
  * Context: as vmclock_reader_read().
  */
 int vmclock_reader_now(struct vmclock_reader *r, struct vmclock_reading *out);
+
+/**
+ * vmclock_reader_bounds() - strict bounded read, the fast path
+ * @r: the reader.
+ * @out: time, bounds, status and events; @out->clock_status and
+ *	@out->events are filled on the status errors too.
+ *
+ * The same verdict as vmclock_reader_now() (same errors, same times), with
+ * only what a caller needs per transaction: while seq_count does not move
+ * this is two loads of seq_count, the ordered counter read and the
+ * arithmetic of the cached calibration.
+ *
+ * Return: as vmclock_reader_now().
+ * Context: as vmclock_reader_read(); no allocation, no system call on a
+ * mapped page.
+ */
+int vmclock_reader_bounds(struct vmclock_reader *r, struct vmclock_bounds *out);
 
 /**
  * vmclock_reader_read_at() - evaluate the page at a given counter value

@@ -483,6 +483,12 @@ TEST(counter_far_away_is_range_not_garbage)
 	vmclock_reader_close(r);
 }
 
+/* What a writer does after changing fields: move seq_count on. */
+static void publish(void)
+{
+	page.abi.seq_count += 2;
+}
+
 TEST(events_reported_once_each)
 {
 	struct vmclock_reader *r;
@@ -495,20 +501,23 @@ TEST(events_reported_once_each)
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, 0);
 	page.abi.disruption_marker++;
-	page.abi.seq_count += 2;
+	publish();
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_DISRUPTED);
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, 0);
 	page.abi.vm_generation_counter = 99;
 	page.abi.disruption_marker++;
+	publish();
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_DISRUPTED | VMCLOCK_EVENT_RESTORED);
 	page.abi.flags |= VMCLOCK_FLAG_DISRUPTION_SOON;
+	publish();
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_FLAGS | VMCLOCK_EVENT_MAINT_SOON);
 	page.abi.flags |= VMCLOCK_FLAG_DISRUPTION_IMMINENT;
 	page.abi.clock_status = VMCLOCK_STATUS_FREERUNNING;
+	publish();
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_FLAGS | VMCLOCK_EVENT_MAINT_IMMINENT |
 					VMCLOCK_EVENT_STATUS);
@@ -516,6 +525,7 @@ TEST(events_reported_once_each)
 				     VMCLOCK_FLAG_DISRUPTION_SOON);
 	page.abi.leap_indicator = VMCLOCK_LEAP_PRE_POS;
 	page.abi.tai_offset_sec = 38;
+	publish();
 	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
 	CHECK_EQ_INT(rd.events, VMCLOCK_EVENT_FLAGS | VMCLOCK_EVENT_LEAP |
 					VMCLOCK_EVENT_TAI_OFFSET);
@@ -661,4 +671,73 @@ TEST(names_and_messages)
 	CHECK(!strcmp(vmclock_event_name(1), "restore"));
 	CHECK(strstr(vmclock_strerror(-EAGAIN), "INITIALIZING"));
 	CHECK(strstr(vmclock_strerror(-ETIMEDOUT), "odd"));
+}
+
+/* The fast bounded read agrees with the full strict read, bit for bit. */
+TEST(bounds_agree_with_now)
+{
+	uint64_t counter;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		struct vmclock_reader *r;
+		struct vmclock_reading rd;
+		struct vmclock_bounds b;
+		int e1, e2, rep;
+
+		make_page(test_rand_below(4) ? PRECISE : test_rand() & 0x3ff);
+		page.abi.clock_status = (uint8_t)test_rand_below(6);
+		page.abi.time_type = (uint8_t)test_rand_below(4);
+		page.abi.tai_offset_sec = (uint16_t)test_rand();
+		page.abi.counter_period_shift = (uint8_t)test_rand_below(66);
+		page.abi.counter_period_maxerror_rate_frac_sec = test_rand() >> test_rand_below(64);
+		page.abi.time_maxerror_nanosec = test_rand() >> test_rand_below(64);
+		page.abi.time_sec = test_rand() >> test_rand_below(64);
+		r = open_page();
+		REQUIRE(r);
+		vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+		for (rep = 0; rep < 3; rep++) { /* a miss, then cache hits */
+			counter = page.abi.counter_value + (test_rand() >> test_rand_below(64));
+			memset(&b, 0x5a, sizeof(b));
+			e2 = vmclock_reader_bounds(r, &b);
+			e1 = vmclock_reader_now(r, &rd);
+			CHECK_EQ_INT(e2, e1);
+			CHECK_EQ_INT(b.clock_status, rd.clock_status);
+			if (e1 || e2)
+				continue;
+			CHECK_EQ_INT(b.utc_ns, rd.utc_ns);
+			CHECK_EQ_INT(b.earliest_ns, rd.earliest_ns);
+			CHECK_EQ_INT(b.latest_ns, rd.latest_ns);
+			CHECK_EQ_U64(b.maxerror_ns, rd.maxerror_ns);
+		}
+		vmclock_reader_close(r);
+	}
+}
+
+TEST(bounds_report_events_once)
+{
+	struct vmclock_reader *r;
+	struct vmclock_bounds b;
+	uint64_t counter = 1000000000000ull;
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+	REQUIRE(vmclock_reader_bounds(r, &b) == 0);
+	CHECK_EQ_INT(b.events, 0);
+	page.abi.vm_generation_counter++;
+	page.abi.clock_status = VMCLOCK_STATUS_INITIALIZING;
+	publish();
+	CHECK_EQ_INT(vmclock_reader_bounds(r, &b), -EAGAIN);
+	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_RESTORED | VMCLOCK_EVENT_STATUS);
+	CHECK_EQ_INT(b.clock_status, VMCLOCK_STATUS_INITIALIZING);
+	CHECK_EQ_INT(vmclock_reader_bounds(r, &b), -EAGAIN);
+	CHECK_EQ_INT(b.events, 0);
+	page.abi.clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	publish();
+	CHECK_EQ_INT(vmclock_reader_bounds(r, &b), 0);
+	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_STATUS);
+	CHECK_EQ_INT(b.utc_ns, (1700000000 - 37) * NS + NS / 2);
+	vmclock_reader_close(r);
 }

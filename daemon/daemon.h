@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.h - vmclockd's state and the operations the control socket calls
+ * (implemented in main.c; control.c only parses and checks requests).
+ */
+#ifndef VMCLOCK_DAEMON_DAEMON_H
+#define VMCLOCK_DAEMON_DAEMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "control.h"
+#include "guest.h"
+#include "leapsec.h"
+#include "reference.h"
+
+struct daemon {
+	struct conf conf;
+	const struct clock_ops *ops;
+	struct reference ref;
+	struct guest host;
+	struct guest *guests;
+	unsigned int nguests;
+	char guest_dir[CONF_PATH_MAX + 16];
+	char sock_path[CONF_PATH_MAX + 16];
+	uint8_t time_type;
+	/* Host state of the last update. */
+	struct clock_ntp ntp;
+	int have_ntp;
+	struct leapsec_table leap;
+	int have_leap;
+	struct leapsec_info leap_info;
+	const char *tai_source;
+	int16_t tai_offset;
+	int tai_valid;
+	uint8_t leap_indicator;
+	uint8_t status;
+	struct vmclock_calibration cal;
+	int have_cal;
+	struct ref_published pub;
+	uint64_t kernel_extra_ns;
+	uint64_t unsync_since_ns;
+	uint64_t updates;
+	unsigned int fast_starts;
+	unsigned int warn_count;
+	int expired_logged;
+};
+
+/* Sample, fit and publish to every page now. */
+void daemon_update(struct daemon *d);
+
+/* Control operations: 0 or -errno with a message in @err. */
+int daemon_status(struct daemon *d, const char *guest, FILE *json, char *err,
+		  size_t errlen);
+int daemon_add_guest(struct daemon *d, const char *name,
+		     const struct guest_mapping *m, const char *notify,
+		     char *err, size_t errlen);
+int daemon_remove_guest(struct daemon *d, const char *name, char *err,
+			size_t errlen);
+struct guest *daemon_find_guest(struct daemon *d, const char *name);
+
+#endif /* VMCLOCK_DAEMON_DAEMON_H */

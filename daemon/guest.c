@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest.c - per-guest pages: the file, its writer, the counter mapping and
+ * the event state that must survive a restart of vmclockd.
+ *
+ * The mapping of a calibration into a guest's counter domain is exact
+ * integer arithmetic: the period is rescaled with a 192-bit division and
+ * the anchor moved to a whole guest tick with its sub-tick remainder taken
+ * off the time, so the guest page gives the host page's time to within
+ * one unit of 2^-64 s plus the published rounding nanosecond.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock.h>
+
+#include "guest.h"
+#include "log.h"
+
+extern char **environ;
+
+int guest_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (!n || n >= GUEST_NAME_MAX || name[0] == '.')
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		      ch == '.'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+void guest_mapping_identity(struct guest_mapping *m)
+{
+	m->offset = 0;
+	m->frac_bits = 48;
+	m->scale = 1ull << 48;
+}
+
+uint64_t guest_map_counter(const struct guest_mapping *m, uint64_t host)
+{
+	unsigned __int128 hs = (unsigned __int128)host * m->scale;
+
+	return (uint64_t)(hs >> m->frac_bits) + m->offset;
+}
+
+/*
+ * @p * 2^@k / @scale, rounded as asked; UINT64_MAX when it does not fit.
+ * 0 <= k <= 127, so p * 2^k fits the 192-bit numerator.
+ */
+static uint64_t rescale(uint64_t p, int k, uint64_t scale, int round)
+{
+	struct vmclock_u128 d = { 0, scale }, r = { 0, 0 };
+	uint64_t n[3] = { 0, 0, 0 }, q;
+
+	if (k == 0)
+		n[2] = p;
+	else if (k < 64)
+		n[1] = p >> (64 - k), n[2] = p << k;
+	else if (k == 64)
+		n[1] = p;
+	else
+		n[0] = p >> (128 - k), n[1] = p << (k - 64);
+	q = vmclock_div_u192(n, d, &r);
+	if (q == VMCLOCK_U64_MAX)
+		return q;
+	if (round == VMCLOCK_ROUND_UP && (r.lo || r.hi))
+		q = vmclock_add_sat(q, 1);
+	else if (round == VMCLOCK_ROUND_NEAREST && r.lo >= scale - r.lo)
+		q = vmclock_add_sat(q, 1);
+	return q;
+}
+
+/* Largest guest shift whose period still fits in 64 bits. */
+static int guest_period(const struct guest_mapping *m, uint64_t p,
+			unsigned int s, uint64_t *pg, unsigned int *sg)
+{
+	int t;
+
+	for (t = 63; t >= 0; t--) {
+		int k = (int)m->frac_bits + t - (int)s;
+
+		if (k < 0)
+			return -ERANGE;
+		if (k > 127)
+			continue;
+		*pg = rescale(p, k, m->scale, VMCLOCK_ROUND_NEAREST);
+		if (*pg != VMCLOCK_U64_MAX && *pg) {
+			*sg = (unsigned int)t;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+int guest_map_calibration(const struct guest_mapping *m,
+			  const struct vmclock_calibration *host,
+			  struct vmclock_calibration *out)
+{
+	unsigned __int128 hs, corr;
+	unsigned int sg, b = m->frac_bits;
+	uint64_t pg, rem;
+	int k;
+
+	if (!m->scale || b > 63 || host->period_shift > 63)
+		return -EINVAL;
+	if (guest_period(m, host->period_frac, host->period_shift, &pg, &sg))
+		return -ERANGE;
+	*out = *host;
+	k = (int)b + (int)sg - (int)host->period_shift;
+	out->period_frac = pg;
+	out->period_shift = (uint8_t)sg;
+	out->period_esterror_rate = rescale(host->period_esterror_rate, k,
+					    m->scale, VMCLOCK_ROUND_NEAREST);
+	out->period_maxerror_rate = rescale(host->period_maxerror_rate, k,
+					    m->scale, VMCLOCK_ROUND_UP);
+	hs = (unsigned __int128)host->counter_value * m->scale;
+	rem = b ? (uint64_t)hs & ((1ull << b) - 1) : 0;
+	out->counter_value = (uint64_t)(hs >> b) + m->offset;
+	/* The whole guest tick lies rem/2^b ticks before the host anchor. */
+	corr = ((unsigned __int128)rem * pg) >> (b + sg);
+	if (out->time_frac < (uint64_t)corr)
+		out->time_sec--;
+	out->time_frac -= (uint64_t)corr;
+	out->switch_counter = guest_map_counter(m, host->switch_counter);
+	/* The floor above, and the rescaled period's rounding. */
+	out->time_maxerror_ns = vmclock_add_sat(out->time_maxerror_ns, 1);
+	return 0;
+}
+
+static void notify(void *ctx, uint32_t seq)
+{
+	struct guest *g = ctx;
+	char seqs[16];
+	char *argv[] = { g->notify_cmd, g->name, seqs, NULL };
+	pid_t pid;
+	int ret;
+
+	if (!g->notify_cmd[0])
+		return;
+	snprintf(seqs, sizeof(seqs), "%u", seq);
+	/* SIGCHLD is ignored in main(): children reap themselves. */
+	ret = posix_spawn(&pid, g->notify_cmd, NULL, NULL, argv, environ);
+	if (ret)
+		log_ratelimited(&g->notify_fail, 100, LOG_WARNING,
+				"%s: notify command: %s", g->name,
+				strerror(ret));
+}
+
+static void load_state(struct guest *g)
+{
+	char line[512];
+	FILE *f = fopen(g->state_path, "r");
+	unsigned long long off, scale;
+	unsigned int bits;
+	int awaiting, stopped;
+
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f) &&
+	    sscanf(line, "offset=%llu scale=%llu frac-bits=%u awaiting=%d stopped=%d",
+		   &off, &scale, &bits, &awaiting, &stopped) == 5 &&
+	    scale && bits <= 63) {
+		g->map_ = (struct guest_mapping){ off, scale, bits };
+		g->awaiting_mapping = !!awaiting;
+		g->stopped = !!stopped;
+	} else {
+		log_warn("%s: ignoring malformed state file", g->state_path);
+	}
+	if (fgets(line, sizeof(line), f) && !strncmp(line, "notify=", 7)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strlen(line + 7) < sizeof(g->notify_cmd))
+			strcpy(g->notify_cmd, line + 7);
+	}
+	fclose(f);
+}
+
+int guest_save_state(struct guest *g)
+{
+	char tmp[600];
+	FILE *f;
+
+	if (g->is_host)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", g->state_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "offset=%llu scale=%llu frac-bits=%u awaiting=%d stopped=%d\n"
+		   "notify=%s\n",
+		(unsigned long long)g->map_.offset,
+		(unsigned long long)g->map_.scale, g->map_.frac_bits,
+		g->awaiting_mapping, g->stopped, g->notify_cmd);
+	if (fclose(f) || rename(tmp, g->state_path)) {
+		unlink(tmp);
+		return -errno;
+	}
+	return 0;
+}
+
+static int map_file(struct guest *g)
+{
+	struct stat st;
+
+	g->fd = open(g->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (g->fd < 0)
+		return -errno;
+	if (fstat(g->fd, &st) || !S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size != GUEST_PAGE_SIZE && ftruncate(g->fd, GUEST_PAGE_SIZE))
+		return -errno;
+	g->map = mmap(NULL, GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      g->fd, 0);
+	if (g->map == MAP_FAILED) {
+		g->map = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+static int make_writer(struct guest *g, uint8_t time_type)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = (uint8_t)vmclock_counter_id_native(),
+		.time_type = time_type,
+		.size = GUEST_PAGE_SIZE,
+		.adopt = 1,
+		.policy = VMCLOCK_MONOTONIC_ADJUST,
+		.publish_window_ticks = PUBLISH_WINDOW_TICKS,
+		.notify = notify,
+		.notify_ctx = g,
+	};
+	const volatile struct vmclock_abi *pg = g->map;
+
+	g->w = vmclock_writer_create(g->map, GUEST_PAGE_SIZE, &cfg);
+	if (!g->w && errno == EINVAL &&
+	    !vmclock_page_validate(g->map, GUEST_PAGE_SIZE, NULL) &&
+	    pg->time_type != time_type) {
+		/* Keep the page's time scale rather than start afresh. */
+		log_warn("%s: page has time type %s; keeping it", g->path,
+			 vmclock_time_type_name(pg->time_type));
+		cfg.time_type = pg->time_type;
+		g->w = vmclock_writer_create(g->map, GUEST_PAGE_SIZE, &cfg);
+	}
+	return g->w ? 0 : -errno;
+}
+
+int guest_open(struct guest *g, const char *name, const char *path,
+	       const char *state_path, uint8_t time_type)
+{
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->path, sizeof(g->path), "%s", path);
+	g->is_host = !state_path;
+	g->fd = -1;
+	guest_mapping_identity(&g->map_);
+	if (state_path) {
+		snprintf(g->state_path, sizeof(g->state_path), "%s", state_path);
+		load_state(g);
+	}
+	ret = map_file(g);
+	if (!ret)
+		ret = make_writer(g, time_type);
+	if (ret) {
+		log_err("%s: %s", path, strerror(-ret));
+		guest_close(g, 0);
+		return ret;
+	}
+	if (!vmclock_writer_adopted(g->w)) {
+		vmclock_writer_begin(g->w);
+		vmclock_writer_set_flags(g->w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+		vmclock_writer_set_status(g->w, VMCLOCK_STATUS_INITIALIZING);
+		vmclock_writer_commit(g->w);
+	}
+	vmclock_writer_set_flags(g->w, g->notify_cmd[0] ?
+				 VMCLOCK_FLAG_NOTIFICATION_PRESENT : 0,
+				 g->notify_cmd[0] ? 0 :
+				 VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	log_info("%s: %s page %s", name, vmclock_writer_adopted(g->w) ?
+		 "adopted" : "created", path);
+	return 0;
+}
+
+void guest_close(struct guest *g, int unlink_files)
+{
+	vmclock_writer_destroy(g->w);
+	g->w = NULL;
+	if (g->map)
+		munmap(g->map, GUEST_PAGE_SIZE);
+	g->map = NULL;
+	if (g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+	if (unlink_files) {
+		unlink(g->path);
+		if (g->state_path[0])
+			unlink(g->state_path);
+	}
+}
+
+int guest_update(struct guest *g, const struct guest_update *u)
+{
+	struct vmclock_calibration gc;
+	struct vmclock_publish_result res;
+	int ret = 0;
+
+	if (g->stopped)
+		return 0;
+	if (g->is_host)
+		gc = *u->cal;
+	else if (guest_map_calibration(&g->map_, u->cal, &gc))
+		return -ERANGE;
+	vmclock_writer_begin(g->w);
+	/*
+	 * The first line after a disruption is in a new counter domain: the
+	 * marker already told readers to drop the old line, so it is not
+	 * compared with it.
+	 */
+	if (g->remap)
+		vmclock_writer_set_flags(g->w, 0, VMCLOCK_FLAG_TIME_MONOTONIC);
+	ret = vmclock_writer_set_calibration(g->w, &gc, &res);
+	if (g->remap)
+		vmclock_writer_set_flags(g->w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	g->remap = 0;
+	vmclock_writer_set_status(g->w, g->awaiting_mapping ?
+				  VMCLOCK_STATUS_INITIALIZING : u->status);
+	vmclock_writer_set_tai_offset(g->w, u->tai_offset, u->tai_valid);
+	vmclock_writer_set_leap(g->w, u->leap);
+	vmclock_writer_commit(g->w);
+	if (res.adjusted)
+		log_debug("%s: line moved forward %llu ns for TIME_MONOTONIC",
+			  g->name, (unsigned long long)res.adjust_ns);
+	g->updates++;
+	return ret;
+}
+
+static uint64_t random_value(void)
+{
+	uint64_t v = 0;
+
+	while (!v)
+		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+			v = 0;
+	return v;
+}
+
+int guest_migrate_out(struct guest *g, const char *state)
+{
+	const uint64_t both = VMCLOCK_FLAG_DISRUPTION_SOON |
+			      VMCLOCK_FLAG_DISRUPTION_IMMINENT;
+
+	if (!strcmp(state, "soon"))
+		return vmclock_writer_set_flags(g->w,
+				VMCLOCK_FLAG_DISRUPTION_SOON, both);
+	if (!strcmp(state, "imminent"))
+		return vmclock_writer_set_flags(g->w,
+				VMCLOCK_FLAG_DISRUPTION_IMMINENT, both);
+	if (!strcmp(state, "clear"))
+		return vmclock_writer_set_flags(g->w, 0, both);
+	return -EINVAL;
+}
+
+/* A marker no earlier page of this guest has had (random 64 bits). */
+static void disrupt(struct guest *g, uint64_t generation)
+{
+	vmclock_writer_begin(g->w);
+	vmclock_writer_bump_disruption(g->w, random_value());
+	if (generation)
+		vmclock_writer_bump_generation(g->w, generation);
+	vmclock_writer_set_flags(g->w, 0, VMCLOCK_FLAG_DISRUPTION_SOON |
+				 VMCLOCK_FLAG_DISRUPTION_IMMINENT);
+	vmclock_writer_set_status(g->w, VMCLOCK_STATUS_INITIALIZING);
+	vmclock_writer_commit(g->w);
+	g->awaiting_mapping = 1;
+	g->stopped = 0;
+	guest_save_state(g);
+}
+
+int guest_migrated_in(struct guest *g)
+{
+	disrupt(g, 0);
+	return 0;
+}
+
+int guest_restored(struct guest *g, uint64_t generation)
+{
+	disrupt(g, generation ? generation : random_value());
+	return 0;
+}
+
+int guest_set_mapping(struct guest *g, const struct guest_mapping *m)
+{
+	struct vmclock_calibration probe = { .counter_value = 1ull << 40,
+					     .period_frac = 1ull << 63,
+					     .period_shift = 31 }, out;
+
+	/* Refuse a mapping whose periods cannot be represented. */
+	if (!m->scale || m->frac_bits > 63 ||
+	    guest_map_calibration(m, &probe, &out))
+		return -ERANGE;
+	g->map_ = *m;
+	g->remap = g->awaiting_mapping;
+	g->awaiting_mapping = 0;
+	return guest_save_state(g);
+}
+
+int guest_set_notify(struct guest *g, const char *cmd)
+{
+	snprintf(g->notify_cmd, sizeof(g->notify_cmd), "%s", cmd);
+	vmclock_writer_set_flags(g->w, cmd[0] ?
+				 VMCLOCK_FLAG_NOTIFICATION_PRESENT : 0,
+				 cmd[0] ? 0 : VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	return guest_save_state(g);
+}
+
+void guest_stop(struct guest *g)
+{
+	g->stopped = 1;
+	guest_save_state(g);
+}
+
+void guest_resume(struct guest *g)
+{
+	g->stopped = 0;
+	guest_save_state(g);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest.h - the pages vmclockd writes: the host page and one per guest.
+ *
+ * Each page is a 4 KiB file (on tmpfs under the run directory) that a VMM
+ * maps into its guest.  A guest page carries the host calibration moved
+ * into that guest's counter domain,
+ *
+ *	guest_counter = ((host_counter * scale) >> frac_bits) + offset
+ *
+ * (KVM's TSC scaling: frac_bits 48 on Intel, 32 on AMD), its own
+ * disruption_marker and vm_generation_counter, and NOTIFICATION_PRESENT
+ * only when a notification command is configured.  The mapping and the
+ * event state live in NAME.state beside the page, so a restarted vmclockd
+ * adopts both.
+ */
+#ifndef VMCLOCK_DAEMON_GUEST_H
+#define VMCLOCK_DAEMON_GUEST_H
+
+#include <stdint.h>
+
+#include <vmclock/vmclock-writer.h>
+
+#define GUEST_NAME_MAX 64
+#define GUEST_PAGE_SIZE 4096
+#define GUEST_CMD_MAX 256
+/* Counter ticks from the counter read to readers seeing the commit. */
+#define PUBLISH_WINDOW_TICKS 1000000ull
+
+struct guest_mapping {
+	uint64_t offset;
+	uint64_t scale;
+	unsigned int frac_bits;
+};
+
+/* What every page gets on each update, from the host reference. */
+struct guest_update {
+	const struct vmclock_calibration *cal; /* host counter domain */
+	uint64_t host_now;
+	uint8_t status;
+	int16_t tai_offset;
+	int tai_valid;
+	uint8_t leap;
+};
+
+struct guest {
+	char name[GUEST_NAME_MAX];
+	char path[512];
+	char state_path[520];
+	int fd;
+	void *map;
+	struct vmclock_writer *w;
+	struct guest_mapping map_;
+	int is_host;
+	int awaiting_mapping;
+	int remap;
+	int stopped;
+	char notify_cmd[GUEST_CMD_MAX];
+	unsigned int notify_fail;
+	uint64_t updates;
+	struct guest *next;
+};
+
+/* 0 when @name is a valid guest name ([A-Za-z0-9_.-], 1..63, no '.'). */
+int guest_name_ok(const char *name);
+void guest_mapping_identity(struct guest_mapping *m);
+/* The guest counter for a host counter. */
+uint64_t guest_map_counter(const struct guest_mapping *m, uint64_t host);
+/* A host-domain calibration in the guest's counter domain. */
+int guest_map_calibration(const struct guest_mapping *m,
+			  const struct vmclock_calibration *host,
+			  struct vmclock_calibration *out);
+/*
+ * Open (adopting) or create the page at @path; @state_path may be NULL
+ * (the host page).  Return 0 or -errno with the reason logged.
+ */
+int guest_open(struct guest *g, const char *name, const char *path,
+	       const char *state_path, uint8_t time_type);
+void guest_close(struct guest *g, int unlink_files);
+/* Publish one update (unless stopped). */
+int guest_update(struct guest *g, const struct guest_update *u);
+int guest_save_state(struct guest *g);
+
+/* Events: each changes exactly what docs/daemon.md says. */
+int guest_migrate_out(struct guest *g, const char *state);
+int guest_migrated_in(struct guest *g);
+int guest_restored(struct guest *g, uint64_t generation);
+int guest_set_mapping(struct guest *g, const struct guest_mapping *m);
+int guest_set_notify(struct guest *g, const char *cmd);
+void guest_stop(struct guest *g);
+void guest_resume(struct guest *g);
+
+#endif /* VMCLOCK_DAEMON_GUEST_H */

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - vmclockd: set-up (settings, files, socket, privileges), the
+ * periodic update that turns the host reference into every page, and the
+ * daemon operations the control socket calls.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timex.h>
+#include <unistd.h>
+
+#include <vmclock/vmclock.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "sched.h"
+
+#define TIMER_UPDATE 0
+#define TIMER_NTP 1
+/* The kernel stops growing maxerror at NTP_PHASE_LIMIT (16 s). */
+#define KERNEL_MAXERROR_CAP 16000000000ll
+
+static void line_of_page(const struct guest *g, struct vmclock_line *l)
+{
+	const volatile struct vmclock_abi *p = vmclock_writer_page(g->w);
+
+	/* We are the page's only writer: plain reads are consistent. */
+	l->counter_value = p->counter_value;
+	l->period_frac = p->counter_period_frac_sec;
+	l->time_sec = p->time_sec;
+	l->time_frac = p->time_frac_sec;
+	l->shift = p->counter_period_shift;
+}
+
+static void update_tai(struct daemon *d, int64_t utc)
+{
+	d->leap_info = (struct leapsec_info){ 0 };
+	if (d->ntp.tai > 0) {
+		d->tai_source = "kernel";
+		d->tai_offset = (int16_t)d->ntp.tai;
+		d->tai_valid = 1;
+		return;
+	}
+	if (!d->have_leap) {
+		d->tai_source = "none";
+		d->tai_offset = 0;
+		d->tai_valid = 0;
+		return;
+	}
+	leapsec_lookup(&d->leap, utc, &d->leap_info);
+	d->tai_source = "leap-seconds-file";
+	d->tai_offset = (int16_t)d->leap_info.offset;
+	d->tai_valid = 1;
+	if (d->leap_info.expired && !d->expired_logged) {
+		d->expired_logged = 1;
+		log_warn("%s expired %lld s ago: keeping TAI-UTC = %d s, announcing no leap second; %u possible leap second(s) since then widen the time bound",
+			 d->conf.leap_seconds_file,
+			 (long long)(utc - d->leap.expires), d->tai_offset,
+			 d->leap_info.unknown_leaps);
+	}
+}
+
+/* adjtimex time state and status to the page's leap indicator. */
+static uint8_t kernel_leap(const struct clock_ntp *n)
+{
+	switch (n->state) {
+	case TIME_INS:
+		return VMCLOCK_LEAP_PRE_POS;
+	case TIME_DEL:
+		return VMCLOCK_LEAP_PRE_NEG;
+	case TIME_OOP:
+		return VMCLOCK_LEAP_POS;
+	case TIME_WAIT:
+		return n->status & STA_DEL ? VMCLOCK_LEAP_POST_NEG :
+					     VMCLOCK_LEAP_POST_POS;
+	default:
+		return VMCLOCK_LEAP_NONE;
+	}
+}
+
+static void host_state(struct daemon *d, struct ref_budget *b)
+{
+	uint64_t mono = clock_monotonic_ns(d->ops);
+	int64_t kmax = d->ntp.maxerror_ns;
+
+	if (!d->have_ntp) {
+		d->status = VMCLOCK_STATUS_UNRELIABLE;
+		kmax = KERNEL_MAXERROR_CAP;
+	} else if (d->ntp.status & STA_UNSYNC) {
+		d->status = VMCLOCK_STATUS_FREERUNNING;
+	} else {
+		d->status = VMCLOCK_STATUS_SYNCHRONIZED;
+	}
+	/* A capped kernel bound no longer grows: keep growing it. */
+	if (kmax >= KERNEL_MAXERROR_CAP) {
+		if (!d->unsync_since_ns)
+			d->unsync_since_ns = mono;
+		d->kernel_extra_ns = (mono - d->unsync_since_ns) / 1000000000ull *
+				     d->conf.freq_tolerance_ppb;
+	} else {
+		d->unsync_since_ns = 0;
+		d->kernel_extra_ns = 0;
+	}
+	b->kernel_max_ns = (uint64_t)(kmax > 0 ? kmax : 0) + d->kernel_extra_ns;
+	b->kernel_est_ns = (uint64_t)(d->ntp.esterror_ns > 0 ?
+				      d->ntp.esterror_ns : 0);
+	d->leap_indicator = d->ntp.tai > 0 || !d->have_leap ?
+			    kernel_leap(&d->ntp) : d->leap_info.leap;
+}
+
+static void fill_budget(struct daemon *d, struct ref_budget *b)
+{
+	memset(b, 0, sizeof(*b));
+	host_state(d, b);
+	if (d->time_type == VMCLOCK_TIME_TAI) {
+		b->offset_sec = d->tai_offset;
+		/* Each leap second the expired list may lack is 1 s. */
+		if (!strcmp(d->tai_source, "leap-seconds-file"))
+			b->extra_max_ns = (uint64_t)d->leap_info.unknown_leaps *
+					  1000000000ull;
+	}
+	b->freq_tol_ppb = d->conf.freq_tolerance_ppb;
+	b->max_slew_ppb = (uint64_t)d->conf.max_slew_ppm * 1000;
+	b->interval_ns = (uint64_t)d->conf.interval_ms * 1000000;
+	b->window_ticks = PUBLISH_WINDOW_TICKS;
+}
+
+static void publish(struct daemon *d)
+{
+	struct guest_update u = { &d->cal, d->cal.switch_counter, d->status,
+				  d->tai_offset, d->tai_valid,
+				  d->leap_indicator };
+	struct guest *g;
+
+	if (guest_update(&d->host, &u))
+		log_ratelimited(&d->warn_count, 60, LOG_WARNING,
+				"host page: calibration refused");
+	for (g = d->guests; g; g = g->next)
+		if (guest_update(g, &u))
+			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
+					"%s: calibration refused", g->name);
+}
+
+static void read_ntp(struct daemon *d)
+{
+	int ret = d->ops->ntp(d->ops->ctx, &d->ntp);
+
+	if (ret && d->have_ntp)
+		log_warn("adjtimex: %s: status UNRELIABLE", strerror(-ret));
+	d->have_ntp = !ret;
+}
+
+void daemon_update(struct daemon *d)
+{
+	struct vmclock_line prev;
+	struct ref_point p;
+	struct ref_budget b;
+	uint8_t old = d->status;
+
+	read_ntp(d);
+	update_tai(d, clock_utc_sec(d->ops));
+	if (ref_sample(&d->ref, CLOCK_REALTIME, &p)) {
+		log_ratelimited(&d->warn_count, 60, LOG_WARNING,
+				"clock sample failed");
+		return;
+	}
+	if (ref_add(&d->ref, &p))
+		log_info("host clock stepped: refitting");
+	if (!d->ref.fit.n)
+		return;
+	fill_budget(d, &b);
+	line_of_page(&d->host, &prev);
+	if (ref_line(&d->ref.fit, &b, &prev, d->ops->counter(d->ops->ctx),
+		     &d->cal, &d->pub))
+		return;
+	if (d->pub.gap_ns)
+		log_debug("fit %llu ns behind the published line: slewing %llu ppb",
+			  (unsigned long long)d->pub.gap_ns,
+			  (unsigned long long)d->pub.slew_ppb);
+	d->have_cal = 1;
+	publish(d);
+	d->updates++;
+	if (old != d->status)
+		log_info("host clock status %s (kernel maxerror %lld ns)",
+			 vmclock_status_name(d->status),
+			 (long long)d->ntp.maxerror_ns);
+}
+
+static void on_update_timer(void *ctx)
+{
+	struct daemon *d = ctx;
+	uint64_t next = (uint64_t)d->conf.interval_ms * 1000000;
+
+	daemon_update(d);
+	/* Build a baseline quickly after a start or a step. */
+	if (d->ref.npts < 2)
+		next = next < 10000000 ? next : 10000000;
+	else if (d->ref.npts < 4)
+		next = next < 100000000 ? next : 100000000;
+	sched_timer(TIMER_UPDATE, next, on_update_timer, d);
+}
+
+static int ntp_changed(const struct clock_ntp *a, const struct clock_ntp *b)
+{
+	return a->state != b->state || a->status != b->status ||
+	       a->tai != b->tai || a->freq != b->freq || a->tick != b->tick;
+}
+
+static void on_ntp_timer(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct clock_ntp n;
+
+	if (!d->ops->ntp(d->ops->ctx, &n) && d->have_ntp &&
+	    ntp_changed(&n, &d->ntp)) {
+		log_info("kernel NTP state changed (status 0x%x, freq %ld, tai %d): updating",
+			 n.status, n.freq, n.tai);
+		daemon_update(d);
+	}
+	sched_timer(TIMER_NTP, (uint64_t)d->conf.ntp_poll_ms * 1000000,
+		    on_ntp_timer, d);
+}
+
+static void on_clock_set(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	ref_reset(&d->ref);
+	daemon_update(d);
+	sched_timer(TIMER_UPDATE, 10000000, on_update_timer, d);
+}
+
+struct guest *daemon_find_guest(struct daemon *d, const char *name)
+{
+	struct guest *g;
+
+	for (g = d->guests; g; g = g->next)
+		if (!strcmp(g->name, name))
+			return g;
+	return NULL;
+}
+
+static int open_guest(struct daemon *d, const char *name, struct guest **out)
+{
+	char path[600], state[620];
+	struct guest *g = calloc(1, sizeof(*g));
+	int ret;
+
+	if (!g)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", d->guest_dir, name);
+	snprintf(state, sizeof(state), "%s.state", path);
+	ret = guest_open(g, name, path, state, d->time_type);
+	if (ret) {
+		free(g);
+		return ret;
+	}
+	g->next = d->guests;
+	d->guests = g;
+	d->nguests++;
+	*out = g;
+	return 0;
+}
+
+int daemon_add_guest(struct daemon *d, const char *name,
+		     const struct guest_mapping *m, const char *notify,
+		     char *err, size_t errlen)
+{
+	struct guest *g;
+	int ret;
+
+	if (guest_name_ok(name)) {
+		snprintf(err, errlen, "guest: \"%s\" is not a name ([A-Za-z0-9_.-], 1-63, no leading dot)", name);
+		return -EINVAL;
+	}
+	if (daemon_find_guest(d, name)) {
+		snprintf(err, errlen, "guest \"%s\" exists", name);
+		return -EEXIST;
+	}
+	if (d->nguests >= d->conf.max_guests) {
+		snprintf(err, errlen, "max-guests (%u) reached", d->conf.max_guests);
+		return -ENOSPC;
+	}
+	ret = open_guest(d, name, &g);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
+		return ret;
+	}
+	if (guest_set_mapping(g, m) || guest_set_notify(g, notify))
+		log_warn("%s: could not save its state file", name);
+	log_info("guest %s added: %s", name, g->path);
+	daemon_update(d);
+	return 0;
+}
+
+int daemon_remove_guest(struct daemon *d, const char *name, char *err,
+			size_t errlen)
+{
+	struct guest **pp, *g;
+
+	for (pp = &d->guests; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->name, name))
+			break;
+	g = *pp;
+	if (!g) {
+		snprintf(err, errlen, "no guest \"%s\"", name);
+		return -ENOENT;
+	}
+	*pp = g->next;
+	guest_close(g, 1);
+	free(g);
+	d->nguests--;
+	log_info("guest %s removed", name);
+	return 0;
+}
+
+static void adopt_guests(struct daemon *d)
+{
+	DIR *dir = opendir(d->guest_dir);
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		size_t n = strlen(e->d_name);
+		char name[GUEST_NAME_MAX];
+		struct guest *g;
+
+		if (n < 7 || n - 6 >= sizeof(name) ||
+		    strcmp(e->d_name + n - 6, ".state"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 6), e->d_name);
+		if (guest_name_ok(name) || d->nguests >= d->conf.max_guests ||
+		    open_guest(d, name, &g))
+			log_warn("%s/%s: not adopted", d->guest_dir, e->d_name);
+	}
+	closedir(dir);
+}
+
+static int make_dirs(struct daemon *d)
+{
+	snprintf(d->guest_dir, sizeof(d->guest_dir), "%s/guests", d->conf.run_dir);
+	if ((mkdir(d->conf.run_dir, 0755) && errno != EEXIST) ||
+	    (mkdir(d->guest_dir, 0755) && errno != EEXIST)) {
+		log_err("%s: %s", d->conf.run_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int choose_time_type(struct daemon *d)
+{
+	char err[256];
+
+	if (d->conf.leap_seconds_file[0] &&
+	    leapsec_load(d->conf.leap_seconds_file, &d->leap, err, sizeof(err)))
+		log_warn("%s: %s: no TAI offset from it",
+			 d->conf.leap_seconds_file, err);
+	else
+		d->have_leap = d->conf.leap_seconds_file[0] != '\0';
+	read_ntp(d);
+	if (!strcmp(d->conf.time_type, "utc")) {
+		d->time_type = VMCLOCK_TIME_UTC;
+	} else if (d->ntp.tai > 0 || d->have_leap) {
+		d->time_type = VMCLOCK_TIME_TAI;
+	} else if (!strcmp(d->conf.time_type, "tai")) {
+		log_err("time-type tai: the kernel has no TAI offset and there is no leap-second list");
+		return -EINVAL;
+	} else {
+		d->time_type = VMCLOCK_TIME_UTC;
+	}
+	update_tai(d, clock_utc_sec(d->ops));
+	log_info("pages in %s; TAI - UTC = %d s from %s",
+		 vmclock_time_type_name(d->time_type), d->tai_offset,
+		 d->tai_source);
+	return 0;
+}
+
+static int socket_gid(struct daemon *d)
+{
+	const char *name = d->conf.socket_group;
+	static char cmd[] = "groupadd", opt[] = "--system";
+	char *argv[] = { cmd, opt, (char *)(uintptr_t)name, NULL };
+	struct group *gr;
+
+	if (!name[0])
+		return -1;
+	gr = getgrnam(name);
+	if (!gr && d->conf.create_group) {
+		int ret = sched_run_command(argv);
+
+		if (ret)
+			log_warn("groupadd %s failed (%d)", name, ret);
+		gr = getgrnam(name);
+	}
+	if (gr)
+		return (int)gr->gr_gid;
+	log_warn("group \"%s\" does not exist: the control socket is for its owner only (create the group, set create-group=yes, or set socket-group=)",
+		 name);
+	return -2;
+}
+
+static int open_socket(struct daemon *d)
+{
+	char path[CONF_PATH_MAX + 16];
+	unsigned int mode = d->conf.socket_mode;
+	int gid = socket_gid(d), fd;
+
+	if (gid == -2)
+		mode &= 0700;
+	if (d->conf.control_socket[0])
+		snprintf(path, sizeof(path), "%s", d->conf.control_socket);
+	else
+		snprintf(path, sizeof(path), "%s/control", d->conf.run_dir);
+	fd = control_listen(path, mode, gid);
+	if (fd < 0) {
+		log_err("control socket %s: %s", path, strerror(-fd));
+		return fd;
+	}
+	memcpy(d->sock_path, path, sizeof(path));
+	return control_serve(d, fd);
+}
+
+static void chown_all(struct daemon *d, uid_t uid, gid_t gid)
+{
+	struct guest *g;
+
+	if (chown(d->conf.run_dir, uid, gid) || chown(d->guest_dir, uid, gid) ||
+	    chown(d->host.path, uid, gid) ||
+	    lchown(d->sock_path, uid, (gid_t)-1))
+		log_warn("chown to %u: %s", (unsigned int)uid, strerror(errno));
+	for (g = d->guests; g; g = g->next)
+		if (chown(g->path, uid, gid) || chown(g->state_path, uid, gid))
+			log_warn("%s: chown: %s", g->name, strerror(errno));
+}
+
+static int drop_privileges(struct daemon *d)
+{
+	struct passwd *pw;
+
+	if (!d->conf.user[0])
+		return 0;
+	pw = getpwnam(d->conf.user);
+	if (!pw) {
+		log_err("user \"%s\" does not exist", d->conf.user);
+		return -EINVAL;
+	}
+	chown_all(d, pw->pw_uid, pw->pw_gid);
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		log_err("dropping privileges to %s: %s", d->conf.user,
+			strerror(errno));
+		return -errno;
+	}
+	log_info("running as %s", d->conf.user);
+	return 0;
+}
+
+static int start(struct daemon *d)
+{
+	char path[CONF_PATH_MAX + 8];
+	int ret;
+
+	ret = make_dirs(d);
+	if (!ret)
+		ret = choose_time_type(d);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/host", d->conf.run_dir);
+	ret = guest_open(&d->host, "host", path, NULL, d->time_type);
+	if (ret)
+		return ret;
+	d->time_type = vmclock_writer_page(d->host.w)->time_type;
+	adopt_guests(d);
+	ret = sched_init(d->ops);
+	if (!ret)
+		ret = open_socket(d);
+	if (!ret)
+		ret = drop_privileges(d);
+	if (!ret)
+		ret = sched_on_clock_set(on_clock_set, d);
+	return ret;
+}
+
+static void usage_exit(int help)
+{
+	conf_usage(help ? stdout : stderr);
+	exit(help ? 0 : 2);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	int print, help, ret;
+	char err[512];
+
+	if (conf_parse_args(&d.conf, argc, argv, &print, &help, err,
+			    sizeof(err))) {
+		fprintf(stderr, "vmclockd: %s\n", err);
+		return 2;
+	}
+	if (help)
+		usage_exit(1);
+	if (print) {
+		conf_print(&d.conf, stdout);
+		return 0;
+	}
+	log_init("vmclockd", log_parse_target(d.conf.log),
+		 log_parse_level(d.conf.log_level));
+	signal(SIGPIPE, SIG_IGN);
+	d.ops = &clock_real_ops;
+	ref_init(&d.ref, d.ops, d.conf.samples, d.conf.fit_points);
+	if (start(&d))
+		return 1;
+	/* Notification commands reap themselves. */
+	signal(SIGCHLD, SIG_IGN);
+	log_info("vmclockd %s started: run dir %s, %u guest(s) adopted",
+		 VMCLOCKD_VERSION, d.conf.run_dir, d.nguests);
+	on_update_timer(&d);
+	on_ntp_timer(&d);
+	ret = sched_run();
+	control_close();
+	sched_exit();
+	log_info("stopped; pages left in place for the next start");
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * probe.c - vmclockd-probe: look at vmclockd's pages through libvmclock's
+ * reader, for the daemon test scripts and docs/accuracy.md.
+ *
+ *	dump PAGE                    fields as key=value lines
+ *	accuracy PAGE N [SPINS]      CLOCK_REALTIME before/after a counter
+ *	                             read vs the page at that counter
+ *	guestcmp HOST GUEST OFFSET SCALE BITS N
+ *	                             guest page at the mapped counter vs host
+ *	mono PAGE SECONDS            reads for that long: time never goes
+ *	                             back; prints marker changes
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vmclock/vmclock.h>
+
+static struct vmclock_reader *open_page(const char *path)
+{
+	struct vmclock_reader *r = vmclock_reader_open(path);
+
+	if (!r) {
+		fprintf(stderr, "vmclockd-probe: %s: %s %s\n", path,
+			strerror(errno), vmclock_reader_open_error());
+		exit(2);
+	}
+	return r;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int dump(const char *path)
+{
+	struct vmclock_reader *r = open_page(path);
+	struct vmclock_reading rd;
+	struct vmclock_abi pg;
+
+	if (vmclock_reader_snapshot(r, &pg) || vmclock_reader_read(r, &rd))
+		return 1;
+	printf("seq_count=%u\ndisruption_marker=%" PRIu64
+	       "\nvm_generation_counter=%" PRIu64 "\nflags=0x%" PRIx64
+	       "\nstatus=%s\ntime_type=%s\ntai_offset_sec=%d\nleap=%s\n"
+	       "counter_id=%u\nshift=%u\ntime_maxerror_ns=%" PRIu64
+	       "\ntime_esterror_ns=%" PRIu64 "\nperiod_maxerror_rate=%" PRIu64
+	       "\nvalid=0x%x\nutc_ns=%" PRId64 "\nmaxerror_ns=%" PRIu64 "\n",
+	       pg.seq_count, (uint64_t)pg.disruption_marker,
+	       (uint64_t)pg.vm_generation_counter, (uint64_t)pg.flags,
+	       vmclock_status_name(pg.clock_status),
+	       vmclock_time_type_name(pg.time_type), (int16_t)pg.tai_offset_sec,
+	       vmclock_leap_name(pg.leap_indicator), pg.counter_id,
+	       pg.counter_period_shift, (uint64_t)pg.time_maxerror_nanosec,
+	       (uint64_t)pg.time_esterror_nanosec,
+	       (uint64_t)pg.counter_period_maxerror_rate_frac_sec, rd.valid,
+	       rd.utc_ns, rd.maxerror_ns);
+	vmclock_reader_close(r);
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int64_t pct(const int64_t *v, long n, double p)
+{
+	long i = (long)(p * (double)(n - 1) + 0.5);
+
+	return v[i < n ? i : n - 1];
+}
+
+static int accuracy(const char *path, long n)
+{
+	struct vmclock_reader *r = open_page(path);
+	int64_t *dist = calloc((size_t)n, sizeof(*dist));
+	int64_t *width = calloc((size_t)n, sizeof(*width));
+	long i, outside = 0, errs = 0;
+	uint64_t maxerr = 0;
+
+	if (!dist || !width)
+		return 2;
+	for (i = 0; i < n; i++) {
+		struct vmclock_reading rd;
+		int64_t t1, t2, mid;
+		uint64_t c;
+
+		t1 = realtime_ns();
+		c = vmclock_counter_read();
+		t2 = realtime_ns();
+		if (vmclock_reader_read_at(r, c, &rd) ||
+		    !(rd.valid & VMCLOCK_VALID_UTC) ||
+		    !(rd.valid & VMCLOCK_VALID_MAXERROR)) {
+			errs++;
+			continue;
+		}
+		mid = t1 + (t2 - t1) / 2;
+		dist[i] = rd.utc_ns > mid ? rd.utc_ns - mid : mid - rd.utc_ns;
+		width[i] = t2 - t1;
+		maxerr = rd.maxerror_ns;
+		if (rd.utc_ns + (int64_t)rd.maxerror_ns < t1 ||
+		    rd.utc_ns - (int64_t)rd.maxerror_ns > t2)
+			outside++;
+	}
+	qsort(dist, (size_t)n, sizeof(*dist), cmp_i64);
+	qsort(width, (size_t)n, sizeof(*width), cmp_i64);
+	printf("samples=%ld errors=%ld outside=%ld\n", n, errs, outside);
+	printf("distance_ns p50=%" PRId64 " p99=%" PRId64 " max=%" PRId64 "\n",
+	       pct(dist, n, 0.5), pct(dist, n, 0.99), dist[n - 1]);
+	printf("bracket_ns p50=%" PRId64 " p99=%" PRId64 " max=%" PRId64 "\n",
+	       pct(width, n, 0.5), pct(width, n, 0.99), width[n - 1]);
+	printf("maxerror_ns=%" PRIu64 "\n", maxerr);
+	vmclock_reader_close(r);
+	return errs || outside ? 1 : 0;
+}
+
+static uint64_t map_counter(uint64_t h, uint64_t off, uint64_t scale,
+			    unsigned int bits)
+{
+	unsigned __int128 p = (unsigned __int128)h * scale;
+
+	return (uint64_t)(p >> bits) + off;
+}
+
+static int guestcmp(char **argv)
+{
+	struct vmclock_reader *h = open_page(argv[0]), *g = open_page(argv[1]);
+	uint64_t off = strtoull(argv[2], NULL, 0), scale = strtoull(argv[3], NULL, 0);
+	unsigned int bits = (unsigned int)strtoul(argv[4], NULL, 0);
+	long i, n = atol(argv[5]), bad = 0;
+	int64_t worst = 0;
+
+	for (i = 0; i < n; i++) {
+		/* Counters from now to a second ahead, in odd steps. */
+		uint64_t c = vmclock_counter_read() + (uint64_t)i * 999983ull % 3000000000ull;
+		struct vmclock_reading rh, rg;
+		int64_t d;
+
+		if (vmclock_reader_read_at(h, c, &rh) ||
+		    vmclock_reader_read_at(g, map_counter(c, off, scale, bits), &rg) ||
+		    !(rh.valid & rg.valid & VMCLOCK_VALID_TIME)) {
+			bad++;
+			continue;
+		}
+		d = rg.time_ns - rh.time_ns;
+		if (d < 0)
+			d = -d;
+		worst = d > worst ? d : worst;
+		if (rg.maxerror_ns < rh.maxerror_ns)
+			bad++;
+	}
+	printf("samples=%ld bad=%ld max_difference_ns=%" PRId64 "\n", n, bad,
+	       worst);
+	return bad || worst > 2 ? 1 : 0;
+}
+
+static int mono(const char *path, double seconds)
+{
+	struct vmclock_reader *r = open_page(path);
+	int64_t last = 0, end = realtime_ns() + (int64_t)(seconds * 1e9);
+	uint64_t marker = 0, gen = 0, reads = 0;
+	long back = 0, markers = 0, first = 1;
+
+	while (realtime_ns() < end) {
+		struct vmclock_reading rd;
+
+		if (vmclock_reader_read(r, &rd) || !(rd.valid & VMCLOCK_VALID_TIME))
+			continue;
+		reads++;
+		if (!first && rd.disruption_marker != marker) {
+			markers++;
+			printf("marker changed %" PRIu64 " -> %" PRIu64 "\n", marker,
+			       rd.disruption_marker);
+		}
+		if (!first && rd.time_ns < last) {
+			back++;
+			printf("time went back %" PRId64 " ns\n", last - rd.time_ns);
+		}
+		marker = rd.disruption_marker;
+		gen = rd.vm_generation_counter;
+		last = rd.time_ns;
+		first = 0;
+	}
+	printf("reads=%" PRIu64 " backward=%ld marker_changes=%ld generation=%" PRIu64 "\n",
+	       reads, back, markers, gen);
+	vmclock_reader_close(r);
+	return back || markers || !reads ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "dump"))
+		return dump(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "accuracy"))
+		return accuracy(argv[2], atol(argv[3]));
+	if (argc == 8 && !strcmp(argv[1], "guestcmp"))
+		return guestcmp(argv + 2);
+	if (argc == 4 && !strcmp(argv[1], "mono"))
+		return mono(argv[2], atof(argv[3]));
+	fprintf(stderr, "usage: vmclockd-probe dump|accuracy|guestcmp|mono ...\n");
+	return 2;
+}

@@ -28,7 +28,8 @@ $(VMCLOCKCTL): $(O)/daemon/ctl.o
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
 # Unit tests of daemon modules link the daemon objects they test.
-DAEMON_UNITS := conf leapsec reference control guest
+DAEMON_UNITS := $(patsubst tests/unit/test_%.c,%,$(wildcard \
+	$(patsubst %,tests/unit/test_%.c,conf leapsec reference control guest)))
 DAEMON_UNIT_BINS := $(DAEMON_UNITS:%=$(O)/tests/unit/test_%)
 
 $(DAEMON_UNIT_BINS): $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o \

@@ -9,10 +9,11 @@
 # The unit tests of daemon/qmp.c (against a scripted server and a real
 # QEMU) and daemon/ssdt.c (against iasl) are part of make check.
 
-QEMU_OBJS := $(O)/daemon/qmp.o $(O)/daemon/ssdt.o
+QEMU_OBJS := $(O)/daemon/qmp.o $(O)/daemon/ssdt.o $(O)/daemon/qemu.o
 JSONC_LIBS := -ljson-c
 TEST_QMP := $(O)/tests/unit/test_qmp
 TEST_SSDT := $(O)/tests/unit/test_ssdt
+TEST_QEMU := $(O)/tests/unit/test_qemu
 
 BUILD_PKGS += libjson-c-dev
 CHECK_PKGS += acpica-tools qemu-system-x86
@@ -27,9 +28,15 @@ $(TEST_SSDT): $(O)/tests/unit/test_ssdt.o $(O)/daemon/ssdt.o \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
-BINS += $(TEST_QMP) $(TEST_SSDT)
-CHECK_SUITES += $(TEST_QMP) $(TEST_SSDT)
+$(TEST_QEMU): $(O)/tests/unit/test_qemu.o $(QEMU_OBJS) \
+		$(O)/tests/harness/test.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(JSONC_LIBS) -lpthread
+
+QEMU_UNIT := $(TEST_QMP) $(TEST_SSDT) $(TEST_QEMU)
+BINS += $(QEMU_UNIT)
+CHECK_SUITES += $(QEMU_UNIT)
 
 .PHONY: check-qemu-unit
-check-qemu-unit: $(TEST_QMP) $(TEST_SSDT)
-	@tests/run-suites.sh $(TEST_QMP) $(TEST_SSDT)
+check-qemu-unit: $(QEMU_UNIT)
+	@tests/run-suites.sh $(QEMU_UNIT)

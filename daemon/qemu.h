@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qemu.h - vmclockd's QEMU adapter: the mechanisms that give any QEMU
+ * (7.2 included, which has no VMClock device) a precise VMClock page and
+ * tell a live migration from a snapshot restore.
+ *
+ *  - the page lives in the guest's RAM: a shared memory-backend-file, at
+ *    file offset == guest-physical address below the low-RAM split;
+ *  - notifications: a Generic Event Device in our SSDT (ssdt.h) on an ISA
+ *    IRQ that QEMU's pc-testdev raises when port 0x2000 + IRQ is written,
+ *    which we do over the kept QMP connection (qmp.h);
+ *  - the counter mapping: set by a VMM that knows it (KVM), or measured
+ *    through a mailbox page and a guest responder (mailbox.h) for TCG;
+ *  - events: QMP's MIGRATION/STOP/RESUME/RESET/SHUTDOWN turned into what
+ *    the page needs (struct qemu_track), knowing which incoming migration
+ *    we started and whether it was a snapshot restore.
+ *
+ * What to write into the page for each event is the caller's (vmclockd's
+ * guest code, or the e2e host tool): docs/qemu.md gives the rules.
+ */
+#ifndef VMCLOCK_DAEMON_QEMU_H
+#define VMCLOCK_DAEMON_QEMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailbox.h"
+#include "qmp.h"
+
+/* Default page for 512 MiB guests: usable RAM, clear of SeaBIOS's tables
+ * at 0x1ffe0000.. (never 0x1ffff000: that is vmgenid's buffer). */
+#define QEMU_DEFAULT_GPA 0x1f000000ull
+#define QEMU_DEFAULT_IRQ 3
+/* Below this, pc and q35 keep guest RAM at file offset == GPA. */
+#define QEMU_LOWMEM_SAFE 0x80000000ull
+
+/* The page (and the optional mailbox page) in the guest's RAM file. */
+struct qemu_ram {
+	int fd;
+	void *page;
+	volatile struct vmclock_mbox *mbox;
+};
+
+/*
+ * Map the 4 KiB at @gpa (and at @mbox_gpa unless 0) of the RAM file at
+ * @path, shared.  Both must be page-aligned and end inside the file and
+ * below QEMU_LOWMEM_SAFE.  Return 0 or -errno (-ERANGE for an address
+ * outside the file or above the split).
+ */
+int qemu_ram_map(struct qemu_ram *r, const char *path, uint64_t gpa,
+		 uint64_t mbox_gpa);
+void qemu_ram_unmap(struct qemu_ram *r);
+
+/* Ring the doorbell: pc-testdev port 0x2000 + @irq, 1 then 0. */
+int qemu_doorbell(struct qmp *q, uint32_t irq);
+
+/*
+ * The host counter and a monotonic clock, for the handshake.  vmclockd
+ * passes its clock.c readings (the only place it reads time); tests pass
+ * their own.
+ */
+struct qemu_clock {
+	uint64_t (*counter)(void *ctx);
+	uint64_t (*mono_ns)(void *ctx);
+	void *ctx;
+};
+
+/* A measured counter mapping: guest = host + offset, within window / 2. */
+struct qemu_offset {
+	int64_t offset;
+	uint64_t window;	/* host ticks between probe and answer */
+	uint64_t host;		/* host counter at the narrowest probe */
+	unsigned int probes;	/* answered */
+};
+
+/* Set the mailbox up (magic, version, counters in step). */
+void qemu_mbox_init(volatile struct vmclock_mbox *m);
+/* Ask the responder to come and answer; returns the request number. */
+uint64_t qemu_mbox_request(volatile struct vmclock_mbox *m);
+/* Non-zero when the responder is answering request @n. */
+int qemu_mbox_ready(volatile struct vmclock_mbox *m, uint64_t n);
+/*
+ * Run @probes probes of request @n and end it; each waits at most
+ * @probe_timeout_ns (measured with @clk).  Return 0 with the narrowest in
+ * *@out, or -ETIMEDOUT when the guest stopped answering.
+ */
+int qemu_mbox_burst(volatile struct vmclock_mbox *m,
+		    const struct qemu_clock *clk, uint64_t n,
+		    unsigned int probes, uint64_t probe_timeout_ns,
+		    struct qemu_offset *out);
+/*
+ * The whole handshake, spinning (sched_yield) up to @timeout_ns for the
+ * responder: for tools and tests, not for vmclockd's event loop.
+ */
+int qemu_mbox_measure(volatile struct vmclock_mbox *m,
+		      const struct qemu_clock *clk, unsigned int probes,
+		      uint64_t timeout_ns, struct qemu_offset *out);
+
+/* What an incoming migration is, by its URI. */
+enum qemu_incoming {
+	QEMU_IN_NONE,
+	QEMU_IN_MIGRATION,	/* tcp:, unix:, fd:, rdma: a live migration */
+	QEMU_IN_RESTORE,	/* exec:, file: a snapshot */
+};
+
+enum qemu_incoming qemu_uri_kind(const char *uri);
+/* "exec:cat > 'FILE'" or "exec:cat 'FILE'" (quoted for sh); 0 or -errno. */
+int qemu_save_uri(const char *file, char *buf, size_t len);
+int qemu_restore_uri(const char *file, char *buf, size_t len);
+
+int qemu_migrate(struct qmp *q, const char *uri);
+int qemu_migrate_incoming(struct qmp *q, const char *uri);
+int qemu_cont(struct qmp *q);
+int qemu_stop(struct qmp *q);
+
+/* What the page needs after an event. */
+enum qemu_action {
+	QEMU_ACT_NONE,
+	QEMU_ACT_MIGRATED_IN,	/* destination, paused: rewrite, then cont */
+	QEMU_ACT_RESTORED,	/* same, and a new generation */
+	QEMU_ACT_MIGRATED_OUT,	/* source: the guest runs elsewhere now */
+	QEMU_ACT_STOPPED,
+	QEMU_ACT_RESUMED,	/* a measured mapping must be measured again */
+	QEMU_ACT_RESET,
+	QEMU_ACT_GONE,		/* SHUTDOWN: QEMU quits */
+	QEMU_ACT_FAILED,	/* our migration failed or was cancelled */
+};
+
+struct qemu_track {
+	enum qemu_incoming expect;	/* set when we start an incoming */
+	int outgoing;			/* set when we start a migration */
+	int stopped;
+};
+
+/* Fold one event into @t and say what it means for the page. */
+enum qemu_action qemu_track_event(struct qemu_track *t,
+				  const struct qmp_event *ev);
+const char *qemu_action_name(enum qemu_action a);
+
+/*
+ * A vm_generation_counter no clone of a snapshot has used: 64 random bits
+ * (getrandom), never 0 and never @current.  0 or -errno.
+ */
+int qemu_random_generation(uint64_t current, uint64_t *out);
+
+#endif /* VMCLOCK_DAEMON_QEMU_H */

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_qemu.c - daemon/qemu.c: the page in a RAM file, the mailbox
+ * handshake against a responder thread standing in for the guest, URIs,
+ * the event tracker and fresh generations.  QMP itself is test_qmp's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "../harness/test.h"
+#include "../../daemon/qemu.h"
+
+static uint64_t counter(void *ctx)
+{
+	(void)ctx;
+	return __rdtsc();
+}
+
+static uint64_t mono_ns(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const struct qemu_clock clk = { counter, mono_ns, NULL };
+
+static char ram[32];
+
+static int make_ram(size_t size)
+{
+	int fd;
+
+	snprintf(ram, sizeof(ram), "/tmp/test_qemu.XXXXXX");
+	fd = mkstemp(ram);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size))
+		return -1;
+	return fd;
+}
+
+TEST(ram_map_places_page_at_file_offset_gpa)
+{
+	struct qemu_ram r;
+	unsigned char b[8];
+	int fd = make_ram(1 << 20);
+
+	REQUIRE(fd >= 0);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, 0x1000, 0x3000), 0);
+	REQUIRE(r.page && r.mbox);
+	memcpy(r.page, "VCLKtest", 8);
+	r.mbox->magic = 0x11223344;
+	CHECK(pread(fd, b, 8, 0x1000) == 8 && !memcmp(b, "VCLKtest", 8));
+	CHECK(pread(fd, b, 4, 0x3000 + VMCLOCK_MBOX_OFFSET) == 4 &&
+	      b[0] == 0x44 && b[3] == 0x11);
+	qemu_ram_unmap(&r);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, 0xff000, 0), 0);
+	CHECK(r.page && !r.mbox);
+	qemu_ram_unmap(&r);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, 0x100000, 0), -ERANGE);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, 0x1800, 0), -EINVAL);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, 0x1000, 0x1000), -EINVAL);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, 0x1000, 0x200000), -ERANGE);
+	CHECK_EQ_INT(qemu_ram_map(&r, "/nonexistent", 0x1000, 0), -ENOENT);
+	close(fd);
+	unlink(ram);
+}
+
+TEST(ram_map_refuses_above_lowmem_split)
+{
+	struct qemu_ram r;
+	int fd = make_ram(4096);
+
+	REQUIRE(fd >= 0);
+	/* A sparse file as big as a 3 GiB guest. */
+	REQUIRE(!ftruncate(fd, 3ll << 30));
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, QEMU_LOWMEM_SAFE - 4096, 0), 0);
+	qemu_ram_unmap(&r);
+	CHECK_EQ_INT(qemu_ram_map(&r, ram, QEMU_LOWMEM_SAFE, 0), -ERANGE);
+	close(fd);
+	unlink(ram);
+}
+
+/* The guest: answers probes with its counter, host + offset. */
+struct responder {
+	volatile struct vmclock_mbox *m;
+	int64_t offset;
+	volatile int quit;
+};
+
+static void *respond(void *arg)
+{
+	struct responder *r = arg;
+	volatile struct vmclock_mbox *m = r->m;
+	uint64_t n, p, last = 0;
+
+	while (!r->quit) {
+		n = __atomic_load_n(&m->req, __ATOMIC_ACQUIRE);
+		if (n == __atomic_load_n(&m->done, __ATOMIC_ACQUIRE))
+			continue;
+		__atomic_store_n(&m->ready, n, __ATOMIC_RELEASE);
+		while (!r->quit &&
+		       __atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n) {
+			p = __atomic_load_n(&m->probe, __ATOMIC_ACQUIRE);
+			if (p == last)
+				continue;
+			m->tsc = __rdtsc() + (uint64_t)r->offset;
+			__atomic_store_n(&m->ack, p, __ATOMIC_RELEASE);
+			last = p;
+		}
+	}
+	return NULL;
+}
+
+TEST(mailbox_measures_the_offset_within_its_window)
+{
+	static struct vmclock_mbox box;
+	struct responder r = { &box, -123456789012ll, 0 };
+	struct qemu_offset o;
+	pthread_t th;
+	int64_t err;
+
+	qemu_mbox_init(&box);
+	CHECK_EQ_INT(box.magic, VMCLOCK_MBOX_MAGIC);
+	REQUIRE(!pthread_create(&th, NULL, respond, &r));
+	CHECK_EQ_INT(qemu_mbox_measure(&box, &clk, 50, 5000000000ull, &o), 0);
+	CHECK_EQ_INT(o.probes, 50);
+	err = o.offset - r.offset;
+	CHECK_MSG(err <= (int64_t)(o.window / 2 + 1) &&
+		  -err <= (int64_t)(o.window / 2 + 1),
+		  "offset %lld off by %lld, window %llu", (long long)o.offset,
+		  (long long)err, (unsigned long long)o.window);
+	CHECK(o.window > 0 && o.window < 10000000);
+	/* Again, as after a resume: the numbers keep going. */
+	r.offset += 1000000;
+	CHECK_EQ_INT(qemu_mbox_measure(&box, &clk, 20, 5000000000ull, &o), 0);
+	CHECK(llabs(o.offset - r.offset) <= (long long)(o.window / 2 + 1));
+	r.quit = 1;
+	pthread_join(th, NULL);
+}
+
+TEST(mailbox_without_responder_times_out)
+{
+	static struct vmclock_mbox box;
+	struct qemu_offset o;
+	uint64_t t0 = mono_ns(NULL), el;
+
+	qemu_mbox_init(&box);
+	CHECK_EQ_INT(qemu_mbox_measure(&box, &clk, 10, 100000000, &o),
+		     -ETIMEDOUT);
+	el = mono_ns(NULL) - t0;
+	CHECK(el >= 100000000 && el < 2000000000);
+	CHECK_EQ_U64(box.done, box.req);
+	/* A responder that is ready but never answers. */
+	box.ready = qemu_mbox_request(&box);
+	CHECK_EQ_INT(qemu_mbox_burst(&box, &clk, box.ready, 3, 10000000, &o),
+		     -ETIMEDOUT);
+	CHECK_EQ_INT(o.probes, 0);
+}
+
+TEST(uri_kinds_and_quoting)
+{
+	char b[64];
+
+	CHECK_EQ_INT(qemu_uri_kind("tcp:127.0.0.1:4444"), QEMU_IN_MIGRATION);
+	CHECK_EQ_INT(qemu_uri_kind("unix:/run/m.sock"), QEMU_IN_MIGRATION);
+	CHECK_EQ_INT(qemu_uri_kind("exec:cat snap"), QEMU_IN_RESTORE);
+	CHECK_EQ_INT(qemu_uri_kind("file:/x"), QEMU_IN_RESTORE);
+	CHECK_EQ_INT(qemu_uri_kind("bogus"), QEMU_IN_NONE);
+	CHECK_EQ_INT(qemu_save_uri("/tmp/a b", b, sizeof(b)), 0);
+	CHECK(!strcmp(b, "exec:cat > '/tmp/a b'"));
+	CHECK_EQ_INT(qemu_restore_uri("it's", b, sizeof(b)), 0);
+	CHECK(!strcmp(b, "exec:cat 'it'\\''s'"));
+	CHECK_EQ_INT(qemu_restore_uri("", b, sizeof(b)), -EINVAL);
+	CHECK_EQ_INT(qemu_restore_uri("0123456789012345678901234567890123456789"
+				      "0123456789012345678901234567890123456789",
+				      b, sizeof(b)), -ENAMETOOLONG);
+}
+
+static enum qemu_action feed(struct qemu_track *t, enum qmp_event_type ty,
+			     const char *status)
+{
+	struct qmp_event ev = { .type = ty };
+
+	snprintf(ev.status, sizeof(ev.status), "%s", status);
+	return qemu_track_event(t, &ev);
+}
+
+TEST(tracker_tells_migration_from_restore)
+{
+	struct qemu_track t = { 0 };
+
+	t.expect = QEMU_IN_MIGRATION;
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "setup"), QEMU_ACT_NONE);
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "active"), QEMU_ACT_NONE);
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "completed"),
+		     QEMU_ACT_MIGRATED_IN);
+	CHECK_EQ_INT(feed(&t, QMP_EV_RESUME, ""), QEMU_ACT_RESUMED);
+	t.expect = QEMU_IN_RESTORE;
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "completed"),
+		     QEMU_ACT_RESTORED);
+	/* Nobody told us: a completed migration is not an incoming one. */
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "completed"), QEMU_ACT_NONE);
+	t.outgoing = 1;
+	CHECK_EQ_INT(feed(&t, QMP_EV_STOP, ""), QEMU_ACT_STOPPED);
+	CHECK(t.stopped);
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "completed"),
+		     QEMU_ACT_MIGRATED_OUT);
+	t.expect = QEMU_IN_MIGRATION;
+	CHECK_EQ_INT(feed(&t, QMP_EV_MIGRATION, "failed"), QEMU_ACT_FAILED);
+	CHECK_EQ_INT(t.expect, QEMU_IN_NONE);
+	CHECK_EQ_INT(feed(&t, QMP_EV_RESET, ""), QEMU_ACT_RESET);
+	CHECK_EQ_INT(feed(&t, QMP_EV_SHUTDOWN, ""), QEMU_ACT_GONE);
+	CHECK_EQ_INT(feed(&t, QMP_EV_OTHER, ""), QEMU_ACT_NONE);
+	CHECK(!strcmp(qemu_action_name(QEMU_ACT_RESTORED), "restored"));
+}
+
+TEST(random_generations_are_fresh)
+{
+	uint64_t a, b;
+
+	CHECK_EQ_INT(qemu_random_generation(0, &a), 0);
+	CHECK_EQ_INT(qemu_random_generation(a, &b), 0);
+	CHECK(a && b && a != b);
+}

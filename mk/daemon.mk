@@ -12,6 +12,8 @@ DAEMON_LIB := $(O)/lib/libvmclock.a
 DAEMON_HARNESS := $(O)/tests/harness/test.o
 DAEMON_CORE := log conf clock sched leapsec reference guest control status
 DAEMON_CORE_OBJS := $(DAEMON_CORE:%=$(O)/daemon/%.o)
+# An archive, so each unit test pulls in only the modules it uses.
+DAEMON_CORE_LIB := $(O)/daemon/libvmclockd.a
 VMCLOCKD := $(O)/daemon/vmclockd
 VMCLOCKCTL := $(O)/daemon/vmclockctl
 
@@ -19,7 +21,11 @@ $(O)/daemon/%.o: CFLAGS += -DVMCLOCKD_VERSION=\"$(VERSION)\"
 # vmclock_nsec_to_frac() trips a false -Wmaybe-uninitialized in gcc 12.
 $(O)/daemon/reference.o $(O)/tests/unit/test_reference.o: CFLAGS += -Wno-maybe-uninitialized
 
-$(VMCLOCKD): $(O)/daemon/main.o $(DAEMON_CORE_OBJS) $(DAEMON_LIB)
+$(DAEMON_CORE_LIB): $(DAEMON_CORE_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(VMCLOCKD): $(O)/daemon/main.o $(DAEMON_CORE_LIB) $(DAEMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm
 
@@ -33,7 +39,7 @@ DAEMON_UNITS := $(patsubst tests/unit/test_%.c,%,$(wildcard \
 DAEMON_UNIT_BINS := $(DAEMON_UNITS:%=$(O)/tests/unit/test_%)
 
 $(DAEMON_UNIT_BINS): $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o \
-		$(DAEMON_CORE_OBJS) $(DAEMON_HARNESS) $(DAEMON_LIB)
+		$(DAEMON_CORE_LIB) $(DAEMON_HARNESS) $(DAEMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm -lpthread
 

@@ -41,3 +41,48 @@ check-stress: $(STRESS)
 		STRESS_SECONDS=$(STRESS_SECONDS_FULL) $(TSAN_O)/tests/stress/stress
 
 .PHONY: check-stress
+
+# Fuzz targets.  In every build, each target is also linked with driver.c
+# into $(O)/fuzz/replay-TARGET, which replays the committed corpus: a fast
+# suite of make check (sanitized under SAN=).  make fuzz builds the real
+# libFuzzer binaries with clang in $(FUZZ_O).
+FUZZ_TARGETS := fuzz_page fuzz_arith
+FUZZ_O ?= $(O)-fuzz
+FUZZ_CC ?= clang
+FUZZ_SAN := address,undefined,fuzzer-no-link
+FUZZ_SECONDS ?= 10
+FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(O)/fuzz/replay-%)
+FUZZ_EXTRA_fuzz_arith := $(O)/fuzz/arith_portable.o
+
+$(O)/fuzz/driver-%.o: fuzz/driver.c fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_CORPUS='"$(abspath fuzz/corpus/$*)"' \
+		-c -o $@ $<
+
+.SECONDEXPANSION:
+$(O)/fuzz/replay-%: $(O)/fuzz/%.o $$(FUZZ_EXTRA_$$*) $(O)/fuzz/driver-%.o $(REL_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+.SECONDARY: $(FUZZ_TARGETS:%=$(O)/fuzz/%.o) $(FUZZ_TARGETS:%=$(O)/fuzz/driver-%.o) \
+	$(O)/fuzz/arith_portable.o
+BINS += $(FUZZ_REPLAYS)
+CHECK_SUITES += $(FUZZ_REPLAYS)
+
+ifneq ($(findstring fuzzer,$(SAN)),)
+$(O)/fuzz/fuzz_%: $(O)/fuzz/fuzz_%.o $$(FUZZ_EXTRA_fuzz_$$*) $(REL_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS)
+endif
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(O)/fuzz/%)
+
+fuzz:
+	@$(MAKE) --no-print-directory O=$(FUZZ_O) CC=$(FUZZ_CC) SAN=$(FUZZ_SAN) fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_O)/fuzz $(FUZZ_TARGETS)
+
+check-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(CHECK_FUZZ_SECONDS),60)
+
+.PHONY: fuzz fuzz-bins check-fuzz

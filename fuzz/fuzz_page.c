@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzz_page.c - hostile page bytes and counter values through the reader.
+ *
+ * Input: an 8-byte counter, a 4-byte drift bound (ppb), then the page
+ * (up to 4096 bytes, in a buffer of exactly that length so that ASan sees
+ * any read past it).  The page goes through vmclock_page_validate(),
+ * vmclock_reader_open_memory(), vmclock_reader_read_at() (with a fake clock
+ * so an odd seq_count times out at once), vmclock_reader_snapshot(),
+ * vmclock_reading_from_page() and the derived clocks.
+ *
+ * Properties: no crash and no UB; open succeeds exactly when validate does;
+ * read_at fails only with -ETIMEDOUT, exactly when seq_count is odd; a
+ * reading carries the page's fields; its time and both errors equal the
+ * slow reference (ref.h) bit for bit; earliest <= UTC (or time) <= latest;
+ * TAI - UTC is the offset; a page whose own errors are ordered (est <= max)
+ * gives est <= max; snapshot and vmclock_reading_from_page() agree with
+ * read_at; civil times and smeared bounds are in range.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <vmclock/vmclock-derived.h>
+#include <vmclock/vmclock.h>
+
+#include "fuzz.h"
+#include "ref.h"
+
+#define OFF(f) offsetof(struct vmclock_abi, f)
+#define FIELD(pg, f) fuzz_le((const uint8_t *)(pg) + OFF(f), \
+			     sizeof(((struct vmclock_abi *)0)->f))
+#define PRESENT(size, f) ((size) >= OFF(f) + sizeof(((struct vmclock_abi *)0)->f))
+
+static uint64_t fake_clock(void *ctx)
+{
+	uint64_t *t = ctx;
+
+	return *t += 1000000; /* 1 ms a call: a stuck page times out fast */
+}
+
+static int64_t sat_add(int64_t t, uint64_t e, int sign)
+{
+	__int128 v = (__int128)t + (sign > 0 ? (__int128)e : -(__int128)e);
+
+	if (v > INT64_MAX)
+		return INT64_MAX;
+	if (v < INT64_MIN)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
+/* The reference reading of a page (only the computed values). */
+struct want {
+	uint32_t valid;
+	int64_t time_ns, tai_ns, utc_ns, earliest, latest;
+	uint64_t maxerror, esterror;
+};
+
+static uint64_t sat_u64(uint64_t a, uint64_t b)
+{
+	return a + b < a ? REF_U64_MAX : a + b;
+}
+
+static void want_errors(const uint8_t *pg, uint64_t ticks, uint32_t drift,
+			struct want *w)
+{
+	uint64_t flags = FIELD(pg, flags), size = FIELD(pg, size);
+	unsigned int s = (unsigned int)FIELD(pg, counter_period_shift);
+	uint64_t grow, est;
+
+	w->maxerror = w->esterror = REF_U64_MAX;
+	if (flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID)
+		grow = ref_growth(ticks, FIELD(pg, counter_period_maxerror_rate_frac_sec),
+				  s, 1000000000u, 1);
+	else
+		grow = ref_growth(ticks, FIELD(pg, counter_period_frac_sec), s,
+				  drift, 1);
+	if ((flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID) &&
+	    PRESENT(size, time_maxerror_nanosec)) {
+		w->maxerror = sat_u64(FIELD(pg, time_maxerror_nanosec), grow);
+		if (w->maxerror != REF_U64_MAX)
+			w->valid |= VMCLOCK_VALID_MAXERROR;
+	}
+	if (!(flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID) ||
+	    !PRESENT(size, time_esterror_nanosec))
+		return;
+	est = grow;
+	if (flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID)
+		est = ref_growth(ticks, FIELD(pg, counter_period_esterror_rate_frac_sec),
+				 s, 1000000000u, 0);
+	w->esterror = sat_u64(FIELD(pg, time_esterror_nanosec), est);
+	if (w->esterror != REF_U64_MAX)
+		w->valid |= VMCLOCK_VALID_ESTERROR;
+}
+
+static void want_scales(const uint8_t *pg, struct want *w)
+{
+	int64_t off = (int16_t)FIELD(pg, tai_offset_sec) * 1000000000ll;
+	int have = (FIELD(pg, flags) & VMCLOCK_FLAG_TAI_OFFSET_VALID) != 0;
+	__int128 v;
+
+	if (FIELD(pg, time_type) == VMCLOCK_TIME_UTC) {
+		w->utc_ns = w->time_ns;
+		w->valid |= VMCLOCK_VALID_UTC;
+		v = (__int128)w->time_ns + off;
+		if (have && v <= INT64_MAX && v >= INT64_MIN) {
+			w->tai_ns = (int64_t)v;
+			w->valid |= VMCLOCK_VALID_TAI;
+		}
+	} else if (FIELD(pg, time_type) == VMCLOCK_TIME_TAI) {
+		w->tai_ns = w->time_ns;
+		w->valid |= VMCLOCK_VALID_TAI;
+		v = (__int128)w->time_ns - off;
+		if (have && v <= INT64_MAX && v >= INT64_MIN) {
+			w->utc_ns = (int64_t)v;
+			w->valid |= VMCLOCK_VALID_UTC;
+		}
+	}
+}
+
+static void want_reading(const uint8_t *pg, uint64_t counter, uint32_t drift,
+			 struct want *w)
+{
+	uint64_t ticks;
+	int neg;
+
+	memset(w, 0, sizeof(*w));
+	w->maxerror = w->esterror = REF_U64_MAX;
+	if (!PRESENT(FIELD(pg, size), time_frac_sec) ||
+	    FIELD(pg, counter_id) == VMCLOCK_COUNTER_INVALID ||
+	    FIELD(pg, time_type) > VMCLOCK_TIME_MONOTONIC ||
+	    FIELD(pg, counter_period_frac_sec) == 0 ||
+	    FIELD(pg, counter_period_shift) > 63)
+		return;
+	if (ref_time_ns(FIELD(pg, counter_value), FIELD(pg, counter_period_frac_sec),
+			(unsigned int)FIELD(pg, counter_period_shift),
+			FIELD(pg, time_sec), FIELD(pg, time_frac_sec), counter,
+			&w->time_ns, &ticks, &neg))
+		return;
+	w->valid = VMCLOCK_VALID_TIME;
+	want_scales(pg, w);
+	want_errors(pg, ticks, drift, w);
+	if (w->valid & VMCLOCK_VALID_MAXERROR) {
+		int64_t ref = (w->valid & VMCLOCK_VALID_UTC) ? w->utc_ns : w->time_ns;
+
+		w->earliest = sat_add(ref, w->maxerror, -1);
+		w->latest = sat_add(ref, w->maxerror, 1);
+	}
+}
+
+/* The page's own errors are ordered: its estimates are below its maxima. */
+static int page_errors_ordered(const uint8_t *pg)
+{
+	uint64_t flags = FIELD(pg, flags);
+
+	if (FIELD(pg, time_esterror_nanosec) > FIELD(pg, time_maxerror_nanosec))
+		return 0;
+	if (!(flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID))
+		return !(flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID);
+	return !(flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID) ||
+	       FIELD(pg, counter_period_esterror_rate_frac_sec) <=
+		       FIELD(pg, counter_period_maxerror_rate_frac_sec);
+}
+
+static void check_fields(const uint8_t *pg, const struct vmclock_reading *rd,
+			 uint64_t counter)
+{
+	uint64_t size = FIELD(pg, size);
+
+	PROP(rd->counter == counter);
+	PROP(rd->seq_count == FIELD(pg, seq_count) && !(rd->seq_count & 1));
+	PROP(rd->disruption_marker == FIELD(pg, disruption_marker));
+	PROP(rd->flags == FIELD(pg, flags));
+	PROP(rd->vm_generation_counter ==
+	     (PRESENT(size, vm_generation_counter) ?
+		      FIELD(pg, vm_generation_counter) : 0));
+	PROP(rd->clock_status == FIELD(pg, clock_status));
+	PROP(rd->leap_indicator == FIELD(pg, leap_indicator));
+	PROP(rd->smearing_hint == FIELD(pg, leap_second_smearing_hint));
+	PROP(rd->tai_offset_sec == (int16_t)FIELD(pg, tai_offset_sec));
+	PROP(rd->counter_id == FIELD(pg, counter_id));
+	PROP(rd->time_type == FIELD(pg, time_type));
+	PROP(rd->events == 0);
+}
+
+static void check_values(const uint8_t *pg, const struct vmclock_reading *rd,
+			 const struct want *w)
+{
+	int64_t ref = (rd->valid & VMCLOCK_VALID_UTC) ? rd->utc_ns : rd->time_ns;
+
+	PROP(rd->valid == w->valid);
+	if (rd->valid & VMCLOCK_VALID_TIME)
+		PROP(rd->time_ns == w->time_ns);
+	if (rd->valid & VMCLOCK_VALID_TAI)
+		PROP(rd->tai_ns == w->tai_ns);
+	if (rd->valid & VMCLOCK_VALID_UTC)
+		PROP(rd->utc_ns == w->utc_ns);
+	if ((rd->valid & VMCLOCK_VALID_TAI) && (rd->valid & VMCLOCK_VALID_UTC))
+		PROP(rd->tai_ns - rd->utc_ns ==
+		     (int64_t)rd->tai_offset_sec * 1000000000ll);
+	PROP(rd->maxerror_ns == w->maxerror);
+	PROP(rd->esterror_ns == w->esterror);
+	if (rd->valid & VMCLOCK_VALID_MAXERROR) {
+		PROP(rd->maxerror_ns != VMCLOCK_ERROR_UNKNOWN);
+		/*
+		 * Exact, saturating at the int64 range; a max error beyond
+		 * INT64_MAX saturates both ends (wider, never narrower).
+		 */
+		PROP(rd->earliest_ns <= w->earliest && rd->latest_ns >= w->latest);
+		if (rd->maxerror_ns <= (uint64_t)INT64_MAX)
+			PROP(rd->earliest_ns == w->earliest &&
+			     rd->latest_ns == w->latest);
+		PROP(rd->earliest_ns <= ref && ref <= rd->latest_ns);
+	}
+	if ((rd->valid & VMCLOCK_VALID_MAXERROR) &&
+	    (rd->valid & VMCLOCK_VALID_ESTERROR) && page_errors_ordered(pg))
+		PROP(rd->esterror_ns <= rd->maxerror_ns);
+}
+
+static void check_derived(const struct vmclock_reading *rd)
+{
+	struct vmclock_utc utc;
+	struct vmclock_civil cv;
+	struct vmclock_smeared sm;
+	uint8_t hint;
+
+	if (!vmclock_reading_utc(rd, &utc)) {
+		PROP(vmclock_utc_civil(&utc, &cv) == 0);
+		PROP(cv.month >= 1 && cv.month <= 12 && cv.day >= 1 &&
+		     cv.day <= 31 && cv.hour >= 0 && cv.hour <= 23 &&
+		     cv.min >= 0 && cv.min <= 59 && cv.sec >= 0 &&
+		     cv.sec <= 60 && cv.nsec < 1000000000u);
+		PROP(cv.sec < 60 || utc.leap_second);
+	}
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR; hint <= VMCLOCK_SMEARING_UTC_SLS;
+	     hint++) {
+		if (vmclock_reading_smeared(rd, hint, &sm))
+			continue;
+		if (sm.bounded)
+			PROP(sm.earliest_ns <= sm.time_ns &&
+			     sm.time_ns <= sm.latest_ns);
+	}
+}
+
+/* The whole 8-byte words the page offers, copied; zeros past them. */
+static void check_snapshot(const uint8_t *pg, size_t len,
+			   const struct vmclock_abi *snap)
+{
+	const uint8_t *b = (const uint8_t *)snap;
+	size_t n = (len < sizeof(*snap) ? len : sizeof(*snap)) / 8 * 8, i;
+
+	PROP(!memcmp(b, pg, n));
+	for (i = n; i < sizeof(*snap); i++)
+		PROP(b[i] == 0);
+}
+
+static void check_reader(const uint8_t *pg, size_t len, uint64_t counter,
+			 uint32_t drift)
+{
+	struct vmclock_reading rd, rd2;
+	struct vmclock_abi snap;
+	struct vmclock_reader *r;
+	struct want w;
+	uint64_t clk = 0, view[sizeof(struct vmclock_abi) / 8] = { 0 };
+	int err;
+
+	/* What the reader sees: the whole words of the struct the page has. */
+	memcpy(view, pg, (len < sizeof(view) ? len : sizeof(view)) / 8 * 8);
+	r = vmclock_reader_open_memory(pg, len);
+	PROP(r);
+	vmclock_reader_set_counter(r, NULL, fake_clock, &clk);
+	vmclock_reader_set_drift(r, drift);
+	err = vmclock_reader_read_at(r, counter, &rd);
+	if (FIELD(view, seq_count) & 1) {
+		PROP(err == -ETIMEDOUT);
+		PROP(vmclock_reader_snapshot(r, &snap) == -ETIMEDOUT);
+		vmclock_reader_close(r);
+		return;
+	}
+	PROP(err == 0);
+	check_fields((uint8_t *)view, &rd, counter);
+	want_reading((uint8_t *)view, counter, drift, &w);
+	check_values((uint8_t *)view, &rd, &w);
+	check_derived(&rd);
+	PROP(vmclock_reader_snapshot(r, &snap) == 0);
+	check_snapshot(pg, len, &snap);
+	PROP(vmclock_reading_from_page(&snap, counter, drift, &rd2) == 0);
+	rd2.events = 0;
+	check_values((uint8_t *)view, &rd2, &w);
+	vmclock_reader_close(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint64_t counter = fuzz_take(&data, &size, 8);
+	uint32_t drift = (uint32_t)fuzz_take(&data, &size, 4);
+	const char *why = NULL;
+	size_t len = size < 4096 ? size : 4096;
+	uint8_t *pg = malloc(len ? len : 1);
+	struct vmclock_reader *r;
+	int valid;
+
+	if (!pg)
+		return 0;
+	memcpy(pg, data, len);
+	valid = vmclock_page_validate(pg, len, &why) == 0;
+	PROP(valid ? why == NULL : why && *why);
+	if (!valid) {
+		r = vmclock_reader_open_memory(pg, len);
+		PROP(!r && errno == ENODEV);
+		PROP(*vmclock_reader_open_error());
+	} else {
+		check_reader(pg, len, counter, drift);
+	}
+	free(pg);
+	return 0;
+}

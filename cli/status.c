@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -98,7 +99,7 @@ static void derive(struct status_view *v)
 static void status_text(const struct status_view *v, FILE *f)
 {
 	const struct vmclock_abi *p = &v->p;
-	char buf[512], tbuf[48];
+	char buf[512];
 
 	fprintf(f, "device:                %s (%s, read by %s)\n", v->path,
 		v->file_type, v->access);
@@ -125,6 +126,18 @@ static void status_text(const struct status_view *v, FILE *f)
 		vmclock_leap_name(p->leap_indicator));
 	fprintf(f, "vm_generation_counter: %" PRIu64 "%s\n", p->vm_generation_counter,
 		p->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT ? "" : " (not present)");
+}
+
+static const char *valid(uint64_t flags, uint64_t bit)
+{
+	return flags & bit ? "" : " (not valid)";
+}
+
+static void status_text_calibration(const struct status_view *v, FILE *f)
+{
+	const struct vmclock_abi *p = &v->p;
+	char tbuf[48];
+
 	if (!v->period_s) {
 		fprintf(f, "calibration:           none (basic mode)\n");
 		return;
@@ -134,18 +147,18 @@ static void status_text(const struct status_view *v, FILE *f)
 		   ", shift %u)\n", v->period_s * 1e9, 1 / v->period_s,
 		p->counter_period_frac_sec, p->counter_period_shift);
 	fprintf(f, "period_esterror_rate:  %.6f ppm%s\n", v->est_ppm,
-		p->flags & VMCLOCK_FLAG_PERIOD_ESTERROR_VALID ? "" : " (not valid)");
+		valid(p->flags, VMCLOCK_FLAG_PERIOD_ESTERROR_VALID));
 	fprintf(f, "period_maxerror_rate:  %.6f ppm%s\n", v->max_ppm,
-		p->flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID ? "" : " (not valid)");
+		valid(p->flags, VMCLOCK_FLAG_PERIOD_MAXERROR_VALID));
 	fprintf(f, "time:                  %" PRIu64 ".%09" PRIu32 " s (%s, %s)\n",
 		p->time_sec, v->time_nsec,
 		fmt_time(tbuf, sizeof(tbuf),
 			 (int64_t)p->time_sec * 1000000000 + v->time_nsec),
 		vmclock_time_type_name(p->time_type));
 	fprintf(f, "time_esterror:         %" PRIu64 " ns%s\n", p->time_esterror_nanosec,
-		p->flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID ? "" : " (not valid)");
+		valid(p->flags, VMCLOCK_FLAG_TIME_ESTERROR_VALID));
 	fprintf(f, "time_maxerror:         %" PRIu64 " ns%s\n", p->time_maxerror_nanosec,
-		p->flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID ? "" : " (not valid)");
+		valid(p->flags, VMCLOCK_FLAG_TIME_MAXERROR_VALID));
 	if (v->have_age)
 		fprintf(f, "calibration_age:       %.6f s\n", v->age_s);
 	else
@@ -224,7 +237,7 @@ static int status_usage(FILE *f, int code)
 	return code;
 }
 
-int cmd_status(int argc, char **argv)
+static void status_parse(int argc, char **argv, const char **path, int *json)
 {
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
@@ -232,24 +245,31 @@ int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct status_view v;
-	const char *path = NULL;
-	struct vmclock_reader *r;
-	int c, json = 0, err;
+	int c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "d:jh", opts, NULL)) != -1) {
 		if (c == 'd')
-			path = optarg;
+			*path = optarg;
 		else if (c == 'j')
-			json = 1;
+			*json = 1;
 		else if (c == 'h')
-			return status_usage(stdout, EXIT_OK);
+			exit(status_usage(stdout, EXIT_OK));
 		else
 			usage_error("status", "bad option");
 	}
 	if (optind != argc)
 		usage_error("status", "unexpected argument '%s'", argv[optind]);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_view v;
+	const char *path = NULL;
+	struct vmclock_reader *r;
+	int json = 0, err;
+
+	status_parse(argc, argv, &path, &json);
 	memset(&v, 0, sizeof(v));
 	r = cli_open(path);
 	v.path = cli_device_path(path);
@@ -267,8 +287,10 @@ int cmd_status(int argc, char **argv)
 	derive(&v);
 	if (json)
 		status_json(&v, cli_out);
-	else
+	else {
 		status_text(&v, cli_out);
+		status_text_calibration(&v, cli_out);
+	}
 	vmclock_reader_close(r);
 	return EXIT_OK;
 }

@@ -384,18 +384,23 @@ static void watch_parse(int argc, char **argv, struct watch *w)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "d:i:n:t:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': w->o.path = optarg; break;
-		case 'i': w->o.interval_ms = parse_u64("watch", "--interval", optarg); break;
-		case 'D': w->hooks[HOOK_DISRUPT].cmd = optarg; break;
-		case 'R': w->hooks[HOOK_RESTORE].cmd = optarg; break;
-		case 'C': w->hooks[HOOK_CHANGE].cmd = optarg; break;
-		case 'n': w->o.count = parse_u64("watch", "--count", optarg); break;
-		case 't': w->o.timeout_ns = parse_seconds("watch", "--timeout", optarg); break;
-		case 'j': w->o.json = 1; break;
-		case 'h': exit(watch_usage(stdout, EXIT_OK));
-		default: usage_error("watch", "bad option");
-		}
+		if (c == 'd')
+			w->o.path = optarg;
+		else if (c == 'i')
+			w->o.interval_ms = parse_u64("watch", "--interval", optarg);
+		else if (c == 'D' || c == 'R' || c == 'C')
+			w->hooks[c == 'D' ? HOOK_DISRUPT :
+				 c == 'R' ? HOOK_RESTORE : HOOK_CHANGE].cmd = optarg;
+		else if (c == 'n')
+			w->o.count = parse_u64("watch", "--count", optarg);
+		else if (c == 't')
+			w->o.timeout_ns = parse_seconds("watch", "--timeout", optarg);
+		else if (c == 'j')
+			w->o.json = 1;
+		else if (c == 'h')
+			exit(watch_usage(stdout, EXIT_OK));
+		else
+			usage_error("watch", "bad option");
 	}
 	if (optind != argc)
 		usage_error("watch", "unexpected argument '%s'", argv[optind]);

@@ -321,8 +321,10 @@ VMC_API int vmclock_bounded_now(struct vmclock_bounded *b,
 			return err;
 		if (b->mode == VMCLOCK_BOUND_PRECISE) {
 			fill_precise(&out->page, out);
-			if (err)
+			if (err) {
 				out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
+				out->valid &= ~VMCLOCK_VALID_MAXERROR;
+			}
 			return err;
 		}
 		if (b->mode == VMCLOCK_BOUND_AUTO && !err) {

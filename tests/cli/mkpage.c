@@ -204,70 +204,106 @@ static void check(int err, const char *op)
 		fail("%s: %s", op, strerror(-err));
 }
 
+static void op_init(char **a)
+{
+	unmap_file();
+	writer(1, strcmp(a[0], "init") ? VMCLOCK_TIME_TAI : VMCLOCK_TIME_UTC);
+}
+
+static void op_calibrate(char **a)
+{
+	calibrate(num(a[1]), num(a[2]), num(a[3]), 0, num(a[4]));
+}
+
+static void op_calibrate_now(char **a)
+{
+	calibrate_now(num(a[1]), num(a[2]));
+}
+
+static void op_writer(char **a)
+{
+	struct vmclock_writer *wr = writer(0, 0);
+	const char *o = a[0];
+
+	if (!strcmp(o, "clear-calibration"))
+		check(vmclock_writer_clear_calibration(wr), o);
+	else if (!strcmp(o, "marker"))
+		check(vmclock_writer_bump_disruption(wr, 0), o);
+	else if (!strcmp(o, "generation"))
+		check(vmclock_writer_bump_generation(wr, 0), o);
+	else if (!strcmp(o, "status"))
+		check(vmclock_writer_set_status(wr, status_value(a[1])), o);
+	else if (!strcmp(o, "flags-set"))
+		check(vmclock_writer_set_flags(wr, num(a[1]), 0), o);
+	else if (!strcmp(o, "flags-clear"))
+		check(vmclock_writer_set_flags(wr, 0, num(a[1])), o);
+	else if (!strcmp(o, "tai"))
+		check(vmclock_writer_set_tai_offset(wr, (int16_t)strtol(a[1], NULL, 0), 1), o);
+	else if (!strcmp(o, "leap"))
+		check(vmclock_writer_set_leap(wr, (uint8_t)num(a[1])), o);
+}
+
+static void op_seq(char **a)
+{
+	raw_seq(!strcmp(a[0], "seq-odd"));
+}
+
+static void op_magic(char **a)
+{
+	map_file(0);
+	pg->magic = htole32((uint32_t)num(a[1]));
+}
+
+static void op_truncate(char **a)
+{
+	unmap_file();
+	if (truncate(file, (off_t)num(a[1])))
+		fail("truncate: %s", strerror(errno));
+}
+
+static void op_get(char **a)
+{
+	get(a[1]);
+}
+
+static const struct {
+	const char *name;
+	int args;
+	void (*fn)(char **argv);
+} ops[] = {
+	{ "init", 0, op_init },
+	{ "init-tai", 0, op_init },
+	{ "calibrate", 4, op_calibrate },
+	{ "calibrate-now", 2, op_calibrate_now },
+	{ "clear-calibration", 0, op_writer },
+	{ "marker", 0, op_writer },
+	{ "generation", 0, op_writer },
+	{ "status", 1, op_writer },
+	{ "flags-set", 1, op_writer },
+	{ "flags-clear", 1, op_writer },
+	{ "tai", 1, op_writer },
+	{ "leap", 1, op_writer },
+	{ "seq-odd", 0, op_seq },
+	{ "seq-even", 0, op_seq },
+	{ "magic", 1, op_magic },
+	{ "truncate", 1, op_truncate },
+	{ "get", 1, op_get },
+};
+
 /* One operation at argv[0]; returns how many arguments it took. */
 static int op(char **argv, int argc)
 {
-	const char *o = argv[0];
+	size_t i;
 
-#define NEED(n)                                                     \
-	do {                                                        \
-		if (argc < (n) + 1)                                 \
-			fail("%s needs %d argument(s)", o, (n));    \
-	} while (0)
-	if (!strcmp(o, "init") || !strcmp(o, "init-tai")) {
-		unmap_file();
-		writer(1, strcmp(o, "init") ? VMCLOCK_TIME_TAI : VMCLOCK_TIME_UTC);
-		return 0;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(argv[0], ops[i].name))
+			continue;
+		if (argc < ops[i].args + 1)
+			fail("%s needs %d argument(s)", argv[0], ops[i].args);
+		ops[i].fn(argv);
+		return ops[i].args;
 	}
-	if (!strcmp(o, "calibrate")) {
-		NEED(4);
-		calibrate(num(argv[1]), num(argv[2]), num(argv[3]), 0, num(argv[4]));
-		return 4;
-	}
-	if (!strcmp(o, "calibrate-now")) {
-		NEED(2);
-		calibrate_now(num(argv[1]), num(argv[2]));
-		return 2;
-	}
-	if (!strcmp(o, "clear-calibration"))
-		check(vmclock_writer_clear_calibration(writer(0, 0)), o);
-	else if (!strcmp(o, "marker"))
-		check(vmclock_writer_bump_disruption(writer(0, 0), 0), o);
-	else if (!strcmp(o, "generation"))
-		check(vmclock_writer_bump_generation(writer(0, 0), 0), o);
-	else if (!strcmp(o, "seq-odd") || !strcmp(o, "seq-even"))
-		raw_seq(!strcmp(o, "seq-odd"));
-	else if (!strcmp(o, "status") || !strcmp(o, "flags-set") ||
-		 !strcmp(o, "flags-clear") || !strcmp(o, "tai") ||
-		 !strcmp(o, "leap") || !strcmp(o, "magic") ||
-		 !strcmp(o, "truncate") || !strcmp(o, "get")) {
-		NEED(1);
-		if (!strcmp(o, "status"))
-			check(vmclock_writer_set_status(writer(0, 0), status_value(argv[1])), o);
-		else if (!strcmp(o, "flags-set"))
-			check(vmclock_writer_set_flags(writer(0, 0), num(argv[1]), 0), o);
-		else if (!strcmp(o, "flags-clear"))
-			check(vmclock_writer_set_flags(writer(0, 0), 0, num(argv[1])), o);
-		else if (!strcmp(o, "tai"))
-			check(vmclock_writer_set_tai_offset(writer(0, 0),
-							    (int16_t)strtol(argv[1], NULL, 0), 1), o);
-		else if (!strcmp(o, "leap"))
-			check(vmclock_writer_set_leap(writer(0, 0), (uint8_t)num(argv[1])), o);
-		else if (!strcmp(o, "magic")) {
-			map_file(0);
-			pg->magic = htole32((uint32_t)num(argv[1]));
-		} else if (!strcmp(o, "truncate")) {
-			unmap_file();
-			if (truncate(file, (off_t)num(argv[1])))
-				fail("truncate: %s", strerror(errno));
-		} else {
-			get(argv[1]);
-		}
-		return 1;
-	} else
-		fail("unknown operation '%s'", o);
-	return 0;
-#undef NEED
+	fail("unknown operation '%s'", argv[0]);
 }
 
 static void run_ops(char **argv, int argc)

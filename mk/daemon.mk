@@ -58,7 +58,7 @@ CHECK_SUITES += $(DAEMON_UNIT_BINS) $(DAEMON_SUITES)
 export VMCLOCKD_BIN = $(abspath $(VMCLOCKD))
 export VMCLOCKCTL_BIN = $(abspath $(VMCLOCKCTL))
 export VMCLOCKD_PROBE = $(abspath $(DAEMON_PROBE))
-export VMCLOCK_CLI = $(abspath $(O)/cli/vmclock)
+export VMCLOCK_CLI_BIN = $(abspath $(O)/cli/vmclock)
 
 check-daemon: $(VMCLOCKD) $(VMCLOCKCTL) $(DAEMON_UNIT_BINS) $(DAEMON_PROBE)
 	@tests/run-suites.sh $(DAEMON_UNIT_BINS) $(DAEMON_SUITES)

@@ -10,13 +10,20 @@
  *	                             guest page at the mapped counter vs host
  *	mono PAGE SECONDS            reads for that long: time never goes
  *	                             back; prints marker changes
+ *	send SOCKET                  stdin's raw bytes to a control socket,
+ *	                             the replies to stdout
+ *	counter                      this CPU's counter now
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <vmclock/vmclock.h>
 
@@ -198,8 +205,38 @@ static int mono(const char *path, double seconds)
 	return back || markers || !reads ? 1 : 0;
 }
 
+static int send_raw(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 10 };
+	char buf[65536];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		perror(path);
+		return 1;
+	}
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+			return 1;
+	shutdown(fd, SHUT_WR);
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "send"))
+		return send_raw(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "counter")) {
+		printf("%" PRIu64 "\n", vmclock_counter_read());
+		return 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "dump"))
 		return dump(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "accuracy"))

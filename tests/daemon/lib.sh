@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+#
+# lib.sh - helpers for the vmclockd test scripts (sourced).
+#
+# Finds the binaries (make exports VMCLOCKD_BIN, VMCLOCKCTL_BIN and
+# VMCLOCKD_PROBE; standalone runs use $O, default build), starts vmclockd
+# on a temporary run directory, waits on conditions with generous
+# timeouts (never a fixed sleep), counts checks, and ends with
+# "N passed, N failed".
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+: "${O:=build}"
+: "${VMCLOCKD_BIN:=$ROOT/$O/daemon/vmclockd}"
+: "${VMCLOCKCTL_BIN:=$ROOT/$O/daemon/vmclockctl}"
+: "${VMCLOCKD_PROBE:=$ROOT/$O/tests/daemon/vmclockd-probe}"
+: "${VMCLOCK_CLI_BIN:=$ROOT/$O/cli/vmclock}"
+TIMEOUT=${TIMEOUT:-30}
+PASSED=0
+FAILED=0
+DPID=
+RUN=$(mktemp -d /tmp/vmclockd-test.XXXXXX)
+LOG=$RUN.log
+
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
+	[ -n "$DPID" ] && wait "$DPID" 2>/dev/null
+	rm -rf "$RUN" "$LOG"
+}
+trap cleanup EXIT
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "PASS $1"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL $1"
+	[ -f "$LOG" ] && sed 's/^/  log: /' "$LOG" | tail -n 20
+}
+
+check() { # NAME COMMAND...
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else fail "$name"; fi
+}
+
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+# wait_until COMMAND...: poll every 50 ms for up to $TIMEOUT s.
+wait_until() {
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt $((TIMEOUT * 20)) ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+ctl() { "$VMCLOCKCTL_BIN" --run-dir "$RUN" "$@"; }
+
+# field PAGE KEY: one value of the probe's dump.
+field() { "$VMCLOCKD_PROBE" dump "$1" | sed -n "s/^$2=//p"; }
+
+host_ready() { [ "$(field "$RUN/host" status)" != INITIALIZING ]; }
+
+fit_points() {
+	ctl status | sed -n 's/.*"fit":{"points":\([0-9]*\).*/\1/p'
+}
+
+fit_full() { [ "$(fit_points)" -ge "$1" ]; }
+
+# start_daemon [ARGS...]: vmclockd on $RUN; waits for the socket and a
+# published host page.
+start_daemon() {
+	"$VMCLOCKD_BIN" --run-dir="$RUN" --interval-ms=200 --socket-group= \
+		--log-level=debug "$@" >>"$LOG" 2>&1 &
+	DPID=$!
+	wait_until test -S "$RUN/control" && wait_until host_ready
+}
+
+stop_daemon() { # [SIGNAL]
+	kill "-${1:-TERM}" "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+
+# seq_advances PAGE: its seq_count moves within the timeout.
+seq_changed() { [ "$(field "$1" seq_count)" != "$2" ]; }
+
+seq_advances() {
+	wait_until seq_changed "$1" "$(field "$1" seq_count)"
+}

@@ -48,7 +48,8 @@ static void check_parse(int argc, char **argv, struct check_opts *o)
 		if (c == 'd')
 			o->path = optarg;
 		else if (c == 'm')
-			o->max_error = parse_u64("check", "--max-error", optarg);
+			o->max_error =
+				parse_u64("check", "--max-error", optarg);
 		else if (c == 's')
 			o->require_sync = 1;
 		else if (c == 'j')
@@ -78,7 +79,8 @@ static int verdict(const struct check_opts *o, const struct vmclock_bound *b,
 	}
 	if (o->max_error && b->maxerror_ns > o->max_error) {
 		snprintf(msg, len,
-			 "CRITICAL: maxerror %" PRIu64 " ns exceeds %" PRIu64 " ns",
+			 "CRITICAL: maxerror %" PRIu64 " ns exceeds %" PRIu64
+			 " ns",
 			 b->maxerror_ns, o->max_error);
 		return EXIT_FAIL;
 	}

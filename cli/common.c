@@ -135,7 +135,8 @@ uint64_t parse_u64(const char *cmd, const char *opt, const char *s)
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || end == s || *end || *s == '-')
-		usage_error(cmd, "%s: not a non-negative integer: '%s'", opt, s);
+		usage_error(cmd, "%s: not a non-negative integer: '%s'", opt,
+			    s);
 	return v;
 }
 
@@ -188,8 +189,8 @@ static const char *fmt_bits(char *buf, size_t len, uint64_t bits,
 			continue;
 		s = name(i);
 		n = s ? snprintf(buf + used, len - used, "%s%s",
-				 used ? sep : "", s)
-		      : snprintf(buf + used, len - used, "%sbit%u",
+				 used ? sep : "", s) :
+			snprintf(buf + used, len - used, "%sbit%u",
 				 used ? sep : "", i);
 		if (n < 0)
 			break;
@@ -341,7 +342,8 @@ void json_bound(struct json *j, const struct vmclock_bound *b, int err)
 {
 	json_bool(j, "bounded", !err);
 	json_str(j, "reason", err ? vmclock_bounded_strerror(err) : NULL);
-	json_err(j, "maxerror_ns", err ? VMCLOCK_ERROR_UNKNOWN : b->maxerror_ns);
+	json_err(j, "maxerror_ns",
+		 err ? VMCLOCK_ERROR_UNKNOWN : b->maxerror_ns);
 	json_str(j, "clock_status", vmclock_status_name(b->clock_status));
 	json_str(j, "source", vmclock_bound_source_name(b->source));
 	json_uint(j, "disruption_marker", b->page.disruption_marker);

@@ -26,7 +26,8 @@ struct now_view {
 	const char *reason; /* why there is no bound, or NULL */
 };
 
-static void view_from_reading(struct now_view *v, const struct vmclock_reading *rd)
+static void view_from_reading(struct now_view *v,
+			      const struct vmclock_reading *rd)
 {
 	v->utc_ns = rd->utc_ns;
 	v->tai_ns = rd->tai_ns;
@@ -67,19 +68,21 @@ static void now_json(const struct now_view *v, FILE *f)
 	struct json j;
 
 	json_begin(&j, f);
-#define OPT_INT(key, bit, val)                 \
-	do {                                   \
-		if (v->valid & (bit))          \
+#define OPT_INT(key, bit, val)                  \
+	do {                                    \
+		if (v->valid & (bit))           \
 			json_int(&j, key, val); \
-		else                           \
+		else                            \
 			json_null(&j, key);     \
 	} while (0)
 	OPT_INT("tai_ns", VMCLOCK_VALID_TAI, v->tai_ns);
 	OPT_INT("utc_ns", VMCLOCK_VALID_UTC, v->utc_ns);
 #undef OPT_INT
-	json_err(&j, "maxerror_ns", bounded(v) ? v->maxerror_ns : VMCLOCK_ERROR_UNKNOWN);
-	json_err(&j, "esterror_ns", (v->valid & VMCLOCK_VALID_ESTERROR) ?
-					    v->esterror_ns : VMCLOCK_ERROR_UNKNOWN);
+	json_err(&j, "maxerror_ns",
+		 bounded(v) ? v->maxerror_ns : VMCLOCK_ERROR_UNKNOWN);
+	json_err(&j, "esterror_ns",
+		 (v->valid & VMCLOCK_VALID_ESTERROR) ? v->esterror_ns :
+						       VMCLOCK_ERROR_UNKNOWN);
 	if (bounded(v)) {
 		json_int(&j, "earliest_ns", v->earliest_ns);
 		json_int(&j, "latest_ns", v->latest_ns);
@@ -126,7 +129,8 @@ static void now_text(const struct now_view *v, FILE *f)
 		fprintf(f, "maxerror: %" PRIu64 " ns\n", v->maxerror_ns);
 	else
 		fprintf(f, "maxerror: unknown (%s)\n",
-			v->reason ? v->reason : "the page gives no maximum error");
+			v->reason ? v->reason :
+				    "the page gives no maximum error");
 	if (v->valid & VMCLOCK_VALID_ESTERROR)
 		fprintf(f, "esterror: %" PRIu64 " ns\n", v->esterror_ns);
 	else
@@ -135,9 +139,10 @@ static void now_text(const struct now_view *v, FILE *f)
 		vmclock_status_name(v->clock_status), v->source,
 		vmclock_status_name(p->clock_status));
 	fprintf(f, "leap:     %s\n", vmclock_leap_name(p->leap_indicator));
-	fprintf(f, "page:     disruption_marker %" PRIu64 ", vm_generation_counter %"
-		   PRIu64 ", seq_count %" PRIu32, p->disruption_marker,
-		p->vm_generation_counter, p->seq_count);
+	fprintf(f,
+		"page:     disruption_marker %" PRIu64
+		", vm_generation_counter %" PRIu64 ", seq_count %" PRIu32,
+		p->disruption_marker, p->vm_generation_counter, p->seq_count);
 	if (v->have_counter)
 		fprintf(f, ", counter %" PRIu64, p->counter);
 	fputc('\n', f);
@@ -196,7 +201,8 @@ static void now_parse(int argc, char **argv, struct now_opts *o)
 		if (c == 'd')
 			o->path = optarg;
 		else if (c == 'c')
-			o->have_counter = 1, o->counter = parse_u64("now", "--counter", optarg);
+			o->have_counter = 1,
+			o->counter = parse_u64("now", "--counter", optarg);
 		else if (c == 's')
 			o->strict = 1;
 		else if (c == 'j')

@@ -21,12 +21,12 @@ struct status_view {
 	const char *file_type;
 	struct vmclock_abi p;
 	struct vmclock_reading rd;
-	double period_s;  /* one counter tick, 0 when not given */
-	double est_ppm;	  /* period error rates */
+	double period_s; /* one counter tick, 0 when not given */
+	double est_ppm; /* period error rates */
 	double max_ppm;
 	uint32_t time_nsec; /* time_frac_sec in ns */
 	int have_age;
-	double age_s;	/* CPU counter now - counter_value, in seconds */
+	double age_s; /* CPU counter now - counter_value, in seconds */
 	const char *mode;
 };
 
@@ -83,12 +83,15 @@ static void derive(struct status_view *v)
 	int64_t ticks;
 
 	v->time_nsec = (uint32_t)(((unsigned __int128)p->time_frac_sec *
-				   1000000000u) >> 64);
+				   1000000000u) >>
+				  64);
 	if (!frac || p->counter_period_shift > 63)
 		return;
 	v->period_s = ldexp(frac, -(64 + p->counter_period_shift));
-	v->est_ppm = (double)p->counter_period_esterror_rate_frac_sec / frac * 1e6;
-	v->max_ppm = (double)p->counter_period_maxerror_rate_frac_sec / frac * 1e6;
+	v->est_ppm =
+		(double)p->counter_period_esterror_rate_frac_sec / frac * 1e6;
+	v->max_ppm =
+		(double)p->counter_period_maxerror_rate_frac_sec / frac * 1e6;
 	if (p->counter_id != vmclock_counter_id_native())
 		return;
 	ticks = (int64_t)(v->rd.counter - p->counter_value);
@@ -107,25 +110,32 @@ static void status_text(const struct status_view *v, FILE *f)
 	fprintf(f, "magic:                 0x%08" PRIx32 " (VCLK)\n", p->magic);
 	fprintf(f, "version:               %u\n", p->version);
 	fprintf(f, "size:                  %" PRIu32 " bytes\n", p->size);
-	fprintf(f, "counter_id:            %u (%s; this CPU: %s)\n", p->counter_id,
-		vmclock_counter_name(p->counter_id),
-		vmclock_counter_name((unsigned int)vmclock_counter_id_native()));
+	fprintf(f, "counter_id:            %u (%s; this CPU: %s)\n",
+		p->counter_id, vmclock_counter_name(p->counter_id),
+		vmclock_counter_name(
+			(unsigned int)vmclock_counter_id_native()));
 	fprintf(f, "time_type:             %u (%s)\n", p->time_type,
 		vmclock_time_type_name(p->time_type));
 	fprintf(f, "seq_count:             %" PRIu32 "\n", p->seq_count);
-	fprintf(f, "disruption_marker:     %" PRIu64 "\n", p->disruption_marker);
+	fprintf(f, "disruption_marker:     %" PRIu64 "\n",
+		p->disruption_marker);
 	fprintf(f, "flags:                 0x%" PRIx64 " (%s)\n", p->flags,
 		fmt_flags(buf, sizeof(buf), p->flags));
 	fprintf(f, "clock_status:          %u (%s)\n", p->clock_status,
 		vmclock_status_name(p->clock_status));
-	fprintf(f, "smearing_hint:         %u (%s)\n", p->leap_second_smearing_hint,
+	fprintf(f, "smearing_hint:         %u (%s)\n",
+		p->leap_second_smearing_hint,
 		vmclock_smearing_name(p->leap_second_smearing_hint));
 	fprintf(f, "tai_offset:            %d s (%s)\n", p->tai_offset_sec,
-		p->flags & VMCLOCK_FLAG_TAI_OFFSET_VALID ? "valid" : "not valid");
+		p->flags & VMCLOCK_FLAG_TAI_OFFSET_VALID ? "valid" :
+							   "not valid");
 	fprintf(f, "leap_indicator:        %u (%s)\n", p->leap_indicator,
 		vmclock_leap_name(p->leap_indicator));
-	fprintf(f, "vm_generation_counter: %" PRIu64 "%s\n", p->vm_generation_counter,
-		p->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT ? "" : " (not present)");
+	fprintf(f, "vm_generation_counter: %" PRIu64 "%s\n",
+		p->vm_generation_counter,
+		p->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT ?
+			"" :
+			" (not present)");
 }
 
 static const char *valid(uint64_t flags, uint64_t bit)
@@ -143,26 +153,32 @@ static void status_text_calibration(const struct status_view *v, FILE *f)
 		return;
 	}
 	fprintf(f, "counter_value:         %" PRIu64 "\n", p->counter_value);
-	fprintf(f, "counter_period:        %.6f ns (%.3f Hz; frac 0x%" PRIx64
-		   ", shift %u)\n", v->period_s * 1e9, 1 / v->period_s,
-		p->counter_period_frac_sec, p->counter_period_shift);
+	fprintf(f,
+		"counter_period:        %.6f ns (%.3f Hz; frac 0x%" PRIx64
+		", shift %u)\n",
+		v->period_s * 1e9, 1 / v->period_s, p->counter_period_frac_sec,
+		p->counter_period_shift);
 	fprintf(f, "period_esterror_rate:  %.6f ppm%s\n", v->est_ppm,
 		valid(p->flags, VMCLOCK_FLAG_PERIOD_ESTERROR_VALID));
 	fprintf(f, "period_maxerror_rate:  %.6f ppm%s\n", v->max_ppm,
 		valid(p->flags, VMCLOCK_FLAG_PERIOD_MAXERROR_VALID));
-	fprintf(f, "time:                  %" PRIu64 ".%09" PRIu32 " s (%s, %s)\n",
+	fprintf(f,
+		"time:                  %" PRIu64 ".%09" PRIu32 " s (%s, %s)\n",
 		p->time_sec, v->time_nsec,
 		fmt_time(tbuf, sizeof(tbuf),
 			 (int64_t)p->time_sec * 1000000000 + v->time_nsec),
 		vmclock_time_type_name(p->time_type));
-	fprintf(f, "time_esterror:         %" PRIu64 " ns%s\n", p->time_esterror_nanosec,
+	fprintf(f, "time_esterror:         %" PRIu64 " ns%s\n",
+		p->time_esterror_nanosec,
 		valid(p->flags, VMCLOCK_FLAG_TIME_ESTERROR_VALID));
-	fprintf(f, "time_maxerror:         %" PRIu64 " ns%s\n", p->time_maxerror_nanosec,
+	fprintf(f, "time_maxerror:         %" PRIu64 " ns%s\n",
+		p->time_maxerror_nanosec,
 		valid(p->flags, VMCLOCK_FLAG_TIME_MAXERROR_VALID));
 	if (v->have_age)
 		fprintf(f, "calibration_age:       %.6f s\n", v->age_s);
 	else
-		fprintf(f, "calibration_age:       unknown (not this CPU's counter)\n");
+		fprintf(f,
+			"calibration_age:       unknown (not this CPU's counter)\n");
 }
 
 static void status_json_calibration(const struct status_view *v, struct json *j)
@@ -220,9 +236,11 @@ static void status_json(const struct status_view *v, FILE *f)
 	json_uint(&j, "flags", p->flags);
 	json_flags(&j, "flag_names", p->flags);
 	json_str(&j, "clock_status", vmclock_status_name(p->clock_status));
-	json_str(&j, "smearing_hint", vmclock_smearing_name(p->leap_second_smearing_hint));
+	json_str(&j, "smearing_hint",
+		 vmclock_smearing_name(p->leap_second_smearing_hint));
 	json_int(&j, "tai_offset_sec", p->tai_offset_sec);
-	json_bool(&j, "tai_offset_valid", !!(p->flags & VMCLOCK_FLAG_TAI_OFFSET_VALID));
+	json_bool(&j, "tai_offset_valid",
+		  !!(p->flags & VMCLOCK_FLAG_TAI_OFFSET_VALID));
 	json_str(&j, "leap_indicator", vmclock_leap_name(p->leap_indicator));
 	json_uint(&j, "vm_generation_counter", p->vm_generation_counter);
 	status_json_calibration(v, &j);
@@ -283,7 +301,8 @@ int cmd_status(int argc, char **argv)
 	v.file_type = file_type(vmclock_reader_fd(r));
 	v.mode = (v.rd.valid & VMCLOCK_VALID_TIME) &&
 				 v.p.counter_id == vmclock_counter_id_native() ?
-			 "precise" : "basic";
+			 "precise" :
+			 "basic";
 	derive(&v);
 	if (json)
 		status_json(&v, cli_out);

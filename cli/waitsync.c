@@ -50,9 +50,11 @@ static void wait_parse(int argc, char **argv, struct wait_opts *o)
 		if (c == 'd')
 			o->path = optarg;
 		else if (c == 't')
-			o->timeout_ns = parse_seconds("wait-sync", "--timeout", optarg);
+			o->timeout_ns =
+				parse_seconds("wait-sync", "--timeout", optarg);
 		else if (c == 'm')
-			o->max_error = parse_u64("wait-sync", "--max-error", optarg);
+			o->max_error =
+				parse_u64("wait-sync", "--max-error", optarg);
 		else if (c == 'j')
 			o->json = 1;
 		else if (c == 'h')
@@ -61,7 +63,8 @@ static void wait_parse(int argc, char **argv, struct wait_opts *o)
 			usage_error("wait-sync", "bad option");
 	}
 	if (optind != argc)
-		usage_error("wait-sync", "unexpected argument '%s'", argv[optind]);
+		usage_error("wait-sync", "unexpected argument '%s'",
+			    argv[optind]);
 }
 
 int cmd_wait_sync(int argc, char **argv)
@@ -84,8 +87,10 @@ int cmd_wait_sync(int argc, char **argv)
 	now_err = err ? vmclock_bounded_now(b, &bound) : 0;
 	if (!err)
 		snprintf(msg, sizeof(msg),
-			 "synchronized: maxerror %" PRIu64 " ns, %s (source: %s)",
-			 bound.maxerror_ns, vmclock_status_name(bound.clock_status),
+			 "synchronized: maxerror %" PRIu64
+			 " ns, %s (source: %s)",
+			 bound.maxerror_ns,
+			 vmclock_status_name(bound.clock_status),
 			 vmclock_bound_source_name(bound.source));
 	else
 		snprintf(msg, sizeof(msg), "timed out after %.3f s: %s",
@@ -99,7 +104,8 @@ int cmd_wait_sync(int argc, char **argv)
 		json_bound(&j, &bound, now_err);
 		json_end(&j);
 	} else {
-		fprintf(err ? stderr : cli_out, "%s%s\n", err ? "vmclock: " : "", msg);
+		fprintf(err ? stderr : cli_out, "%s%s\n",
+			err ? "vmclock: " : "", msg);
 	}
 	vmclock_bounded_destroy(b);
 	vmclock_reader_close(r);

@@ -29,7 +29,7 @@ struct watch_opts {
 	const char *path;
 	int json;
 	uint64_t interval_ms;
-	uint64_t count;	     /* stop after this many updates; 0: never */
+	uint64_t count; /* stop after this many updates; 0: never */
 	uint64_t timeout_ns; /* stop after this long; 0: never */
 };
 
@@ -108,18 +108,21 @@ static const char *changed_fields(const struct page_state *a,
 				  size_t len)
 {
 	const size_t cal = offsetof(struct vmclock_abi, counter_period_shift);
-	const size_t cal_end = offsetof(struct vmclock_abi, vm_generation_counter);
+	const size_t cal_end =
+		offsetof(struct vmclock_abi, vm_generation_counter);
 	const struct vmclock_reading *x = &a->rd, *y = &b->rd;
 	size_t used = 0;
 
-#define CHANGED(cond, name)                                                 \
-	do {                                                                \
-		if ((cond) && used < len)                                   \
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", \
-						 used ? "," : "", name);    \
+#define CHANGED(cond, name)                                               \
+	do {                                                              \
+		if ((cond) && used < len)                                 \
+			used += (size_t)snprintf(buf + used, len - used,  \
+						 "%s%s", used ? "," : "", \
+						 name);                   \
 	} while (0)
 	buf[0] = 0;
-	CHANGED(x->disruption_marker != y->disruption_marker, "disruption_marker");
+	CHANGED(x->disruption_marker != y->disruption_marker,
+		"disruption_marker");
 	CHANGED(x->vm_generation_counter != y->vm_generation_counter,
 		"vm_generation_counter");
 	CHANGED(x->clock_status != y->clock_status, "clock_status");
@@ -130,7 +133,8 @@ static const char *changed_fields(const struct page_state *a,
 	CHANGED(x->counter_id != y->counter_id || x->time_type != y->time_type,
 		"counter_id/time_type");
 	CHANGED(memcmp((const char *)&a->raw + cal, (const char *)&b->raw + cal,
-		       cal_end - cal) != 0, "calibration");
+		       cal_end - cal) != 0,
+		"calibration");
 #undef CHANGED
 	if (!buf[0])
 		snprintf(buf, len, "none");
@@ -151,8 +155,10 @@ static void report_json(const struct watch *w, const struct page_state *s,
 	json_uint(&j, "previous_seq_count", old);
 	json_uint(&j, "updates", (uint32_t)(rd->seq_count - old) / 2);
 	fputs(", \"changed\": [", cli_out);
-	snprintf(buf, sizeof(buf), "%s", strcmp(changed, "none") ? changed : "");
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	snprintf(buf, sizeof(buf), "%s",
+		 strcmp(changed, "none") ? changed : "");
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
 		fprintf(cli_out, "%s\"%s\"", n++ ? ", " : "", tok);
 	fputc(']', cli_out);
 	json_events(&j, "events", ev);
@@ -169,7 +175,8 @@ static void report_text(const struct watch *w, const struct page_state *s,
 			uint32_t ev, const char *changed)
 {
 	const struct vmclock_reading *rd = &s->rd;
-	uint32_t old = w->last.rd.seq_count, updates = (rd->seq_count - old) / 2;
+	uint32_t old = w->last.rd.seq_count,
+		 updates = (rd->seq_count - old) / 2;
 	char evs[256], fl[256];
 
 	fprintf(cli_out,
@@ -179,7 +186,8 @@ static void report_text(const struct watch *w, const struct page_state *s,
 		"leap %s, flags %s\n",
 		old, rd->seq_count, updates, updates == 1 ? "" : "s", changed,
 		fmt_events(evs, sizeof(evs), ev), rd->disruption_marker,
-		rd->vm_generation_counter, vmclock_status_name(rd->clock_status),
+		rd->vm_generation_counter,
+		vmclock_status_name(rd->clock_status),
 		vmclock_leap_name(rd->leap_indicator),
 		fmt_flags(fl, sizeof(fl), rd->flags));
 	fflush(cli_out);
@@ -200,14 +208,17 @@ static void make_env(const struct watch *w, const struct vmclock_reading *rd,
 
 	memset(e, 0, sizeof(*e));
 	hook_add_env(e, "VMCLOCK_EVENT", "change");
-	hook_add_env(e, "VMCLOCK_EVENTS", ev ? fmt_events(buf, sizeof(buf), ev) : "");
+	hook_add_env(e, "VMCLOCK_EVENTS",
+		     ev ? fmt_events(buf, sizeof(buf), ev) : "");
 	hook_add_env(e, "VMCLOCK_CHANGED", changed);
 	env_u64(e, "VMCLOCK_DISRUPTION_MARKER", rd->disruption_marker);
 	env_u64(e, "VMCLOCK_VM_GENERATION_COUNTER", rd->vm_generation_counter);
 	env_u64(e, "VMCLOCK_SEQ_COUNT", rd->seq_count);
 	env_u64(e, "VMCLOCK_PREVIOUS_SEQ_COUNT", w->last.rd.seq_count);
-	hook_add_env(e, "VMCLOCK_CLOCK_STATUS", vmclock_status_name(rd->clock_status));
-	hook_add_env(e, "VMCLOCK_LEAP_INDICATOR", vmclock_leap_name(rd->leap_indicator));
+	hook_add_env(e, "VMCLOCK_CLOCK_STATUS",
+		     vmclock_status_name(rd->clock_status));
+	hook_add_env(e, "VMCLOCK_LEAP_INDICATOR",
+		     vmclock_leap_name(rd->leap_indicator));
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, rd->flags);
 	hook_add_env(e, "VMCLOCK_FLAGS", buf);
 	hook_add_env(e, "VMCLOCK_DEVICE", w->path);
@@ -252,7 +263,8 @@ static int read_and_report(struct watch *w)
 
 	if (err == -ETIMEDOUT) {
 		if (!w->stuck)
-			warnx_("%s: %s; still watching", w->path, vmclock_strerror(err));
+			warnx_("%s: %s; still watching", w->path,
+			       vmclock_strerror(err));
 		w->stuck = 1;
 		return 0;
 	}
@@ -264,7 +276,8 @@ static int read_and_report(struct watch *w)
 	if (s.rd.seq_count != w->last.rd.seq_count)
 		on_update(w, &s);
 	/* The flag can appear after start: notifications from then on. */
-	if ((s.rd.flags & ~w->last.rd.flags & VMCLOCK_FLAG_NOTIFICATION_PRESENT) &&
+	if ((s.rd.flags & ~w->last.rd.flags &
+	     VMCLOCK_FLAG_NOTIFICATION_PRESENT) &&
 	    w->is_dev && !w->use_poll) {
 		warnx_("%s: the page now has NOTIFICATION_PRESENT: sleeping in poll()",
 		       w->path);
@@ -305,8 +318,9 @@ static void wait_update(struct watch *w, int ms)
 		return;
 	if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
 		warnx_("%s: the device does not notify (poll: %s); reading the "
-		       "page every %" PRIu64 " ms", w->path,
-		       pfd.revents & POLLHUP ? "POLLHUP" : "error", w->o.interval_ms);
+		       "page every %" PRIu64 " ms",
+		       w->path, pfd.revents & POLLHUP ? "POLLHUP" : "error",
+		       w->o.interval_ms);
 		w->use_poll = 0;
 		return;
 	}
@@ -387,14 +401,18 @@ static void watch_parse(int argc, char **argv, struct watch *w)
 		if (c == 'd')
 			w->o.path = optarg;
 		else if (c == 'i')
-			w->o.interval_ms = parse_u64("watch", "--interval", optarg);
+			w->o.interval_ms =
+				parse_u64("watch", "--interval", optarg);
 		else if (c == 'D' || c == 'R' || c == 'C')
 			w->hooks[c == 'D' ? HOOK_DISRUPT :
-				 c == 'R' ? HOOK_RESTORE : HOOK_CHANGE].cmd = optarg;
+				 c == 'R' ? HOOK_RESTORE :
+					    HOOK_CHANGE]
+				.cmd = optarg;
 		else if (c == 'n')
 			w->o.count = parse_u64("watch", "--count", optarg);
 		else if (c == 't')
-			w->o.timeout_ns = parse_seconds("watch", "--timeout", optarg);
+			w->o.timeout_ns =
+				parse_seconds("watch", "--timeout", optarg);
 		else if (c == 'j')
 			w->o.json = 1;
 		else if (c == 'h')

@@ -148,7 +148,8 @@ static int refresh_kernel(struct vmclock_bounded *b, uint64_t mono)
 }
 
 /* A new marker voids the kernel's sync until it re-syncs: set a baseline. */
-static int note_marker(struct vmclock_bounded *b, uint64_t marker, uint64_t mono)
+static int note_marker(struct vmclock_bounded *b, uint64_t marker,
+		       uint64_t mono)
 {
 	int err;
 
@@ -190,14 +191,16 @@ static int64_t add_sat_i64(int64_t t, uint64_t e, int sign)
 static void fill_basic(const struct vmclock_bounded *b, int64_t utc,
 		       uint64_t mono, struct vmclock_bound *out)
 {
-	uint64_t max = (uint64_t)(b->maxerror_us > 0 ? b->maxerror_us : 0) * 1000;
+	uint64_t max =
+		(uint64_t)(b->maxerror_us > 0 ? b->maxerror_us : 0) * 1000;
 	uint64_t since = mono > b->tx_mono ? mono - b->tx_mono : 0;
 
 	/* Since the read, and the second the kernel has not added yet. */
 	max = vmclock_add_sat(max, growth_ns(since, b->growth_ppb));
 	max = vmclock_add_sat(max, b->growth_ppb);
 	out->maxerror_ns = max;
-	out->esterror_ns = (uint64_t)(b->esterror_us > 0 ? b->esterror_us : 0) * 1000;
+	out->esterror_ns =
+		(uint64_t)(b->esterror_us > 0 ? b->esterror_us : 0) * 1000;
 	out->earliest_ns = add_sat_i64(utc, max, -1);
 	out->latest_ns = add_sat_i64(utc, max, 1);
 	out->valid |= VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR;
@@ -256,8 +259,9 @@ static void fill_precise(const struct vmclock_reading *rd,
 	out->esterror_ns = rd->esterror_ns;
 	out->earliest_ns = rd->earliest_ns;
 	out->latest_ns = rd->latest_ns;
-	out->valid = rd->valid & (VMCLOCK_VALID_UTC | VMCLOCK_VALID_TAI |
-				  VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR);
+	out->valid = rd->valid &
+		     (VMCLOCK_VALID_UTC | VMCLOCK_VALID_TAI |
+		      VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR);
 	out->clock_status = rd->clock_status;
 }
 
@@ -348,7 +352,8 @@ vmclock_bounded_create(struct vmclock_reader *r,
 
 	if (!cfg)
 		cfg = &def;
-	if (cfg->mode > VMCLOCK_BOUND_BASIC || cfg->growth_ppb >= NSEC_PER_SEC) {
+	if (cfg->mode > VMCLOCK_BOUND_BASIC ||
+	    cfg->growth_ppb >= NSEC_PER_SEC) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -357,8 +362,10 @@ vmclock_bounded_create(struct vmclock_reader *r,
 		return NULL;
 	b->r = r;
 	b->mode = cfg->mode;
-	b->refresh_ns = cfg->refresh_ns ? cfg->refresh_ns : VMCLOCK_BOUNDED_REFRESH_NS;
-	b->growth_ppb = cfg->growth_ppb ? cfg->growth_ppb : VMCLOCK_BOUNDED_GROWTH_PPB;
+	b->refresh_ns = cfg->refresh_ns ? cfg->refresh_ns :
+					  VMCLOCK_BOUNDED_REFRESH_NS;
+	b->growth_ppb = cfg->growth_ppb ? cfg->growth_ppb :
+					  VMCLOCK_BOUNDED_GROWTH_PPB;
 	if (cfg->ops)
 		b->ops = *cfg->ops;
 	if (!b->ops.adjtimex)
@@ -382,7 +389,8 @@ VMC_API void vmclock_bounded_destroy(struct vmclock_bounded *b)
 }
 
 VMC_API int vmclock_bounded_wait_sync(struct vmclock_bounded *b,
-				      uint64_t timeout_ns, uint64_t max_error_ns,
+				      uint64_t timeout_ns,
+				      uint64_t max_error_ns,
 				      struct vmclock_bound *out)
 {
 	struct vmclock_bound tmp;

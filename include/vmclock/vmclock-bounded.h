@@ -66,21 +66,21 @@ extern "C" {
 #endif
 
 /* Defaults of struct vmclock_bounded_config. */
-#define VMCLOCK_BOUNDED_REFRESH_NS 100000000ull /* re-read adjtimex: 100 ms */
-#define VMCLOCK_BOUNDED_GROWTH_PPB 500000u	/* 500 ppm: Linux MAXFREQ */
+#define VMCLOCK_BOUNDED_REFRESH_NS	   100000000ull /* re-read adjtimex: 100 ms */
+#define VMCLOCK_BOUNDED_GROWTH_PPB	   500000u /* 500 ppm: Linux MAXFREQ */
 /* The kernel's cap on maxerror (NTP_PHASE_LIMIT), in microseconds. */
 #define VMCLOCK_BOUNDED_KERNEL_MAXERROR_US 16000000l
 
 /* Which source may give the bound. */
 enum vmclock_bound_mode {
-	VMCLOCK_BOUND_AUTO,    /* precise when the page can, else basic */
+	VMCLOCK_BOUND_AUTO, /* precise when the page can, else basic */
 	VMCLOCK_BOUND_PRECISE, /* the page only (vmclock_reader_now) */
-	VMCLOCK_BOUND_BASIC,   /* the system clock and adjtimex only */
+	VMCLOCK_BOUND_BASIC, /* the system clock and adjtimex only */
 };
 
 /* struct vmclock_bound.source: where the bound came from. */
 enum vmclock_bound_source {
-	VMCLOCK_SOURCE_PAGE,   /* precise mode */
+	VMCLOCK_SOURCE_PAGE, /* precise mode */
 	VMCLOCK_SOURCE_SYSTEM, /* basic mode */
 };
 
@@ -165,8 +165,9 @@ struct vmclock_bounded;
  * errno EINVAL, ENOMEM, or the page read's error.
  * Context: thread-safe.
  */
-struct vmclock_bounded *vmclock_bounded_create(struct vmclock_reader *r,
-					       const struct vmclock_bounded_config *cfg);
+struct vmclock_bounded *
+vmclock_bounded_create(struct vmclock_reader *r,
+		       const struct vmclock_bounded_config *cfg);
 
 /**
  * vmclock_bounded_destroy() - free a handle (not its reader)
@@ -234,6 +235,7 @@ const char *vmclock_bounded_strerror(int err);
  * vmclock_bound_source_name() - "page" or "system"
  * @source: VMCLOCK_SOURCE_*.
  * Return: a static name, "?" for unknown values.
+ * Context: thread-safe.
  */
 const char *vmclock_bound_source_name(unsigned int source);
 

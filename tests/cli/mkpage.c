@@ -57,7 +57,8 @@ static volatile struct vmclock_abi *pg;
 static struct vmclock_writer *w;
 static const char *file;
 
-static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -238,7 +239,9 @@ static void op_writer(char **a)
 	else if (!strcmp(o, "flags-clear"))
 		check(vmclock_writer_set_flags(wr, 0, num(a[1])), o);
 	else if (!strcmp(o, "tai"))
-		check(vmclock_writer_set_tai_offset(wr, (int16_t)strtol(a[1], NULL, 0), 1), o);
+		check(vmclock_writer_set_tai_offset(
+			      wr, (int16_t)strtol(a[1], NULL, 0), 1),
+		      o);
 	else if (!strcmp(o, "leap"))
 		check(vmclock_writer_set_leap(wr, (uint8_t)num(a[1])), o);
 }
@@ -338,9 +341,9 @@ static void serve(void)
 
 int main(int argc, char **argv)
 {
-
 	if (argc < 3) {
-		fprintf(stderr, "usage: mkpage FILE OP [ARG...]... (see mkpage.c)\n");
+		fprintf(stderr,
+			"usage: mkpage FILE OP [ARG...]... (see mkpage.c)\n");
 		return 2;
 	}
 	file = argv[1];

@@ -28,10 +28,10 @@ static struct {
 	enum fake_mode mode;
 	struct vmclock_writer *w;
 	volatile struct vmclock_abi *pg;
-	uint32_t acked;	 /* the fd's seq, as Linux keeps it (0 at open) */
-	int step;	 /* next scripted update */
-	int fd_polls;	 /* poll() calls on the fd */
-	int sleeps;	 /* poll() calls with no fd: interval sleeps */
+	uint32_t acked; /* the fd's seq, as Linux keeps it (0 at open) */
+	int step; /* next scripted update */
+	int fd_polls; /* poll() calls on the fd */
+	int sleeps; /* poll() calls with no fd: interval sleeps */
 	int fd_polls_after_hup;
 	int hupped;
 } fk;
@@ -44,12 +44,20 @@ static int next_update(void)
 	struct vmclock_writer *w = fk.w;
 
 	switch (fk.step++) {
-	case 0: return !vmclock_writer_bump_disruption(w, 0);
-	case 1: return !vmclock_writer_bump_generation(w, 0);
-	case 2: return !vmclock_writer_set_status(w, VMCLOCK_STATUS_FREERUNNING);
-	case 3: return !vmclock_writer_set_flags(w, VMCLOCK_FLAG_DISRUPTION_IMMINENT, 0);
-	case 4: return !vmclock_writer_set_leap(w, VMCLOCK_LEAP_PRE_POS);
-	default: return 0;
+	case 0:
+		return !vmclock_writer_bump_disruption(w, 0);
+	case 1:
+		return !vmclock_writer_bump_generation(w, 0);
+	case 2:
+		return !vmclock_writer_set_status(w,
+						  VMCLOCK_STATUS_FREERUNNING);
+	case 3:
+		return !vmclock_writer_set_flags(
+			w, VMCLOCK_FLAG_DISRUPTION_IMMINENT, 0);
+	case 4:
+		return !vmclock_writer_set_leap(w, VMCLOCK_LEAP_PRE_POS);
+	default:
+		return 0;
 	}
 }
 
@@ -97,7 +105,8 @@ static void setup(enum fake_mode mode, uint64_t flags)
 
 	memset(&fk, 0, sizeof(fk));
 	fk.mode = mode;
-	snprintf(path, sizeof(path), "/tmp/vmclock-test-watch.%d", (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/vmclock-test-watch.%d",
+		 (int)getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || ftruncate(fd, PAGE))
 		abort();
@@ -125,10 +134,12 @@ static void teardown(void)
 /* Run `vmclock watch --device path ARGS...`; its stdout into @out. */
 static int run_watch(char **out, const char *a1, const char *a2)
 {
-	char *argv[] = { (char *)"watch", (char *)"--device", path,
-			 (char *)"--count", (char *)"5", (char *)"--timeout",
-			 (char *)"20", (char *)"--interval", (char *)"1",
-			 (char *)a1, (char *)a2, NULL };
+	char *argv[] = {
+		(char *)"watch",   (char *)"--device",	 path,
+		(char *)"--count", (char *)"5",		 (char *)"--timeout",
+		(char *)"20",	   (char *)"--interval", (char *)"1",
+		(char *)a1,	   (char *)a2,		 NULL
+	};
 	size_t len;
 	int rc;
 
@@ -151,8 +162,9 @@ static int count_lines(const char *s)
 static void check_report(const char *out)
 {
 	static const char *const events[] = {
-		"events disruption;", "events restore;", "events status;",
-		"events flags,maintenance-imminent;", "events leap;",
+		"events disruption;", "events restore;",
+		"events status;",     "events flags,maintenance-imminent;",
+		"events leap;",
 	};
 	const char *line = out;
 	int i;
@@ -161,10 +173,12 @@ static void check_report(const char *out)
 	for (i = 0; i < 5 && line && *line; i++) {
 		const char *end = strchr(line, '\n');
 
-		CHECK_MSG(strstr(line, events[i]) && strstr(line, events[i]) < end,
+		CHECK_MSG(strstr(line, events[i]) &&
+				  strstr(line, events[i]) < end,
 			  "line %d lacks '%s': %.*s", i, events[i],
 			  (int)(end - line), line);
-		CHECK(strstr(line, "(1 update)") && strstr(line, "(1 update)") < end);
+		CHECK(strstr(line, "(1 update)") &&
+		      strstr(line, "(1 update)") < end);
 		line = end ? end + 1 : NULL;
 	}
 }
@@ -241,9 +255,16 @@ TEST(plain_file_means_interval)
 
 TEST(count_not_reached_times_out)
 {
-	char *argv[] = { (char *)"watch", (char *)"--device", path,
-			 (char *)"--count", (char *)"9", (char *)"--timeout",
-			 (char *)"0.2", (char *)"--interval", (char *)"1", NULL };
+	char *argv[] = { (char *)"watch",
+			 (char *)"--device",
+			 path,
+			 (char *)"--count",
+			 (char *)"9",
+			 (char *)"--timeout",
+			 (char *)"0.2",
+			 (char *)"--interval",
+			 (char *)"1",
+			 NULL };
 	char *out = NULL;
 	size_t len;
 

@@ -95,7 +95,10 @@ static uint64_t fake_mono(void *ctx)
 }
 
 static const struct vmclock_bounded_ops ops = {
-	fake_adjtimex, fake_clock_gettime, fake_sleep, &fk,
+	fake_adjtimex,
+	fake_clock_gettime,
+	fake_sleep,
+	&fk,
 };
 
 static struct vmclock_writer *w;
@@ -504,6 +507,7 @@ TEST(bad_config_and_strerror)
 	CHECK(!vmclock_bounded_create(rd, &cfg));
 	CHECK_EQ_INT(errno, EINVAL);
 	CHECK(strstr(vmclock_bounded_strerror(-ESTALE), "re-synced"));
-	CHECK(strcmp(vmclock_bound_source_name(VMCLOCK_SOURCE_PAGE), "page") == 0);
+	CHECK(strcmp(vmclock_bound_source_name(VMCLOCK_SOURCE_PAGE), "page") ==
+	      0);
 	CHECK(strcmp(vmclock_bound_source_name(9), "?") == 0);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 
@@ -313,7 +314,10 @@ int conf_parse_args(struct conf *c, int argc, char **argv, int *print,
 		snprintf(err, errlen, "--config needs a file");
 		return -EINVAL;
 	}
-	if (path && conf_load_file(c, path, err, errlen))
+	/* No --config: the default file if there is one; --config= : none. */
+	if (!path && !access(CONF_DEFAULT_FILE, F_OK))
+		path = CONF_DEFAULT_FILE;
+	if (path && path[0] && conf_load_file(c, path, err, errlen))
 		return -EINVAL;
 	for (i = 1; i < argc; i++) {
 		if (is_flag(argv[i], "--print-config"))

@@ -55,7 +55,8 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err,
 /* Read a file of "key value" or "key = value" lines; err is "path:line: why". */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
 /*
- * Defaults, then --config FILE (or nothing), then every --key=value or
+ * Defaults, then --config FILE (without --config: CONF_DEFAULT_FILE if it
+ * exists; --config= with no file: none), then every --key=value or
  * --key value.  *@print is set by --print-config, *@help by --help.
  * Return 0 or -EINVAL with @err.
  */

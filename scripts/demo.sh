@@ -70,7 +70,7 @@ ctl() { "$VMCLOCKCTL" --run-dir "$RUN" "$@"; }
 page_ready() { "$VMCLOCK" check --device "$RUN/host"; }
 
 say "starting vmclockd on $RUN"
-"$VMCLOCKD" --run-dir="$RUN" --socket-group= 2>"$RUN.log" &
+"$VMCLOCKD" --config= --run-dir="$RUN" --socket-group= 2>"$RUN.log" &
 DPID=$!
 wait_for test -S "$RUN/control"
 wait_for page_ready

@@ -77,7 +77,7 @@ fit_full() { [ "$(fit_points)" -ge "$1" ]; }
 # start_daemon [ARGS...]: vmclockd on $RUN; waits for the socket and a
 # published host page.
 start_daemon() {
-	"$VMCLOCKD_BIN" --run-dir="$RUN" --interval-ms=200 --socket-group= \
+	"$VMCLOCKD_BIN" --config= --run-dir="$RUN" --interval-ms=200 --socket-group= \
 		--log-level=debug "$@" >>"$LOG" 2>&1 &
 	DPID=$!
 	wait_until test -S "$RUN/control" && wait_until host_ready

@@ -7,7 +7,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(O)/%.o)
 CLI_CORE_OBJS := $(filter-out $(O)/cli/main.o,$(CLI_OBJS))
 VMCLOCK_CLI := $(O)/cli/vmclock
 MKPAGE := $(O)/tests/cli/mkpage
-CLI_TEST_WATCH := $(O)/tests/cli/test_watch
+CLI_TEST_C := $(O)/tests/cli/test_cli
 BOUNDED_TEST := $(O)/tests/unit/test_bounded
 
 # lib.mk is included after this file: name the archive directly.
@@ -21,7 +21,7 @@ $(MKPAGE): $(O)/tests/cli/mkpage.o $(CLI_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(CLI_TEST_WATCH): $(O)/tests/cli/test_watch.o $(CLI_CORE_OBJS) \
+$(CLI_TEST_C): $(O)/tests/cli/test_cli.o $(CLI_CORE_OBJS) \
 		$(O)/tests/harness/test.o $(CLI_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
@@ -30,9 +30,9 @@ $(CLI_TEST_WATCH): $(O)/tests/cli/test_watch.o $(CLI_CORE_OBJS) \
 BINS += $(BOUNDED_TEST)
 CHECK_SUITES += $(BOUNDED_TEST)
 BINS += $(VMCLOCK_CLI) $(MKPAGE)
-ifneq ($(wildcard tests/cli/test_watch.c),)
-BINS += $(CLI_TEST_WATCH)
-CHECK_SUITES += $(CLI_TEST_WATCH)
+ifneq ($(wildcard tests/cli/test_cli.c),)
+BINS += $(CLI_TEST_C)
+CHECK_SUITES += $(CLI_TEST_C)
 endif
 ifneq ($(wildcard tests/cli/cli-test.sh),)
 CHECK_SUITES += tests/cli/cli-test.sh
@@ -43,5 +43,5 @@ export VMCLOCK_CLI_BIN := $(abspath $(VMCLOCK_CLI))
 export VMCLOCK_MKPAGE_BIN := $(abspath $(MKPAGE))
 
 .PHONY: check-cli
-check-cli: $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_WATCH) $(BOUNDED_TEST)
-	@tests/run-suites.sh $(BOUNDED_TEST) $(CLI_TEST_WATCH) tests/cli/cli-test.sh
+check-cli: $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_C) $(BOUNDED_TEST)
+	@tests/run-suites.sh $(BOUNDED_TEST) $(CLI_TEST_C) tests/cli/cli-test.sh

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_watch.c - vmclock watch's wake-up paths, run in process against a
- * fake device behind the CLI's poll() and pread() seams.  The fake plays
+ * test_cli.c - the subcommands in process, through the CLI's seams.
+ *
+ * check, wait-sync and now in basic mode against a fake kernel NTP state
+ * (cli_bounded_ops): synchronised, unsynchronised, voided by a disruption
+ * until re-synced.
+ *
+ * watch's wake-up paths against a fake device behind the CLI's poll() and
+ * pread() seams.  The fake plays
  * Linux's ptp_vmclock: POLLIN while the fd's acknowledged seq_count differs
  * from the page's (level-triggered until a read), POLLHUP when the page has
  * no NOTIFICATION_PRESENT.  Each time watch would sleep, the fake's host
@@ -9,10 +15,12 @@
  * is exact: every update reported once, in order, and no busy polling.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/timex.h>
 #include <unistd.h>
 
 #include <vmclock/vmclock-writer.h>
@@ -276,4 +284,145 @@ TEST(count_not_reached_times_out)
 	CHECK_EQ_INT(count_lines(out), 0);
 	free(out);
 	teardown();
+}
+
+/* A fake kernel for basic mode: synced with 1 ms max error unless told. */
+static struct {
+	int unsynced;
+	long maxerror;
+	int sleeps;
+	int sync_after;
+	int64_t mono;
+} kern;
+
+static int kern_adjtimex(void *ctx, struct timex *tx)
+{
+	(void)ctx;
+	tx->maxerror = kern.maxerror;
+	tx->esterror = 10;
+	tx->status = kern.unsynced ? STA_UNSYNC : 0;
+	return kern.unsynced ? TIME_ERROR : TIME_OK;
+}
+
+static int kern_clock(void *ctx, clockid_t id, struct timespec *ts)
+{
+	int64_t ns = id == CLOCK_REALTIME ? 1800000000000000000ll + kern.mono :
+					     kern.mono;
+
+	(void)ctx;
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+	return 0;
+}
+
+static void kern_sleep(void *ctx, uint64_t ns)
+{
+	(void)ctx;
+	kern.mono += (int64_t)ns;
+	if (++kern.sleeps == kern.sync_after) {
+		kern.unsynced = 0;
+		kern.maxerror = 700; /* the NTP daemon's new value */
+	}
+}
+
+static const struct vmclock_bounded_ops kern_ops = {
+	kern_adjtimex, kern_clock, kern_sleep, NULL,
+};
+
+static void basic_setup(void)
+{
+	setup(FAKE_LINUX, 0);
+	memset(&kern, 0, sizeof(kern));
+	kern.maxerror = 1000;
+	kern.mono = 5000000000ll;
+	cli_bounded_ops = &kern_ops;
+}
+
+/* Run a subcommand with @args (NULL-terminated); its stdout into @out. */
+static int run_cmd(int (*fn)(int, char **), char **out, ...)
+{
+	char *argv[16] = { (char *)"cmd", (char *)"--device", path };
+	int argc = 3, rc;
+	size_t len;
+	va_list ap;
+	char *a;
+
+	va_start(ap, out);
+	while ((a = va_arg(ap, char *)) && argc < 15)
+		argv[argc++] = a;
+	va_end(ap);
+	cli_out = open_memstream(out, &len);
+	rc = fn(argc, argv);
+	fclose(cli_out);
+	return rc;
+}
+
+TEST(check_basic_synced_and_unsynced)
+{
+	char *out = NULL;
+
+	basic_setup();
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, "--require-synchronized", NULL),
+		     EXIT_OK);
+	CHECK_MSG(strstr(out, "OK: maxerror 1500000 ns, SYNCHRONIZED "
+			      "(source: system)"), "%s", out);
+	free(out);
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, "--max-error", "1000000", NULL),
+		     EXIT_FAIL);
+	CHECK_MSG(strstr(out, "exceeds 1000000 ns"), "%s", out);
+	free(out);
+	kern.unsynced = 1;
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, "--json", NULL), EXIT_FAIL);
+	CHECK_MSG(strstr(out, "\"ok\": false") &&
+			  strstr(out, "not synchronized") &&
+			  strstr(out, "\"maxerror_ns\": null"),
+		  "%s", out);
+	free(out);
+	teardown();
+	cli_bounded_ops = NULL;
+}
+
+TEST(now_basic_json)
+{
+	char *out = NULL;
+
+	basic_setup();
+	CHECK_EQ_INT(run_cmd(cmd_now, &out, "--json", NULL), EXIT_OK);
+	CHECK_MSG(strstr(out, "\"utc_ns\": 1800000005000000000") &&
+			  strstr(out, "\"maxerror_ns\": 1500000") &&
+			  strstr(out, "\"earliest_ns\": 1800000004998500000") &&
+			  strstr(out, "\"latest_ns\": 1800000005001500000") &&
+			  strstr(out, "\"counter\": null") &&
+			  strstr(out, "\"source\": \"system\""),
+		  "%s", out);
+	free(out);
+	teardown();
+	cli_bounded_ops = NULL;
+}
+
+TEST(wait_sync_basic_waits_for_the_kernel)
+{
+	char *out = NULL;
+
+	basic_setup();
+	kern.unsynced = 1;
+	kern.sync_after = 4;
+	CHECK_EQ_INT(run_cmd(cmd_wait_sync, &out, "--timeout", "10", NULL),
+		     EXIT_OK);
+	CHECK_EQ_INT(kern.sleeps, 4);
+	CHECK_MSG(strstr(out, "synchronized: maxerror 1200000 ns"), "%s", out);
+	free(out);
+	kern.unsynced = 1;
+	kern.sync_after = 0;
+	kern.sleeps = 0;
+	CHECK_EQ_INT(run_cmd(cmd_wait_sync, &out, "--timeout", "1", "--json",
+			     NULL),
+		     EXIT_FAIL);
+	CHECK_EQ_INT(kern.sleeps, 10);
+	CHECK_MSG(strstr(out, "\"synchronized\": false") &&
+			  strstr(out, "timed out after 1.000 s"),
+		  "%s", out);
+	free(out);
+	teardown();
+	cli_bounded_ops = NULL;
 }

@@ -31,6 +31,22 @@ $(STRESS): $(O)/tests/stress/stress.o $(REL_HARNESS) $(REL_LIB)
 BINS += $(STRESS)
 CHECK_SUITES += $(STRESS)
 
+# Hostile input and dead writers (library), and the open findings.
+HOSTILE := $(O)/tests/hostile/test_hostile
+FINDINGS := $(O)/tests/hostile/findings
+
+$(HOSTILE) $(FINDINGS): $(O)/tests/hostile/%: $(O)/tests/hostile/%.o \
+		$(REL_HARNESS) $(REL_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+BINS += $(HOSTILE) $(FINDINGS)
+CHECK_SUITES += $(HOSTILE)
+
+# Bugs found here and not fixed yet: each test fails until its fix lands.
+check-findings: $(FINDINGS)
+	@tests/run-suites.sh $(FINDINGS)
+
 check-stress: $(STRESS)
 	@echo "=== stress: $(STRESS_READS_FULL) reads"
 	@STRESS_READS=$(STRESS_READS_FULL) STRESS_SECONDS=$(STRESS_SECONDS_FULL) \
@@ -40,7 +56,7 @@ check-stress: $(STRESS)
 	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" STRESS_READS=$(TSAN_READS) \
 		STRESS_SECONDS=$(STRESS_SECONDS_FULL) $(TSAN_O)/tests/stress/stress
 
-.PHONY: check-stress
+.PHONY: check-stress check-findings
 
 # Fuzz targets.  In every build, each target is also linked with driver.c
 # into $(O)/fuzz/replay-TARGET, which replays the committed corpus: a fast

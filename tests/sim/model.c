@@ -147,6 +147,7 @@ static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 	int64_t truth = sc->time_type == VMCLOCK_TIME_UTC ?
 				model_true_utc(s, s->t) : model_true_tai(s, s->t);
 	uint64_t c = model_counter(s, s->t);
+	int64_t ahead = (int64_t)(sc->host_ref_ahead_ms * 1e6 * sim_uniform(s, 0, 1));
 	int64_t belief = truth + llround(s->e_host);
 	double gap = page_ahead(s, c, belief);
 	double slew = fmin(gap / (2e9 * sc->update_interval_s), 500e-6) * 1e9;
@@ -157,8 +158,13 @@ static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 
 	belief += (int64_t)ceil(gap);
 	memset(cal, 0, sizeof(*cal));
-	cal->counter_value = c;
 	cal->switch_counter = c;
+	if (ahead) {
+		/* The reference point a little in the future: readers see Δ < 0. */
+		c = model_counter(s, s->t + ahead);
+		belief += ahead;
+	}
+	cal->counter_value = c;
 	cal->time_sec = (uint64_t)(belief / NS);
 	cal->time_frac = vmclock_nsec_to_frac((uint32_t)(belief % NS));
 	vmclock_period_from_ns(ns, s->seg.rate_q40, &cal->period_frac,
@@ -271,7 +277,9 @@ int model_init(struct sim *s)
 	s->t0_tai = (sc->start_utc_s + sc->tai_offset) * NS;
 	s->true_off = sc->tai_offset;
 	s->base0_ppb = s->base_ppb = sc->freq_ppm * 1000;
-	new_segment(s, sim_rand(s) >> 8);
+	new_segment(s, sc->counter_wrap_s > 0 ?
+			       (uint64_t)0 - (uint64_t)(sc->counter_wrap_s * sc->counter_hz) :
+			       sim_rand(s) >> 8);
 	s->w = new_writer(s, 0);
 	if (!s->w)
 		return -1;
@@ -320,12 +328,17 @@ void model_queue(struct sim *s, int64_t at, enum ev_kind kind, int64_t a,
 /* A new host takes over the page (the page is guest memory: it moves). */
 static void new_host(struct sim *s, int restore)
 {
-	if (s->stuck)
-		model_unstick(s);
+	const uint64_t maint = VMCLOCK_FLAG_DISRUPTION_SOON |
+			       VMCLOCK_FLAG_DISRUPTION_IMMINENT;
+
+	/* A source writer that died mid-update leaves the page odd. */
+	s->stuck = 0;
 	vmclock_writer_destroy(s->w);
 	s->w = new_writer(s, 1);
 	vmclock_writer_begin(s->w);
 	vmclock_writer_bump_disruption(s->w, 0);
+	vmclock_writer_set_flags(s->w, 0, maint);
+	s->sim_flags &= ~maint;
 	s->marker++;
 	if (restore) {
 		vmclock_writer_bump_generation(s->w, 0);
@@ -465,6 +478,12 @@ void model_event(struct sim *s, const struct sim_event *ev)
 			s->last_update = s->t;
 			publish(s);
 			set_status(s, VMCLOCK_STATUS_SYNCHRONIZED);
+		}
+		break;
+	case EV_MAINT:
+		if (!s->stuck) {
+			vmclock_writer_set_flags(s->w, (uint64_t)ev->a, 0);
+			s->sim_flags |= (uint64_t)ev->a;
 		}
 		break;
 	case EV_MIGRATE:

@@ -38,6 +38,7 @@ enum ev_kind {
 	EV_END_STALL,
 	EV_RESUME,	/* internal: end of a migration or restore pause */
 	EV_INIT_SYNC,	/* internal: first calibration */
+	EV_MAINT,	/* internal: a = DISRUPTION_* flags to set */
 };
 
 struct sim_event {
@@ -61,7 +62,8 @@ struct scenario {
 	double migrate_every_s, restore_every_s, stuck_every_s, race_prob;
 	double stuck_max_ms;
 	int migrate_clear;
-	int host_slew;
+	int host_slew, edge_probes;
+	double host_ref_ahead_ms, counter_wrap_s, migrate_notice_s;
 	int leap;
 	int servo;
 	double servo_jitter_us;
@@ -78,7 +80,7 @@ struct counter_seg {
 };
 
 struct stats {
-	uint64_t probes, ok, violations, timeouts, races, events;
+	uint64_t probes, ok, violations, timeouts, races, events, behind;
 	double max_ratio, max_err_ns, sum_err2;
 	uint64_t nerr;
 };

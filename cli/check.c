@@ -116,7 +116,7 @@ int cmd_check(int argc, char **argv)
 	} else {
 		fprintf(cli_out, "%s\n", msg);
 	}
-	vmclock_bounded_destroy(b);
+	cli_bounded_done(b);
 	vmclock_reader_close(r);
 	return rc;
 }

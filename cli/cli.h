@@ -62,8 +62,13 @@ const char *cli_device_path(const char *path);
 /* Die with the meaning of a read error of the page. */
 void die_read(const char *path, int err) __attribute__((noreturn));
 
-/* A bounded clock over @r with the test seam, or die. */
+/*
+ * A bounded clock over @r with the test seam, continuing from the state the
+ * previous run saved (a disruption it saw, a re-sync pending), or die.
+ */
 struct vmclock_bounded *cli_bounded(struct vmclock_reader *r, const char *path);
+/* Save the state for the next run and free @b. */
+void cli_bounded_done(struct vmclock_bounded *b);
 
 /* Parse numbers for options, or usage_error(). */
 uint64_t parse_u64(const char *cmd, const char *opt, const char *s);

@@ -5,12 +5,15 @@
  * udev rule grant access, which field of the page is wrong), number and
  * time formatting, and a JSON writer small enough to audit.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -326,6 +329,90 @@ void json_flags(struct json *j, const char *key, uint64_t flags)
 	json_names(j, key, flags, vmclock_flag_name);
 }
 
+/*
+ * The disruption state carried from one run to the next (see
+ * vmclock_bounded_set_state()), one file per device, in
+ * $VMCLOCK_STATE_DIR, else $XDG_RUNTIME_DIR/vmclock, else /run/vmclock for
+ * root; "none" turns it off.  Keyed by boot: the baseline is on
+ * CLOCK_MONOTONIC.
+ */
+static char state_file[512];
+static char boot_id[64];
+
+static int state_path(const char *device)
+{
+	const char *dir = getenv("VMCLOCK_STATE_DIR"), *x;
+	char d[256];
+	size_t i, n;
+	FILE *f;
+
+	if (dir && (!*dir || !strcmp(dir, "none")))
+		return -1;
+	x = getenv("XDG_RUNTIME_DIR");
+	if (!dir && x && *x)
+		snprintf(d, sizeof(d), "%s/vmclock", x);
+	else if (!dir && geteuid() == 0)
+		snprintf(d, sizeof(d), "/run/vmclock");
+	else if (!dir)
+		return -1;
+	else
+		snprintf(d, sizeof(d), "%s", dir);
+	mkdir(d, 0755);
+	n = (size_t)snprintf(state_file, sizeof(state_file), "%s/bounded", d);
+	for (i = 0; device[i] && n + 1 < sizeof(state_file); i++)
+		state_file[n++] = isalnum((unsigned char)device[i]) ? device[i] : '_';
+	state_file[n] = 0;
+	f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	if (!f || !fgets(boot_id, sizeof(boot_id), f))
+		boot_id[0] = 0;
+	if (f)
+		fclose(f);
+	boot_id[strcspn(boot_id, "\n")] = 0;
+	return boot_id[0] ? 0 : -1;
+}
+
+static void state_load(struct vmclock_bounded *b, const char *device)
+{
+	struct vmclock_bounded_state st;
+	char boot[64], line[256];
+	FILE *f;
+
+	state_file[0] = 0;
+	if (state_path(device))
+		return;
+	f = fopen(state_file, "r");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f) &&
+	    sscanf(line, "vmclock-bounded 1 %63s %" SCNu64 " %" SCNu32 " %" SCNu64
+			 " %" SCNd64,
+		   boot, &st.marker, &st.flags, &st.base_mono_ns,
+		   &st.base_maxerror_us) == 5 &&
+	    !strcmp(boot, boot_id))
+		vmclock_bounded_set_state(b, &st);
+	fclose(f);
+}
+
+/* Write the state to a new file and rename it over the old one. */
+static void state_save(const struct vmclock_bounded *b)
+{
+	struct vmclock_bounded_state st;
+	char tmp[600];
+	FILE *f;
+
+	if (!state_file[0])
+		return;
+	vmclock_bounded_get_state(b, &st);
+	snprintf(tmp, sizeof(tmp), "%s.%d", state_file, (int)getpid());
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "vmclock-bounded 1 %s %" PRIu64 " %" PRIu32 " %" PRIu64 " %" PRId64 "\n",
+		boot_id, st.marker, st.flags, st.base_mono_ns, st.base_maxerror_us);
+	if (fclose(f) || rename(tmp, state_file))
+		unlink(tmp);
+}
+
 struct vmclock_bounded *cli_bounded(struct vmclock_reader *r, const char *path)
 {
 	struct vmclock_bounded_config cfg = { 0 };
@@ -335,7 +422,14 @@ struct vmclock_bounded *cli_bounded(struct vmclock_reader *r, const char *path)
 	b = vmclock_bounded_create(r, &cfg);
 	if (!b)
 		die_read(path, -errno);
+	state_load(b, cli_device_path(path));
 	return b;
+}
+
+void cli_bounded_done(struct vmclock_bounded *b)
+{
+	state_save(b);
+	vmclock_bounded_destroy(b);
 }
 
 void json_bound(struct json *j, const struct vmclock_bound *b, int err)

@@ -262,7 +262,7 @@ int cmd_now(int argc, char **argv)
 			die_read(o.path, err);
 		view_from_bound(&v, &bound);
 		v.reason = err ? vmclock_bounded_strerror(err) : NULL;
-		vmclock_bounded_destroy(b);
+		cli_bounded_done(b);
 	}
 	if (o.json)
 		now_json(&v, cli_out);

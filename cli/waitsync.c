@@ -107,7 +107,7 @@ int cmd_wait_sync(int argc, char **argv)
 		fprintf(err ? stderr : cli_out, "%s%s\n",
 			err ? "vmclock: " : "", msg);
 	}
-	vmclock_bounded_destroy(b);
+	cli_bounded_done(b);
 	vmclock_reader_close(r);
 	return err ? EXIT_FAIL : EXIT_OK;
 }

@@ -418,6 +418,29 @@ VMC_API int vmclock_bounded_wait_sync(struct vmclock_bounded *b,
 	}
 }
 
+VMC_API void vmclock_bounded_get_state(const struct vmclock_bounded *b,
+				       struct vmclock_bounded_state *s)
+{
+	s->marker = b->marker;
+	s->flags = (b->stale ? VMCLOCK_BSTATE_STALE : 0) |
+		   (b->seen_unsync ? VMCLOCK_BSTATE_SEEN_UNSYNC : 0);
+	s->base_mono_ns = b->base_mono;
+	s->base_maxerror_us = b->base_maxerror_us;
+}
+
+VMC_API void vmclock_bounded_set_state(struct vmclock_bounded *b,
+				       const struct vmclock_bounded_state *s)
+{
+	b->have_marker = 1;
+	b->marker = s->marker;
+	b->stale = !!(s->flags & VMCLOCK_BSTATE_STALE);
+	b->seen_unsync = !!(s->flags & VMCLOCK_BSTATE_SEEN_UNSYNC);
+	b->base_mono = s->base_mono_ns;
+	b->base_maxerror_us = (long)s->base_maxerror_us;
+	/* Re-read the kernel now: it may have re-synced since the save. */
+	b->force_tx = 1;
+}
+
 VMC_API int vmclock_bounded_not_yet(int err)
 {
 	return err == -ENODATA || err == -ESTALE || err == -EAGAIN ||

@@ -211,6 +211,52 @@ int vmclock_bounded_now(struct vmclock_bounded *b, struct vmclock_bound *out);
 int vmclock_bounded_wait_sync(struct vmclock_bounded *b, uint64_t timeout_ns,
 			      uint64_t max_error_ns, struct vmclock_bound *out);
 
+/* struct vmclock_bounded_state.flags */
+#define VMCLOCK_BSTATE_STALE	   (1u << 0) /* disrupted, not re-synced since */
+#define VMCLOCK_BSTATE_SEEN_UNSYNC (1u << 1) /* unsynchronised since then */
+
+/**
+ * struct vmclock_bounded_state - the disruption state, across processes
+ * @marker: the disruption_marker last seen.
+ * @flags: VMCLOCK_BSTATE_*.
+ * @base_mono_ns: CLOCK_MONOTONIC at the baseline: meaningful within the
+ *	boot it was taken in only.
+ * @base_maxerror_us: the kernel's maxerror at the baseline.
+ *
+ * A process that lives through a marker change sees it; a short-lived one
+ * (a command run now and then) only sees the marker it starts with.  Saved
+ * when it exits and restored by the next, the state carries the
+ * disruption, and a pending re-sync, from one to the next.
+ */
+struct vmclock_bounded_state {
+	uint64_t marker;
+	uint32_t flags;
+	uint64_t base_mono_ns;
+	int64_t base_maxerror_us;
+};
+
+/**
+ * vmclock_bounded_get_state() - the state to hand to a later process
+ * @b: the handle.
+ * @s: the state.
+ * Context: as vmclock_bounded_now().
+ */
+void vmclock_bounded_get_state(const struct vmclock_bounded *b,
+			       struct vmclock_bounded_state *s);
+
+/**
+ * vmclock_bounded_set_state() - continue from a saved state
+ * @b: the handle, just created.
+ * @s: a state from vmclock_bounded_get_state() in this boot.
+ *
+ * When the page's marker differs from @s->marker, the next
+ * vmclock_bounded_now() sees the change as a disruption (a new baseline,
+ * taken then); otherwise a pending re-sync continues from @s's baseline.
+ * Context: as vmclock_bounded_now().
+ */
+void vmclock_bounded_set_state(struct vmclock_bounded *b,
+			       const struct vmclock_bounded_state *s);
+
 /**
  * vmclock_bounded_not_yet() - whether an error may clear by waiting
  * @err: a negative errno from vmclock_bounded_now().

@@ -28,6 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 unset VMCLOCK_DEVICE VMCLOCK_ACCESS
+# The disruption state between runs stays in the test's directory.
+export VMCLOCK_STATE_DIR=$T/state
 
 if [ ! -x "$V" ] || [ ! -x "$M" ]; then
 	echo "cli-test: build first: $V, $M"

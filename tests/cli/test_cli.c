@@ -336,6 +336,7 @@ static void basic_setup(void)
 	kern.maxerror = 1000;
 	kern.mono = 5000000000ll;
 	cli_bounded_ops = &kern_ops;
+	setenv("VMCLOCK_STATE_DIR", "none", 1);
 }
 
 /* Run a subcommand with @args (NULL-terminated); its stdout into @out. */
@@ -423,6 +424,38 @@ TEST(wait_sync_basic_waits_for_the_kernel)
 			  strstr(out, "timed out after 1.000 s"),
 		  "%s", out);
 	free(out);
+	teardown();
+	cli_bounded_ops = NULL;
+}
+
+TEST(check_sees_a_disruption_between_runs)
+{
+	char dir[] = "/tmp/vmclock-test-state.XXXXXX", cmd[64];
+	char *out = NULL;
+
+	basic_setup();
+	REQUIRE(mkdtemp(dir));
+	setenv("VMCLOCK_STATE_DIR", dir, 1);
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, NULL), EXIT_OK);
+	free(out);
+	/* Migrated between two runs: the second run knows from the state. */
+	vmclock_writer_bump_disruption(fk.w, 0);
+	kern.mono += 1000000000;
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, NULL), EXIT_FAIL);
+	CHECK_MSG(strstr(out, "has not been re-synced since"), "%s", out);
+	free(out);
+	kern.mono += 1000000000;
+	kern.maxerror += 500; /* the kernel's own growth: no re-sync */
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, NULL), EXIT_FAIL);
+	free(out);
+	kern.mono += 1000000000;
+	kern.maxerror = 300; /* the NTP daemon's update */
+	CHECK_EQ_INT(run_cmd(cmd_check, &out, NULL), EXIT_OK);
+	CHECK_MSG(strstr(out, "OK: maxerror 800000 ns"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_EQ_INT(system(cmd), 0);
+	setenv("VMCLOCK_STATE_DIR", "none", 1);
 	teardown();
 	cli_bounded_ops = NULL;
 }

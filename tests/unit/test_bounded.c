@@ -511,3 +511,52 @@ TEST(bad_config_and_strerror)
 	      0);
 	CHECK(strcmp(vmclock_bound_source_name(9), "?") == 0);
 }
+
+TEST(state_carries_a_disruption_across_handles)
+{
+	struct vmclock_bounded_state st;
+	struct vmclock_bounded *b;
+	struct vmclock_bound out;
+
+	setup();
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	vmclock_bounded_get_state(b, &st);
+	CHECK_EQ_U64(st.marker, 41);
+	CHECK_EQ_INT(st.flags, 0);
+	vmclock_bounded_destroy(b);
+
+	/* Migrated while no process ran: the next one alone cannot tell. */
+	vmclock_writer_bump_disruption(w, 0);
+	advance(NS);
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	vmclock_bounded_set_state(b, &st);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), -ESTALE);
+	vmclock_bounded_get_state(b, &st);
+	CHECK_EQ_U64(st.marker, 42);
+	CHECK(st.flags & VMCLOCK_BSTATE_STALE);
+	CHECK_EQ_INT(st.base_maxerror_us, 1000);
+	vmclock_bounded_destroy(b);
+
+	/* Still stale for the next process while only the kernel grows it. */
+	kernel_seconds(3);
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	vmclock_bounded_set_state(b, &st);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), -ESTALE);
+	vmclock_bounded_destroy(b);
+
+	/* The NTP daemon writes: the process after that sees the re-sync. */
+	fk.maxerror = 400;
+	advance(NS);
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	vmclock_bounded_set_state(b, &st);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	vmclock_bounded_get_state(b, &st);
+	CHECK_EQ_INT(st.flags, 0);
+	vmclock_bounded_destroy(b);
+}

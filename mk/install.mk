@@ -145,7 +145,6 @@ check-install: build-all
 	@tests/run-suites.sh tests/install/install.sh
 
 check-dkms:
-	@scripts/install-deps.sh dkms
-	@O=$(O) tests/install/dkms.sh
+	@tests/install/dkms.sh --fetch
 
 .PHONY: install uninstall check-install check-dkms

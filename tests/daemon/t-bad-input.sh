@@ -29,6 +29,14 @@ check "--print-config shows file and option values" sh -c \
 rm -f "$conf"
 check "--help lists every setting" sh -c "'$VMCLOCKD_BIN' --help | grep -q -- '--freq-tolerance-ppb'"
 
+man_lists_all() {
+	for k in $("$VMCLOCKD_BIN" --config= --print-config | cut -d' ' -f1); do
+		grep -qF -- "\\-\\-$(echo "$k" | sed 's/-/\\-/g') " \
+			"$ROOT/docs/man/vmclockd.8" || { echo "man page lacks $k"; return 1; }
+	done
+}
+check "vmclockd.8 documents every setting" man_lists_all
+
 check "daemon starts" start_daemon
 reply() { printf '%b' "$1" | "$VMCLOCKD_PROBE" send "$RUN/control"; }
 r=$(reply 'frobnicate\n')

@@ -43,6 +43,12 @@ $(HOSTILE) $(FINDINGS): $(O)/tests/hostile/%: $(O)/tests/hostile/%.o \
 BINS += $(HOSTILE) $(FINDINGS)
 CHECK_SUITES += $(HOSTILE)
 
+# The CLI on hostile files, and under valgrind (cli.mk exports the paths).
+ifneq ($(wildcard cli/main.c),)
+CHECK_SUITES += tests/hostile/cli-hostile.sh tests/valgrind.sh
+CHECK_PKGS += valgrind util-linux
+endif
+
 # Bugs found here and not fixed yet: each test fails until its fix lands.
 check-findings: $(FINDINGS)
 	@tests/run-suites.sh $(FINDINGS)

@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# valgrind.sh - the vmclock command under valgrind's memcheck: every
+# subcommand on a precise page, a basic page and broken pages (error
+# paths), plus --help and usage errors.  Any memory error or definite leak
+# fails the run (valgrind exits 99: the CLI's own exit codes 1 and 2 are
+# answers, not errors).
+#
+#   VMCLOCK_CLI_BIN=build/cli/vmclock VMCLOCK_MKPAGE_BIN=build/tests/cli/mkpage \
+#	tests/valgrind.sh
+#
+# Ends with "N passed, N failed".
+O=${O:-build}
+V=$(readlink -f "${VMCLOCK_CLI_BIN:-$O/cli/vmclock}")
+M=$(readlink -f "${VMCLOCK_MKPAGE_BIN:-$O/tests/cli/mkpage}")
+passed=0
+failed=0
+T=$(mktemp -d /tmp/vmclock-valgrind.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+unset VMCLOCK_DEVICE VMCLOCK_ACCESS
+export VMCLOCK_STATE_DIR="$T/state"
+
+if ! command -v valgrind >/dev/null || [ ! -x "$V" ] || [ ! -x "$M" ]; then
+	echo "valgrind.sh: need valgrind, $V and $M"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# vg NAME ARGS...: run the CLI under memcheck.
+vg() {
+	name=$1
+	shift
+	valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite --track-fds=no \
+		"$V" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ "$rc" -eq 99 ] || [ "$rc" -ge 124 ] || grep -q '^==[0-9]*==' "$T/err"; then
+		failed=$((failed + 1))
+		echo "FAIL $name (exit $rc): vmclock $*"
+		sed 's/^/  /' "$T/err" | head -n 40
+	else
+		passed=$((passed + 1))
+		echo "PASS $name (exit $rc)"
+	fi
+}
+
+P=$T/precise B=$T/basic
+"$M" "$P" init calibrate-now 1000000000 1000 status SYNCHRONIZED tai 37 \
+	marker generation >/dev/null &&
+	"$M" "$B" init status SYNCHRONIZED >/dev/null ||
+	{ echo "valgrind.sh: mkpage failed"; echo "0 passed, 1 failed"; exit 1; }
+cp "$P" "$T/stuck" && "$M" "$T/stuck" seq-odd >/dev/null
+cp "$P" "$T/magic" && "$M" "$T/magic" magic 0x12345678 >/dev/null
+head -c 100 "$P" >"$T/short"
+
+for page in "$P" "$B"; do
+	k=$(basename "$page")
+	vg "status $k" status --device "$page"
+	vg "status --json $k" status --device "$page" --json
+	vg "now $k" now --device "$page"
+	vg "now --json $k" now --device "$page" --json
+	vg "now --strict $k" now --device "$page" --strict
+	vg "now --counter $k" now --device "$page" --counter 1000 --json
+	vg "check $k" check --device "$page" --max-error 1000000000
+	vg "check --json $k" check --device "$page" --json --require-synchronized
+	vg "wait-sync $k" wait-sync --device "$page" --timeout 0.3
+	vg "watch $k" watch --device "$page" --count 1 --timeout 1 --json \
+		--on-change true
+done
+for bad in stuck magic short missing; do
+	vg "status $bad" status --device "$T/$bad"
+	vg "now $bad" now --device "$T/$bad" --json
+done
+vg "help" --help
+vg "now --help" now --help
+vg "usage: no command"
+vg "usage: unknown command" frobnicate
+vg "usage: bad option" now --counter not-a-number
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -45,8 +45,13 @@ CHECK_SUITES += $(HOSTILE)
 
 # The CLI on hostile files, and under valgrind (cli.mk exports the paths).
 ifneq ($(wildcard cli/main.c),)
-CHECK_SUITES += tests/hostile/cli-hostile.sh tests/valgrind.sh
-CHECK_PKGS += valgrind util-linux
+CHECK_SUITES += tests/hostile/cli-hostile.sh
+CHECK_PKGS += util-linux
+# valgrind cannot run sanitized programs.
+ifeq ($(SAN),)
+CHECK_SUITES += tests/valgrind.sh
+CHECK_PKGS += valgrind
+endif
 endif
 
 # Bugs found here and not fixed yet: each test fails until its fix lands.

@@ -13,6 +13,18 @@
  *        e2e-guest between H0_NS H1_NS TOL_NS "phc_ctl output"
  *        e2e-guest basic DEV    (a page without notifications or time)
  *        e2e-guest utc PTPDEV   (a UTC page with tai_offset_sec = +37)
+ *
+ * make check-e2e (the page written by the QEMU adapter, e2e-hostd --serve
+ * answering host time and page hash):
+ *        e2e-guest respond &          the adapter's mapping responder
+ *        e2e-guest wait-sync S [M]    synchronized (and marker != M) in S s;
+ *                                     prints "MARKER GENERATION"
+ *        e2e-guest devchecks          mmap == pread == host page, writes
+ *        e2e-guest pollcount N        N notified updates, one wake each
+ *        e2e-guest hup 1|0            POLLHUP expected or not
+ *        e2e-guest accuracy N LABEL PTPDEV   PHC and reader vs host TAI
+ *        e2e-guest nowcheck N LABEL   `vmclock now` vs host TAI
+ *        e2e-guest restore-check MARKER GEN  (prints E2E-REQ snapshot)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +46,7 @@
 #include <vmclock/vmclock.h>
 
 #include "../mailbox.h"
+#include "../../../daemon/mailbox.h"
 
 #define DEV "/dev/vmclock0"
 #define SYSFS "/sys/bus/platform/devices/AMZNC10C:00/"
@@ -581,6 +594,8 @@ static int utc(const char *path)
 	return 0;
 }
 
+#include "e2e-adapter.c"
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || mbox_open()) {
@@ -600,6 +615,8 @@ int main(int argc, char **argv)
 		return basic(argv[2]);
 	if (!strcmp(argv[1], "between") && argc == 6)
 		return between(argv + 2);
+	if (adapter_command(argc, argv) >= 0)
+		return failed ? 1 : 0;
 	if (strcmp(argv[1], "all") || argc != 4)
 		return 2;
 	check_page();

@@ -20,7 +20,12 @@
  * magic at +12 KiB, and at +16 KiB a precise page in UTC with
  * tai_offset_sec = +37 (TAI - UTC), whose PTP clock must still read TAI.
  *
+ * With --serve, the page belongs to someone else (vmclockd's QEMU adapter
+ * in make check-e2e): only the read-only requests are served (ping, host
+ * TSC, host CLOCK_TAI, page hash, quit).
+ *
  * Usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]
+ *        e2e-hostd --serve SHMFILE [TIMEOUT_S]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -203,6 +208,9 @@ static int flag(struct vmclock_writer *w, uint64_t on)
 
 static int serve(struct hostd *h, uint64_t op, uint64_t arg, uint64_t *val)
 {
+	if (!h->w && op != MBOX_PING && op != MBOX_TSC && op != MBOX_HOSTTIME &&
+	    op != MBOX_PAGEHASH)
+		return -EPERM;
 	switch (op) {
 	case MBOX_PING:
 		return 0;
@@ -373,6 +381,23 @@ static void run(struct hostd *h, uint64_t timeout_ns)
 	}
 }
 
+/* The page is someone else's: answer what does not change it. */
+static int serve_only(struct hostd *h, const char *shm, const char *timeout)
+{
+	void *map = map_page(shm);
+
+	if (!map) {
+		perror("e2e-hostd: map");
+		return 1;
+	}
+	h->page = map;
+	h->mb = (volatile struct mbox *)((char *)map + 4096);
+	printf("e2e-hostd: serving\n");
+	fflush(stdout);
+	run(h, (uint64_t)(timeout ? atoi(timeout) : 300) * 1000000000ull);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct hostd h = { 0 };
@@ -380,9 +405,12 @@ int main(int argc, char **argv)
 	void *map;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]\n");
+		fprintf(stderr, "usage: e2e-hostd SHMFILE QMP_SOCKET [TIMEOUT_S]\n"
+			"       e2e-hostd --serve SHMFILE [TIMEOUT_S]\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "--serve"))
+		return serve_only(&h, argv[2], argc > 3 ? argv[3] : NULL);
 	h.qmp_path = argv[2];
 	map = map_page(argv[1]);
 	if (!map) {

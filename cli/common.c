@@ -360,7 +360,8 @@ static int state_path(const char *device)
 	mkdir(d, 0755);
 	n = (size_t)snprintf(state_file, sizeof(state_file), "%s/bounded", d);
 	for (i = 0; device[i] && n + 1 < sizeof(state_file); i++)
-		state_file[n++] = isalnum((unsigned char)device[i]) ? device[i] : '_';
+		state_file[n++] =
+			isalnum((unsigned char)device[i]) ? device[i] : '_';
 	state_file[n] = 0;
 	f = fopen("/proc/sys/kernel/random/boot_id", "r");
 	if (!f || !fgets(boot_id, sizeof(boot_id), f))
@@ -384,8 +385,9 @@ static void state_load(struct vmclock_bounded *b, const char *device)
 	if (!f)
 		return;
 	if (fgets(line, sizeof(line), f) &&
-	    sscanf(line, "vmclock-bounded 1 %63s %" SCNu64 " %" SCNu32 " %" SCNu64
-			 " %" SCNd64,
+	    sscanf(line,
+		   "vmclock-bounded 1 %63s %" SCNu64 " %" SCNu32 " %" SCNu64
+		   " %" SCNd64,
 		   boot, &st.marker, &st.flags, &st.base_mono_ns,
 		   &st.base_maxerror_us) == 5 &&
 	    !strcmp(boot, boot_id))
@@ -407,8 +409,11 @@ static void state_save(const struct vmclock_bounded *b)
 	f = fopen(tmp, "w");
 	if (!f)
 		return;
-	fprintf(f, "vmclock-bounded 1 %s %" PRIu64 " %" PRIu32 " %" PRIu64 " %" PRId64 "\n",
-		boot_id, st.marker, st.flags, st.base_mono_ns, st.base_maxerror_us);
+	fprintf(f,
+		"vmclock-bounded 1 %s %" PRIu64 " %" PRIu32 " %" PRIu64
+		" %" PRId64 "\n",
+		boot_id, st.marker, st.flags, st.base_mono_ns,
+		st.base_maxerror_us);
 	if (fclose(f) || rename(tmp, state_file))
 		unlink(tmp);
 }

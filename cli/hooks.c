@@ -131,3 +131,13 @@ void hooks_drain(struct hook *hooks, size_t n)
 		while (hooks[i].pid)
 			reap_one(&hooks[i], 1);
 }
+
+int hooks_busy(const struct hook *hooks, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hooks[i].pid || hooks[i].head)
+			return 1;
+	return 0;
+}

@@ -47,6 +47,8 @@ void hook_add_env(struct hook_env *e, const char *name, const char *value);
 void hook_queue(struct hook *h, const struct hook_env *env);
 /* Collect finished runs without blocking; start queued ones. */
 void hooks_reap(struct hook *hooks, size_t n);
+/* Whether any hook is running or has runs queued. */
+int hooks_busy(const struct hook *hooks, size_t n);
 /* Wait until every queued run of every hook has finished. */
 void hooks_drain(struct hook *hooks, size_t n);
 

@@ -335,10 +335,17 @@ static int is_device(int fd)
 	return fd >= 0 && !fstat(fd, &st) && !S_ISREG(st.st_mode);
 }
 
-/* Milliseconds to wait now: the interval, cut to the time left. */
+/*
+ * Milliseconds to wait now: the interval, cut to the time left.  With
+ * notifications the device wakes us, so only a running hook (to be reaped,
+ * and its queued runs started) or the deadline needs a timeout.
+ */
 static int wait_ms(const struct watch *w, uint64_t deadline)
 {
 	uint64_t ms = w->o.interval_ms, now;
+
+	if (w->use_poll && !hooks_busy(w->hooks, N_HOOKS))
+		ms = UINT64_MAX;
 
 	if (deadline) {
 		now = mono_ns();
@@ -347,6 +354,8 @@ static int wait_ms(const struct watch *w, uint64_t deadline)
 		if ((deadline - now + 999999) / 1000000 < ms)
 			ms = (deadline - now + 999999) / 1000000;
 	}
+	if (ms == UINT64_MAX)
+		return -1;
 	return ms > 1000000000 ? 1000000000 : (int)ms;
 }
 

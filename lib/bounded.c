@@ -198,6 +198,9 @@ static void fill_basic(const struct vmclock_bounded *b, int64_t utc,
 	/* Since the read, and the second the kernel has not added yet. */
 	max = vmclock_add_sat(max, growth_ns(since, b->growth_ppb));
 	max = vmclock_add_sat(max, b->growth_ppb);
+	/* In an inserted leap second CLOCK_REALTIME repeats 23:59:59. */
+	if (b->state == TIME_OOP)
+		max = vmclock_add_sat(max, NSEC_PER_SEC);
 	out->maxerror_ns = max;
 	out->esterror_ns =
 		(uint64_t)(b->esterror_us > 0 ? b->esterror_us : 0) * 1000;

@@ -21,6 +21,8 @@
  *   since the read, plus one second of that growth, because the kernel
  *   adds each second's growth only when the second ends.  The hot path is
  *   then two clock_gettime() calls (vDSO) and a read of the mapped page.
+ * - While the kernel inserts a leap second (adjtimex() returns TIME_OOP)
+ *   CLOCK_REALTIME repeats a second: the bound grows by 1 s.
  * - The bound is unknown (-ENODATA) while the kernel says the clock is
  *   unsynchronised: STA_UNSYNC or STA_CLOCKERR in status, or adjtimex()
  *   returns TIME_ERROR, or maxerror has reached the kernel's 16 s limit.

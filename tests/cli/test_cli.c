@@ -42,6 +42,7 @@ static struct {
 	int sleeps; /* poll() calls with no fd: interval sleeps */
 	int fd_polls_after_hup;
 	int hupped;
+	int last_timeout; /* of the last poll() on the fd */
 } fk;
 
 static char path[64];
@@ -82,13 +83,13 @@ static ssize_t fake_pread(int fd, void *buf, size_t n, off_t off)
 
 static int fake_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-	(void)timeout_ms;
 	if (n == 0) {
 		fk.sleeps++;
 		next_update();
 		return 0;
 	}
 	fk.fd_polls++;
+	fk.last_timeout = timeout_ms;
 	if (fk.hupped)
 		fk.fd_polls_after_hup++;
 	if (fk.mode == FAKE_HUP ||
@@ -203,6 +204,8 @@ TEST(poll_linux_semantics_every_update_once)
 	/* One POLLIN at open (seq != 0), one per update: no busy loop. */
 	CHECK_EQ_INT(fk.fd_polls, 6);
 	CHECK_EQ_U64(fk.acked, page_seq());
+	/* Notified, it sleeps until the deadline, not the 1 ms interval. */
+	CHECK_MSG(fk.last_timeout > 10000, "timeout %d", fk.last_timeout);
 	free(out);
 	teardown();
 }
@@ -307,7 +310,7 @@ static int kern_adjtimex(void *ctx, struct timex *tx)
 static int kern_clock(void *ctx, clockid_t id, struct timespec *ts)
 {
 	int64_t ns = id == CLOCK_REALTIME ? 1800000000000000000ll + kern.mono :
-					     kern.mono;
+					    kern.mono;
 
 	(void)ctx;
 	ts->tv_sec = ns / 1000000000;
@@ -326,7 +329,10 @@ static void kern_sleep(void *ctx, uint64_t ns)
 }
 
 static const struct vmclock_bounded_ops kern_ops = {
-	kern_adjtimex, kern_clock, kern_sleep, NULL,
+	kern_adjtimex,
+	kern_clock,
+	kern_sleep,
+	NULL,
 };
 
 static void basic_setup(void)
@@ -366,7 +372,8 @@ TEST(check_basic_synced_and_unsynced)
 	CHECK_EQ_INT(run_cmd(cmd_check, &out, "--require-synchronized", NULL),
 		     EXIT_OK);
 	CHECK_MSG(strstr(out, "OK: maxerror 1500000 ns, SYNCHRONIZED "
-			      "(source: system)"), "%s", out);
+			      "(source: system)"),
+		  "%s", out);
 	free(out);
 	CHECK_EQ_INT(run_cmd(cmd_check, &out, "--max-error", "1000000", NULL),
 		     EXIT_FAIL);

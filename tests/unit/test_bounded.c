@@ -229,6 +229,24 @@ TEST(basic_hot_path_rereads_at_most_every_interval)
 	vmclock_bounded_destroy(b);
 }
 
+TEST(basic_leap_second_in_progress_widens_by_one_second)
+{
+	struct vmclock_bounded *b;
+	struct vmclock_bound out;
+
+	setup();
+	fk.ret = TIME_OOP;
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	CHECK_EQ_U64(out.maxerror_ns, 1500000 + NS);
+	fk.ret = TIME_WAIT;
+	advance(200 * MS);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	CHECK_EQ_U64(out.maxerror_ns, 1500000);
+	vmclock_bounded_destroy(b);
+}
+
 TEST(basic_unsynced_is_unknown)
 {
 	struct vmclock_bounded *b;

@@ -448,6 +448,18 @@ t_man() {
 	return $rc
 }
 
+# The example in libvmclock(3) builds against the installed tree and runs.
+t_man_example() {
+	local man=$DEB/usr/share/man/man3/libvmclock.3 cflags libs
+	read -r -a cflags <<<"$(pc --cflags vmclock)"
+	read -r -a libs <<<"$(pc --libs vmclock)"
+	sed -n '/^\.EX$/,/^\.EE$/p' "$man" | sed -n '2,/^\.EE$/p' |
+		sed -e '/^\.EE$/d' -e 's/\\e/\\/g' >"$tmp/now.c" &&
+		gcc -Wall -Wextra -Werror "${cflags[@]}" -o "$tmp/now" \
+			"$tmp/now.c" "${libs[@]}" &&
+		VMCLOCK_DEVICE=$tmp/page run_shared "$tmp/now" | grep -q '^UTC in \['
+}
+
 t_shellcheck() {
 	shellcheck "$DEB/usr/libexec/vmclock/vmclock-run-hooks" \
 		"$DEB"/usr/share/doc/vmclock/examples/hooks/* \
@@ -513,6 +525,7 @@ else
 	skip chrony "no chronyc, and Debian's chrony package could not be unpacked"
 fi
 check "man pages (groff -ww)" t_man
+check "libvmclock(3) example builds and runs" t_man_example
 if command -v shellcheck >/dev/null; then
 	check shellcheck t_shellcheck
 else

@@ -104,9 +104,13 @@ static int leap_find(int64_t tai, int16_t off_s, uint8_t ind, struct leap *lp)
 	default:
 		return -EINVAL;
 	}
-	lp->post_ns = lp->pre_ns + lp->dir * NS;
 	lp->m_ns = leap_boundary(tai - off, ind == VMCLOCK_LEAP_PRE_POS ||
 						   ind == VMCLOCK_LEAP_PRE_NEG);
+	/* POS with the new offset already (Linux): 23:59:59 seems to repeat. */
+	if (ind == VMCLOCK_LEAP_POS && tai - off >= lp->m_ns - NS &&
+	    tai - off < lp->m_ns)
+		lp->pre_ns = off - NS;
+	lp->post_ns = lp->pre_ns + lp->dir * NS;
 	return 0;
 }
 

@@ -21,7 +21,13 @@
  *   - POS, POST_*: the month boundary nearest to the time.
  * So the result does not depend on exactly when the host moves the
  * indicator from PRE to POS to POST, as long as the offset it publishes
- * goes with the indicator.
+ * goes with the indicator.  During POS either offset is understood: the
+ * one before the leap (IERS: TAI - UTC changes when 23:59:60 ends), or the
+ * one after it (Linux increments its TAI offset as 23:59:60 begins, so
+ * TAI - offset repeats 23:59:59): TAI - offset within a second of M on
+ * either side is the inserted second.  So POS must be published only
+ * during 23:59:60 itself; a host that raises it early by its own clock
+ * error makes that much of 23:59:59 read as 23:59:60.
  *
  * Smeared clocks absorb the leap by running slow (inserted second) or fast
  * (deleted second) over a window, so they never repeat or skip a second:

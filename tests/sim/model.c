@@ -256,8 +256,10 @@ static void plan_leap(struct sim *s)
 	s->leap_pre = pre;
 	if (s->sc.leap > 0) {
 		model_queue(s, m_t - day, EV_LEAP_STEP, VMCLOCK_LEAP_PRE_POS, 0);
-		model_queue(s, m_t, EV_LEAP_STEP, VMCLOCK_LEAP_POS, 0);
-		model_queue(s, m_t + NS, EV_LEAP_STEP, VMCLOCK_LEAP_POST_POS, 1);
+		/* Linux's host moves TAI - UTC as 23:59:60 begins, IERS as it ends. */
+		model_queue(s, m_t, EV_LEAP_STEP, VMCLOCK_LEAP_POS, s->sc.leap_linux);
+		model_queue(s, m_t + NS, EV_LEAP_STEP, VMCLOCK_LEAP_POST_POS,
+			    !s->sc.leap_linux);
 	} else {
 		model_queue(s, m_t - day, EV_LEAP_STEP, VMCLOCK_LEAP_PRE_NEG, 0);
 		model_queue(s, m_t - NS, EV_LEAP_STEP, VMCLOCK_LEAP_POST_NEG, -1);

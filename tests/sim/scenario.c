@@ -38,7 +38,7 @@ static const struct key keys[] = {
 	DBL(migrate_pause_ms), DBL(migrate_counter_err_ms),
 	DBL(migrate_every_s), DBL(restore_every_s), DBL(stuck_every_s),
 	DBL(stuck_max_ms), DBL(race_prob), INT(migrate_clear), INT(host_slew), INT(edge_probes), DBL(host_ref_ahead_ms),
-	DBL(counter_wrap_s), DBL(migrate_notice_s), INT(leap),
+	DBL(counter_wrap_s), DBL(migrate_notice_s), INT(leap), INT(leap_linux),
 	INT(servo), DBL(servo_jitter_us), I64(trace_every),
 	EV("migrate", EV_MIGRATE), EV("restore", EV_RESTORE),
 	EV("unsync", EV_UNSYNC), EV("unreliable", EV_UNRELIABLE),

@@ -64,7 +64,7 @@ struct scenario {
 	int migrate_clear;
 	int host_slew, edge_probes;
 	double host_ref_ahead_ms, counter_wrap_s, migrate_notice_s;
-	int leap;
+	int leap, leap_linux;
 	int servo;
 	double servo_jitter_us;
 	int64_t trace_every;

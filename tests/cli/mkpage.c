@@ -15,7 +15,7 @@
  *                             and 1 ppm estimated period error, MAXERR_NS
  *                             max and MAXERR_NS/10 estimated time error
  *   calibrate-now HZ MAXERR_NS  the same at this CPU's counter and
- *                             CLOCK_REALTIME now
+ *                             CLOCK_REALTIME now; HZ 0 measures the counter
  *   clear-calibration         basic mode
  *   status NAME|N             clock_status (SYNCHRONIZED, FREERUNNING...)
  *   marker                    disruption_marker + 1
@@ -153,11 +153,32 @@ static void calibrate(uint64_t hz, uint64_t counter, uint64_t sec,
 		fail("calibrate: %s", strerror(-err));
 }
 
+/* This CPU's counter frequency, measured over 50 ms of CLOCK_MONOTONIC. */
+static uint64_t measure_hz(void)
+{
+	struct timespec a, b, d = { 0, 50000000 };
+	uint64_t c0, c1, ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	c0 = vmclock_counter_read();
+	nanosleep(&d, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	c1 = vmclock_counter_read();
+	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
+	     (uint64_t)(b.tv_nsec - a.tv_nsec);
+	if (!ns || c1 <= c0)
+		fail("cannot measure this CPU's counter");
+	return (uint64_t)((unsigned __int128)(c1 - c0) * 1000000000u / ns);
+}
+
 static void calibrate_now(uint64_t hz, uint64_t maxerr)
 {
 	struct timespec ts;
-	uint64_t counter = vmclock_counter_read();
+	uint64_t counter;
 
+	if (!hz)
+		hz = measure_hz();
+	counter = vmclock_counter_read();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	calibrate(hz, counter, (uint64_t)ts.tv_sec,
 		  vmclock_nsec_to_frac((uint32_t)ts.tv_nsec), maxerr);

@@ -96,6 +96,11 @@ static int precise_reason(const struct vmclock_abi *pg, uint32_t size,
 	return l->shift > 63 ? -ENOTSUP : 0;
 }
 
+static int u128_less(struct vmclock_u128 a, struct vmclock_u128 b)
+{
+	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
+}
+
 /*
  * The error parameters: a base that is VMCLOCK_ERROR_UNKNOWN when the page
  * gives none, and a rate with its multiplier (10^9 for a rate in the
@@ -125,6 +130,15 @@ static void decode_errors(const struct vmclock_abi *pg, uint32_t size,
 	if ((flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID) &&
 	    VMCLOCK_FIELD_PRESENT(size, time_esterror_nanosec))
 		d->est_base = vmc_get64(pg, time_esterror_nanosec);
+	/*
+	 * A maximum below the page's own estimate is no maximum: widen it
+	 * (a page that says so, or a drift bound below its estimated rate).
+	 */
+	if (u128_less(d->max_k, d->est_k))
+		d->max_k = d->est_k;
+	if (d->max_base != VMCLOCK_ERROR_UNKNOWN &&
+	    d->est_base != VMCLOCK_ERROR_UNKNOWN && d->max_base < d->est_base)
+		d->max_base = d->est_base;
 }
 
 static void decode_fields(const struct vmclock_abi *pg, uint32_t size,

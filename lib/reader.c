@@ -31,6 +31,7 @@
 struct vmclock_reader {
 	const volatile struct vmclock_abi *page; /* NULL when read by pread */
 	size_t map_len;
+	size_t avail;	   /* bytes of the page the file or memory offers */
 	size_t copy_words; /* 8-byte words of the struct that are readable */
 	int fd;
 	enum vmclock_access method;
@@ -262,6 +263,9 @@ read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
 	err = take_snapshot(r, &snap, !r->counter_fn, want_counter, &counter);
 	if (unlikely(err))
 		return err;
+	/* The constant fields are checked again: the page may have been reset. */
+	if (vmclock_page_validate(&snap, r->avail, NULL))
+		return -ENODEV;
 	vmc_decode(&snap, r->drift_ppb, &r->dec);
 	r->strict_err = strict_static(r);
 	/* Through pread every read is a fresh snapshot: nothing to reuse. */
@@ -413,6 +417,7 @@ static struct vmclock_reader *reader_new(void)
 
 static void set_copy_len(struct vmclock_reader *r, size_t avail)
 {
+	r->avail = avail;
 	if (avail > sizeof(struct vmclock_abi))
 		avail = sizeof(struct vmclock_abi);
 	r->copy_words = avail / sizeof(uint64_t);
@@ -441,6 +446,24 @@ VMC_API struct vmclock_reader *vmclock_reader_open_memory(const volatile void *p
 	r->method = VMCLOCK_ACCESS_MEMORY;
 	set_copy_len(r, len);
 	return r;
+}
+
+/* Only a regular file or a character device can hold a page. */
+static int check_file_type(int fd)
+{
+	struct stat st;
+	int flags;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		vmc_set_open_error("%s", "not a regular file or a character device");
+		return -ENODEV;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK))
+		return -errno;
+	return 0;
 }
 
 /* Bytes of the page the file offers: a device offers one page. */
@@ -524,12 +547,15 @@ VMC_API struct vmclock_reader *vmclock_reader_open(const char *path)
 	r = reader_new();
 	if (!r)
 		return NULL;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given by mistake must not block the open. */
+	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (r->fd < 0) {
 		err = errno;
 		goto err_free;
 	}
-	err = -open_fd(r);
+	err = -check_file_type(r->fd);
+	if (!err)
+		err = -open_fd(r);
 	if (err)
 		goto err_close;
 	return r;

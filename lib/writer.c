@@ -198,10 +198,10 @@ VMC_API volatile struct vmclock_abi *vmclock_writer_page(const struct vmclock_wr
 /* Add @gap (units of 2^-64 s) to a line's time. */
 static int line_advance(struct vmclock_line *l, struct vmclock_u128 gap)
 {
-	uint64_t frac = l->time_frac + gap.lo;
-	uint64_t sec = l->time_sec + gap.hi + (frac < gap.lo);
+	uint64_t frac = l->time_frac + gap.lo, sec;
 
-	if (sec < l->time_sec)
+	if (__builtin_add_overflow(l->time_sec, gap.hi, &sec) ||
+	    __builtin_add_overflow(sec, (uint64_t)(frac < gap.lo), &sec))
 		return -ERANGE;
 	l->time_frac = frac;
 	l->time_sec = sec;

@@ -513,7 +513,7 @@ static inline int vmclock_instant_cmp(const struct vmclock_instant *a,
  *
  * Return: an upper bound of (@a - @b) in units of 2^-64 s (0 when @a is not
  * later), as a 128-bit value: the difference of the whole units plus one
- * unit for @a's remainder.
+ * unit for @a's remainder, saturating at 2^128 - 1.
  */
 static inline struct vmclock_u128
 vmclock_instant_gap(const struct vmclock_instant *a,
@@ -525,7 +525,8 @@ vmclock_instant_gap(const struct vmclock_instant *a,
 		return g;
 	g.lo = a->frac - b->frac;
 	g.hi = a->sec - b->sec - (a->frac < b->frac);
-	if (a->rem) {
+	/* Round up for a's remainder, saturating rather than wrapping to 0. */
+	if (a->rem && (g.lo != VMCLOCK_U64_MAX || g.hi != VMCLOCK_U64_MAX)) {
 		g.lo++;
 		g.hi += g.lo == 0;
 	}

@@ -160,12 +160,16 @@ typedef uint64_t (*vmclock_clock_fn)(void *ctx);
  *
  * Maps the page read-only, falling back to pread() where mmap is refused
  * (or when the environment variable VMCLOCK_ACCESS is "pread"), and
- * validates magic, version and size.
+ * validates magic, version and size.  Only a regular file or a character
+ * device is accepted.  A mapped page file must never shrink while a reader
+ * has it open (a read beyond the end of a mapped file raises SIGBUS, as for
+ * any mapping): a writer replaces a page by rename() or removes it by
+ * unlink(), never by truncation.
  *
  * Return: a reader to free with vmclock_reader_close(), or NULL with errno:
  * ENOENT/EACCES/... from open(); ENODEV when the file holds no valid page
- * (short, bad magic, version or size: vmclock_reader_open_error() says which);
- * ENOMEM.
+ * (not a file or device, short, bad magic, version or size:
+ * vmclock_reader_open_error() says which); ENOMEM.
  * Context: thread-safe.
  */
 struct vmclock_reader *vmclock_reader_open(const char *path);

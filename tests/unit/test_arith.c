@@ -448,3 +448,14 @@ TEST(instant_cmp_and_gap)
 	g = vmclock_instant_gap(&b, &a);
 	CHECK(g.hi == 0 && g.lo == 0);
 }
+
+/* Found by the reliability work: the +1 for a's remainder wrapped to 0. */
+TEST(instant_gap_saturates)
+{
+	struct vmclock_instant a = { UINT64_MAX, UINT64_MAX, 1, 1 };
+	struct vmclock_instant b = { 0, 0, 0, 0 };
+	struct vmclock_u128 g = vmclock_instant_gap(&a, &b);
+
+	CHECK_EQ_U64(g.hi, UINT64_MAX);
+	CHECK_EQ_U64(g.lo, UINT64_MAX);
+}

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -740,4 +741,68 @@ TEST(bounds_report_events_once)
 	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_STATUS);
 	CHECK_EQ_INT(b.utc_ns, (1700000000 - 37) * NS + NS / 2);
 	vmclock_reader_close(r);
+}
+
+/*
+ * Found by the reliability work: an estimated period error above the
+ * reader's drift bound made the "maximum" error smaller than the estimate.
+ */
+TEST(maxerror_never_below_esterror)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(VMCLOCK_FLAG_PERIOD_ESTERROR_VALID | VMCLOCK_FLAG_TIME_ESTERROR_VALID |
+		  VMCLOCK_FLAG_TIME_MAXERROR_VALID | VMCLOCK_FLAG_TAI_OFFSET_VALID);
+	/* 1000 ppm estimated rate, a page whose time est > max. */
+	page.abi.counter_period_esterror_rate_frac_sec = page.abi.counter_period_frac_sec / 1000;
+	page.abi.time_esterror_nanosec = 5000;
+	page.abi.time_maxerror_nanosec = 1000;
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value + 1000000000, &rd) == 0);
+	REQUIRE(rd.valid & VMCLOCK_VALID_ESTERROR);
+	REQUIRE(rd.valid & VMCLOCK_VALID_MAXERROR);
+	CHECK(rd.esterror_ns <= rd.maxerror_ns);
+	CHECK_EQ_U64(rd.esterror_ns, 5000 + 1000000);
+	CHECK(rd.maxerror_ns >= 5000 + 1000000);
+	vmclock_reader_close(r);
+}
+
+/* Found by the reliability work: reads went on from a reset page. */
+TEST(page_invalidated_after_open_is_enodev)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read(r, &rd) == 0);
+	page.abi.magic = 0;
+	publish();
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), -ENODEV);
+	page.abi.magic = VMCLOCK_MAGIC;
+	publish();
+	CHECK_EQ_INT(vmclock_reader_read(r, &rd), 0);
+	vmclock_reader_close(r);
+}
+
+/* Found by the reliability work: open() of a FIFO blocked forever. */
+TEST(fifo_and_directory_are_refused_at_once)
+{
+	char path[] = "/tmp/vmclock-fifo-XXXXXX";
+	int fd = mkstemp(path);
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	unlink(path);
+	REQUIRE(mkfifo(path, 0600) == 0);
+	errno = 0;
+	CHECK(vmclock_reader_open(path) == NULL);
+	CHECK_EQ_INT(errno, ENODEV);
+	CHECK(strstr(vmclock_reader_open_error(), "not a regular file"));
+	unlink(path);
+	CHECK(vmclock_reader_open("/tmp") == NULL);
+	CHECK_EQ_INT(errno, ENODEV);
 }

@@ -463,3 +463,35 @@ TEST(reader_cache_follows_reinit)
 	vmclock_reader_close(r);
 	vmclock_writer_destroy(w);
 }
+
+/* Found by the reliability work: a 2^64 s step back slipped through. */
+TEST(time_monotonic_holds_at_the_extremes)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC, .time_type = VMCLOCK_TIME_TAI,
+		.size = 4096, .policy = VMCLOCK_MONOTONIC_REFUSE,
+	};
+	struct vmclock_calibration old = {
+		.time_sec = UINT64_MAX, .time_frac = UINT64_MAX,
+		.period_frac = 1, .period_shift = 1,
+	};
+	struct vmclock_calibration nl = {
+		.counter_value = 1, .period_frac = 1, .switch_counter = 1,
+	};
+	struct vmclock_writer *w = vmclock_writer_create(&page, sizeof(page), &cfg);
+
+	REQUIRE(w);
+	vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &old, NULL) == 0);
+	CHECK_EQ_INT(vmclock_writer_set_calibration(w, &nl, NULL), -ERANGE);
+	CHECK_EQ_U64(page.abi.time_sec, UINT64_MAX);
+	vmclock_writer_destroy(w);
+	/* ADJUST cannot move a line 2^64 s forward either. */
+	cfg.policy = VMCLOCK_MONOTONIC_ADJUST;
+	w = vmclock_writer_create(&page, sizeof(page), &cfg);
+	REQUIRE(w);
+	vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &old, NULL) == 0);
+	CHECK_EQ_INT(vmclock_writer_set_calibration(w, &nl, NULL), -ERANGE);
+	vmclock_writer_destroy(w);
+}

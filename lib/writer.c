@@ -295,6 +295,10 @@ VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
 				return -ERANGE;
 			adj = vmclock_scale(gap, VMCLOCK_NSEC_PER_SEC, 64,
 					    VMCLOCK_ROUND_UP);
+			/* A saturated gap may fall short: check, never assume. */
+			if (monotonic_gap(w, &nl, cal->switch_counter, &gap) ||
+			    gap.hi || gap.lo)
+				return -ERANGE;
 		}
 	}
 	if (res) {

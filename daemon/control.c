@@ -193,7 +193,8 @@ void control_json_str(FILE *f, const char *s)
 
 /* The commands: name, keys it needs, keys it may take. */
 enum cmd_id { C_PING, C_STATUS, C_ADD, C_REMOVE, C_MIGRATE_OUT, C_MIGRATED_IN,
-	      C_RESTORED, C_STOPPED, C_RESUMED, C_MAPPING, C_NOTIFY };
+	      C_RESTORED, C_STOPPED, C_RESUMED, C_MAPPING, C_NOTIFY,
+	      C_ADD_QEMU, C_QEMU };
 
 static const struct {
 	const char *name;
@@ -212,6 +213,12 @@ static const struct {
 	{ "resumed", C_RESUMED, "guest", "" },
 	{ "set-counter-mapping", C_MAPPING, "guest offset", "scale frac-bits" },
 	{ "set-notify", C_NOTIFY, "guest notify", "" },
+	/* The QEMU adapter (qemu-guest.c). */
+	{ "add-qemu", C_ADD_QEMU, "guest qmp ram", "gpa irq mailbox incoming" },
+	{ "migrate", C_QEMU, "guest uri", "" },
+	{ "incoming", C_QEMU, "guest uri", "" },
+	{ "save", C_QEMU, "guest file", "" },
+	{ "restore", C_QEMU, "guest file", "" },
 };
 
 /* Is @key a word of the blank-separated @list? */
@@ -333,6 +340,8 @@ static int run_guest_cmd(struct daemon *d, struct guest *g, enum cmd_id id,
 			return -EINVAL;
 		guest_set_notify(g, strcmp(v, "none") ? v : "");
 		return 0;
+	case C_QEMU:
+		return qemu_guest_command(d, g, req, err, errlen);
 	default:
 		return -EINVAL;
 	}
@@ -365,6 +374,8 @@ static int run_cmd(struct daemon *d, enum cmd_id id,
 					notify : "", err, errlen);
 	case C_REMOVE:
 		return daemon_remove_guest(d, name, err, errlen);
+	case C_ADD_QEMU:
+		return qemu_guest_add(d, req, err, errlen);
 	default:
 		break;
 	}

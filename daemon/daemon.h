@@ -48,7 +48,7 @@ struct daemon {
 	int expired_logged;
 };
 
-/* Sample, fit and publish to every page now. */
+/* Publish to every page now (from the current fit; sampled if none). */
 void daemon_update(struct daemon *d);
 
 /* Control operations: 0 or -errno with a message in @err. */

@@ -151,6 +151,10 @@ static void notify(void *ctx, uint32_t seq)
 	pid_t pid;
 	int ret;
 
+	if (g->doorbell) {
+		g->doorbell(g->doorbell_ctx);
+		return;
+	}
 	if (!g->notify_cmd[0])
 		return;
 	snprintf(seqs, sizeof(seqs), "%u", seq);
@@ -213,9 +217,34 @@ int guest_save_state(struct guest *g)
 	return 0;
 }
 
+/* A guest RAM file: it must exist and hold the page at ram_offset. */
+static int map_ram(struct guest *g)
+{
+	struct stat st;
+
+	g->fd = open(g->path, O_RDWR | O_CLOEXEC);
+	if (g->fd < 0)
+		return -errno;
+	if (fstat(g->fd, &st) || !S_ISREG(st.st_mode) ||
+	    (g->ram_offset & (GUEST_PAGE_SIZE - 1)))
+		return -EINVAL;
+	if ((uint64_t)st.st_size < g->ram_offset + GUEST_PAGE_SIZE)
+		return -ERANGE;
+	g->map = mmap(NULL, GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      g->fd, (off_t)g->ram_offset);
+	if (g->map == MAP_FAILED) {
+		g->map = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
 static int map_file(struct guest *g)
 {
 	struct stat st;
+
+	if (g->in_ram)
+		return map_ram(g);
 
 	g->fd = open(g->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (g->fd < 0)
@@ -260,12 +289,30 @@ static int make_writer(struct guest *g, uint8_t time_type)
 	return g->w ? 0 : -errno;
 }
 
+static int open_page(struct guest *g, const char *name, const char *path,
+		     const char *state_path, uint8_t time_type);
+
 int guest_open(struct guest *g, const char *name, const char *path,
 	       const char *state_path, uint8_t time_type)
 {
+	memset(g, 0, sizeof(*g));
+	return open_page(g, name, path, state_path, time_type);
+}
+
+int guest_open_ram(struct guest *g, const char *name, const char *ram,
+		   uint64_t offset, const char *state_path, uint8_t time_type)
+{
+	memset(g, 0, sizeof(*g));
+	g->in_ram = 1;
+	g->ram_offset = offset;
+	return open_page(g, name, ram, state_path, time_type);
+}
+
+static int open_page(struct guest *g, const char *name, const char *path,
+		     const char *state_path, uint8_t time_type)
+{
 	int ret;
 
-	memset(g, 0, sizeof(*g));
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	g->is_host = !state_path;
@@ -309,7 +356,8 @@ void guest_close(struct guest *g, int unlink_files)
 		close(g->fd);
 	g->fd = -1;
 	if (unlink_files) {
-		unlink(g->path);
+		if (!g->in_ram)
+			unlink(g->path);
 		if (g->state_path[0])
 			unlink(g->state_path);
 	}
@@ -327,6 +375,11 @@ int guest_update(struct guest *g, const struct guest_update *u)
 		gc = *u->cal;
 	else if (guest_map_calibration(&g->map_, u->cal, &gc))
 		return -ERANGE;
+	/* A measured mapping is only known to within its probe window. */
+	gc.time_maxerror_ns = vmclock_add_sat(gc.time_maxerror_ns,
+					      g->map_err_ns);
+	gc.time_esterror_ns = vmclock_add_sat(gc.time_esterror_ns,
+					      g->map_err_ns);
 	vmclock_writer_begin(g->w);
 	/*
 	 * The first line after a disruption is in a new counter domain: the

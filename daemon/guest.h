@@ -58,6 +58,13 @@ struct guest {
 	char notify_cmd[GUEST_CMD_MAX];
 	unsigned int notify_fail;
 	uint64_t updates;
+	/* QEMU adapter (qemu-guest.c): the page inside the guest's RAM. */
+	int in_ram;		/* @path is a RAM file, the page at ram_offset */
+	uint64_t ram_offset;
+	uint64_t map_err_ns;	/* mapping uncertainty, added to the errors */
+	void (*doorbell)(void *ctx);	/* notifies in-process, not notify_cmd */
+	void *doorbell_ctx;
+	void *qemu;
 	struct guest *next;
 };
 
@@ -76,6 +83,9 @@ int guest_map_calibration(const struct guest_mapping *m,
  */
 int guest_open(struct guest *g, const char *name, const char *path,
 	       const char *state_path, uint8_t time_type);
+/* The page at @offset of a guest's RAM file (never created or unlinked). */
+int guest_open_ram(struct guest *g, const char *name, const char *ram,
+		   uint64_t offset, const char *state_path, uint8_t time_type);
 void guest_close(struct guest *g, int unlink_files);
 /* Publish one update (unless stopped). */
 int guest_update(struct guest *g, const struct guest_update *u);

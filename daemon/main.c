@@ -158,22 +158,13 @@ static void read_ntp(struct daemon *d)
 	d->have_ntp = !ret;
 }
 
-void daemon_update(struct daemon *d)
+/* Publish the current fit to every page, with the host state of now. */
+static void republish(struct daemon *d)
 {
 	struct vmclock_line prev;
-	struct ref_point p;
 	struct ref_budget b;
 	uint8_t old = d->status;
 
-	read_ntp(d);
-	update_tai(d, clock_utc_sec(d->ops));
-	if (ref_sample(&d->ref, CLOCK_REALTIME, &p)) {
-		log_ratelimited(&d->warn_count, 60, LOG_WARNING,
-				"clock sample failed");
-		return;
-	}
-	if (ref_add(&d->ref, &p))
-		log_info("host clock stepped: refitting");
 	if (!d->ref.fit.n)
 		return;
 	fill_budget(d, &b);
@@ -194,12 +185,36 @@ void daemon_update(struct daemon *d)
 			 (long long)d->ntp.maxerror_ns);
 }
 
+static void update(struct daemon *d, int sample)
+{
+	struct ref_point p;
+
+	read_ntp(d);
+	update_tai(d, clock_utc_sec(d->ops));
+	/* Events reuse the fit: bursts of them must not crowd its points. */
+	if (sample || !d->ref.fit.n) {
+		if (ref_sample(&d->ref, CLOCK_REALTIME, &p)) {
+			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
+					"clock sample failed");
+			return;
+		}
+		if (ref_add(&d->ref, &p))
+			log_info("host clock stepped: refitting");
+	}
+	republish(d);
+}
+
+void daemon_update(struct daemon *d)
+{
+	update(d, 0);
+}
+
 static void on_update_timer(void *ctx)
 {
 	struct daemon *d = ctx;
 	uint64_t next = (uint64_t)d->conf.interval_ms * 1000000;
 
-	daemon_update(d);
+	update(d, 1);
 	/* Build a baseline quickly after a start or a step. */
 	if (d->ref.npts < 2)
 		next = next < 10000000 ? next : 10000000;
@@ -223,7 +238,7 @@ static void on_ntp_timer(void *ctx)
 	    ntp_changed(&n, &d->ntp)) {
 		log_info("kernel NTP state changed (status 0x%x, freq %ld, tai %d): updating",
 			 n.status, n.freq, n.tai);
-		daemon_update(d);
+		update(d, 1);
 	}
 	sched_timer(TIMER_NTP, (uint64_t)d->conf.ntp_poll_ms * 1000000,
 		    on_ntp_timer, d);
@@ -234,7 +249,7 @@ static void on_clock_set(void *ctx)
 	struct daemon *d = ctx;
 
 	ref_reset(&d->ref);
-	daemon_update(d);
+	update(d, 1);
 	sched_timer(TIMER_UPDATE, 10000000, on_update_timer, d);
 }
 

@@ -318,8 +318,10 @@ void model_queue(struct sim *s, int64_t at, enum ev_kind kind, int64_t a,
 {
 	struct sim_event *ev;
 
-	if (s->nq >= (int)(sizeof(s->q) / sizeof(s->q[0])) || at < 0)
+	if (s->nq >= (int)(sizeof(s->q) / sizeof(s->q[0])))
 		return;
+	if (at < 0)
+		at = 0;
 	ev = &s->q[s->nq++];
 	ev->at = at;
 	ev->kind = kind;

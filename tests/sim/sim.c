@@ -232,8 +232,6 @@ static void check_derived(struct sim *s, const struct vmclock_reading *rd,
 		 llabs(sm.time_ns - ref) > e + 1)
 		sim_violation(s, "smeared %lld not within %lld of true %lld",
 			      (long long)sm.time_ns, (long long)e, (long long)ref);
-	if (s->trace)
-		s->trace_smear = (double)(sm.time_ns - (tai - s->leap_pre * NS));
 }
 
 static void check_success(struct sim *s, const struct vmclock_reading *rd)
@@ -272,7 +270,6 @@ static void check_success(struct sim *s, const struct vmclock_reading *rd)
 	s->st.max_err_ns = fmax(s->st.max_err_ns, fabs(err));
 	s->st.sum_err2 += err * err;
 	s->st.nerr++;
-	s->last_err = err;
 }
 
 static void check_timeout(struct sim *s, int rc, int64_t start)
@@ -302,18 +299,45 @@ static void compare_note(struct sim *s, int which, double err, int ok)
 			s->cmp_last_bad[which][k] = s->t;
 }
 
+/* Clock values less (TAI - the offset before the leap), ns. */
+static void trace_clocks(const struct sim *s, const struct vmclock_reading *rd,
+			 double out[3])
+{
+	int64_t base = rd->tai_ns - s->leap_pre * NS;
+	struct vmclock_smeared sm;
+
+	out[0] = out[1] = out[2] = 0;
+	if (!s->sc.leap)
+		return;
+	out[0] = (double)(rd->utc_ns - base);
+	if (!vmclock_reading_smeared(rd, VMCLOCK_SMEARING_NOON_LINEAR, &sm))
+		out[1] = (double)(sm.time_ns - base);
+	if (!vmclock_reading_smeared(rd, VMCLOCK_SMEARING_UTC_SLS, &sm))
+		out[2] = (double)(sm.time_ns - base);
+}
+
+/*
+ * One trace line: virtual s, rc, then ns: reading - true UTC, earliest -
+ * true, latest - true, basic-mode servo error; s from the leap; and the
+ * clocks less (TAI - offset before the leap): UTC, NOON_LINEAR, UTC_SLS.
+ */
 static void trace_probe(struct sim *s, const struct vmclock_reading *rd, int rc)
 {
 	int64_t utc = model_true_utc(s, s->counter_t);
+	int64_t rel = model_true_tai(s, s->counter_t) - s->leap_m - s->leap_pre * NS;
+	double c[3] = { 0, 0, 0 };
 
 	if (!s->trace || s->st.probes % (uint64_t)s->sc.trace_every)
 		return;
-	fprintf(s->trace, "%.6f %d %lld %lld %lld %.0f %.0f\n",
+	if (!rc)
+		trace_clocks(s, rd, c);
+	fprintf(s->trace, "%.6f %d %lld %lld %lld %.0f %.3f %.0f %.0f %.0f\n",
 		(double)s->t / 1e9, rc,
 		rc ? 0 : (long long)(rd->utc_ns - utc),
 		rc ? 0 : (long long)(rd->earliest_ns - utc),
 		rc ? 0 : (long long)(rd->latest_ns - utc),
-		s->servo.on ? servo_error(s) : 0.0, s->trace_smear);
+		s->servo.on ? servo_error(s) : 0.0,
+		s->sc.leap ? (double)rel / 1e9 : 0.0, c[0], c[1], c[2]);
 }
 
 static void probe(struct sim *s)
@@ -326,7 +350,6 @@ static void probe(struct sim *s)
 	s->counter_t = s->t;
 	s->race_armed = s->sc.race_prob > 0 &&
 			sim_uniform(s, 0, 1) < s->sc.race_prob;
-	s->trace_smear = 0;
 	rc = vmclock_reader_now(s->r, &rd);
 	s->race_armed = 0;
 	s->st.probes++;

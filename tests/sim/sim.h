@@ -126,7 +126,6 @@ struct sim {
 	/* probe-local time while the reader spins */
 	int64_t local;
 	int64_t counter_t;	/* probe-local time of the counter read */
-	double trace_smear, last_err;
 	int in_probe, race_armed;
 	/* what the reader saw last */
 	int have_prev;

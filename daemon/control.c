@@ -18,7 +18,15 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "qemu-guest.h"
 #include "sched.h"
+
+/*
+ * Weak here only: vmclockd links the QEMU adapter (main.c needs it), the
+ * control tests and fuzzers do not, and so need no json-c.
+ */
+#pragma weak qemu_guest_add
+#pragma weak qemu_guest_command
 
 #define CONTROL_CLIENTS 16
 
@@ -341,6 +349,8 @@ static int run_guest_cmd(struct daemon *d, struct guest *g, enum cmd_id id,
 		guest_set_notify(g, strcmp(v, "none") ? v : "");
 		return 0;
 	case C_QEMU:
+		if (!qemu_guest_command)
+			return -ENOTSUP;
 		return qemu_guest_command(d, g, req, err, errlen);
 	default:
 		return -EINVAL;
@@ -375,6 +385,8 @@ static int run_cmd(struct daemon *d, enum cmd_id id,
 	case C_REMOVE:
 		return daemon_remove_guest(d, name, err, errlen);
 	case C_ADD_QEMU:
+		if (!qemu_guest_add)
+			return -ENOTSUP;
 		return qemu_guest_add(d, req, err, errlen);
 	default:
 		break;

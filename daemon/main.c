@@ -21,6 +21,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "qemu-guest.h"
 #include "sched.h"
 
 #define TIMER_UPDATE 0
@@ -330,6 +331,7 @@ int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 		return -ENOENT;
 	}
 	*pp = g->next;
+	qemu_guest_remove(g);
 	guest_close(g, 1);
 	free(g);
 	d->nguests--;
@@ -543,6 +545,14 @@ int main(int argc, char **argv)
 	ret = sched_run();
 	control_close();
 	sched_exit();
+	while (d.guests) {
+		struct guest *g = d.guests;
+
+		d.guests = g->next;
+		guest_close(g, 0);
+		free(g);
+	}
+	guest_close(&d.host, 0);
 	log_info("stopped; pages left in place for the next start");
 	return ret ? 1 : 0;
 }

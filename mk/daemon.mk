@@ -10,7 +10,8 @@
 
 DAEMON_LIB := $(O)/lib/libvmclock.a
 DAEMON_HARNESS := $(O)/tests/harness/test.o
-DAEMON_CORE := log conf clock sched leapsec reference guest control status
+DAEMON_CORE := log conf clock sched leapsec reference guest control status \
+	qmp qemu qemu-guest
 DAEMON_CORE_OBJS := $(DAEMON_CORE:%=$(O)/daemon/%.o)
 # An archive, so each unit test pulls in only the modules it uses.
 DAEMON_CORE_LIB := $(O)/daemon/libvmclockd.a
@@ -27,7 +28,7 @@ $(DAEMON_CORE_LIB): $(DAEMON_CORE_OBJS)
 
 $(VMCLOCKD): $(O)/daemon/main.o $(DAEMON_CORE_LIB) $(DAEMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm -ljson-c
 
 $(VMCLOCKCTL): $(O)/daemon/ctl.o
 	@$(if $(Q),echo "  LD      $@")
@@ -41,7 +42,7 @@ DAEMON_UNIT_BINS := $(DAEMON_UNITS:%=$(O)/tests/unit/test_%)
 $(DAEMON_UNIT_BINS): $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o \
 		$(DAEMON_CORE_LIB) $(DAEMON_HARNESS) $(DAEMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm -lpthread -ljson-c
 
 # Test tools for the daemon suites: page probes through libvmclock.
 DAEMON_PROBE := $(O)/tests/daemon/vmclockd-probe

@@ -164,6 +164,8 @@ static int accuracy(const char *path, long n, double seconds)
 	       pct(width, n, 0.5), pct(width, n, 0.99), width[n - 1]);
 	printf("maxerror_ns=%" PRIu64 "\n", maxerr);
 	vmclock_reader_close(r);
+	free(dist);
+	free(width);
 	return errs || outside ? 1 : 0;
 }
 
@@ -204,6 +206,8 @@ static int guestcmp(char **argv)
 	}
 	printf("samples=%ld bad=%ld max_difference_ns=%" PRId64 "\n", n, bad,
 	       worst);
+	vmclock_reader_close(h);
+	vmclock_reader_close(g);
 	return bad || worst > 2 ? 1 : 0;
 }
 

@@ -74,13 +74,22 @@ fit_points() {
 
 fit_full() { [ "$(fit_points)" -ge "$1" ]; }
 
-# start_daemon [ARGS...]: vmclockd on $RUN; waits for the socket and a
-# published host page.
+starts() {
+	n=$(grep -c 'started: run dir' "$LOG" 2>/dev/null)
+	echo "${n:-0}"
+}
+started_since() { [ "$(starts)" -gt "$1" ]; }
+
+# start_daemon [ARGS...]: vmclockd on $RUN; waits for its start-up line
+# (a killed daemon leaves its socket behind), the socket and a published
+# host page.
 start_daemon() {
+	n0=$(starts)
 	"$VMCLOCKD_BIN" --config= --run-dir="$RUN" --interval-ms=200 --socket-group= \
 		--log-level=debug "$@" >>"$LOG" 2>&1 &
 	DPID=$!
-	wait_until test -S "$RUN/control" && wait_until host_ready
+	wait_until started_since "$n0" && wait_until test -S "$RUN/control" &&
+		wait_until host_ready
 }
 
 stop_daemon() { # [SIGNAL]

@@ -6,7 +6,8 @@
  *	vmclockctl [--socket PATH | --run-dir DIR] COMMAND [GUEST] [key=value...]
  *
  * A bare second word is the guest (migrated-in vm1 = migrated-in
- * guest=vm1).  Exit status: 0 ok, 1 the daemon said error or could not be
+ * guest=vm1); a bare third is the URI of migrate and incoming and the file
+ * of save and restore.  qemu-config runs here, without the daemon.  Exit status: 0 ok, 1 the daemon said error or could not be
  * reached, 2 usage.
  */
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "qemu-config.h"
 
 #define DEFAULT_RUN_DIR "/run/vmclock"
 #define REPLY_MAX (1 << 22)
@@ -36,7 +39,12 @@ static void usage(FILE *f)
 		"  stopped GUEST\n"
 		"  resumed GUEST\n"
 		"  set-counter-mapping GUEST offset=N [scale=N] [frac-bits=N]\n"
-		"  set-notify GUEST notify=PATH|none\n");
+		"  set-notify GUEST notify=PATH|none\n"
+		"QEMU adapter (docs/qemu.md):\n"
+		"  qemu-config GUEST [mem=512M] [gpa=ADDR] [irq=N] [mailbox=ADDR] [ram=FILE] [qmp=SOCK] [ssdt=FILE]\n"
+		"  add-qemu GUEST qmp=SOCK ram=FILE [gpa=ADDR] [irq=N] [mailbox=ADDR] [incoming=1]\n"
+		"  migrate GUEST URI | incoming GUEST URI\n"
+		"  save GUEST FILE | restore GUEST FILE\n");
 }
 
 static int build_request(int argc, char **argv, int i, char *buf, size_t len)
@@ -47,13 +55,24 @@ static int build_request(int argc, char **argv, int i, char *buf, size_t len)
 	for (; i < argc; i++) {
 		int bare_guest = used && !strchr(argv[i], '=') &&
 				 !strstr(buf, " guest=");
+		int bare_arg = used && !bare_guest && strstr(buf, " guest=") &&
+			       !strchr(argv[i], '=') && !strchr(argv[i], ' ');
+		const char *key = "";
+
+		/* migrate GUEST tcp:HOST:PORT, save GUEST FILE, ... */
+		if (bare_arg && (!strncmp(buf, "migrate ", 8) ||
+				 !strncmp(buf, "incoming ", 9)))
+			key = "uri=";
+		else if (bare_arg && (!strncmp(buf, "save ", 5) ||
+				      !strncmp(buf, "restore ", 8)))
+			key = "file=";
 
 		if (strchr(argv[i], '\n')) {
 			fprintf(stderr, "vmclockctl: newline in argument\n");
 			return -EINVAL;
 		}
-		n = snprintf(buf + used, len - used, "%s%s%s", used ? " " : "",
-			     bare_guest ? "guest=" : "", argv[i]);
+		n = snprintf(buf + used, len - used, "%s%s%s%s", used ? " " : "",
+			     bare_guest ? "guest=" : "", key, argv[i]);
 		if (n < 0 || (size_t)n >= len - used) {
 			fprintf(stderr, "vmclockctl: request too long\n");
 			return -EINVAL;
@@ -150,6 +169,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(argv[i], "qemu-config"))
+		return qemu_config_main(argc - i, argv + i, stdout, stderr);
 	snprintf(path, sizeof(path), "%s/control", dir);
 	if (build_request(argc, argv, i, req, sizeof(req)))
 		return 2;

@@ -30,7 +30,7 @@ $(VMCLOCKD): $(O)/daemon/main.o $(DAEMON_CORE_LIB) $(DAEMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm -ljson-c
 
-$(VMCLOCKCTL): $(O)/daemon/ctl.o
+$(VMCLOCKCTL): $(O)/daemon/ctl.o $(O)/daemon/qemu-config.o $(O)/daemon/ssdt.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 

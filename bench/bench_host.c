@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_host.c - the host side at fleet scale: the cost of one guest's
+ * page update (the counter mapping into the guest's domain, the fields,
+ * the sequence lock) and the memory, for N guests.
+ *
+ * Layouts of the N pages:
+ *   separate  one tmpfs file and one mapping per guest, as vmclockd does
+ *             (one VMA each: stops at vm.max_map_count, 65,530 by default);
+ *   shared    512 guests' pages per tmpfs file (2 MiB), one mapping per
+ *             file; each VMM maps its page at its offset (QEMU:
+ *             memory-backend-file,offset=);
+ *   pwrite    no mapping: each guest's page is written with pwrite() in
+ *             three steps (seq odd, fields, seq even) from a 112-byte
+ *             shadow kept by libvmclock's writer; files as in shared.
+ *
+ * The counter mapping is this benchmark's stand-in for vmclockd's (not yet
+ * in the tree): guest counter = (host counter * scale >> 48) + offset, the
+ * period and rates divided by the same scale, in 128-bit arithmetic.
+ *
+ *	bench_host N LAYOUT [monotonic]  prints one result line
+ *	bench_host --smoke               small N, every layout
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vmclock/vmclock-arith.h>
+
+#include "common.h"
+
+#define PAGE 4096u
+#define PER_FILE 512u
+#define SEQ_OFF 12
+#define FIELDS_OFF 16
+
+enum layout { SEPARATE, SHARED, PWRITE };
+
+struct guest {
+	struct vmclock_writer *w;
+	uint64_t scale;	   /* guest ticks per host tick, 2^-48 units */
+	uint64_t inv;	   /* host ticks per guest tick, 2^-48 units */
+	uint64_t offset;   /* guest counter at host counter 0 */
+	int fd;		   /* pwrite layout: the file and the offset */
+	off_t off;
+	struct vmclock_abi *shadow;
+};
+
+static struct guest *guests;
+static size_t nguests;
+static char dir[256];
+static int *files;
+static size_t nfiles;
+static void **maps;
+static size_t nmaps, map_len;
+
+static uint64_t mul_shr48(uint64_t a, uint64_t b)
+{
+	return (uint64_t)(((unsigned __int128)a * b) >> 48);
+}
+
+/* The host line in the guest's counter domain. */
+static void map_calibration(const struct guest *g,
+			    const struct vmclock_calibration *h,
+			    struct vmclock_calibration *c)
+{
+	*c = *h;
+	c->counter_value = mul_shr48(h->counter_value, g->scale) + g->offset;
+	c->switch_counter = mul_shr48(h->switch_counter, g->scale) + g->offset;
+	c->period_frac = mul_shr48(h->period_frac, g->inv);
+	c->period_esterror_rate = mul_shr48(h->period_esterror_rate, g->inv);
+	c->period_maxerror_rate = mul_shr48(h->period_maxerror_rate, g->inv);
+}
+
+static struct vmclock_writer *make_writer(volatile void *mem, size_t len,
+					  uint32_t size, int monotonic)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = (uint8_t)vmclock_counter_id_native(),
+		.time_type = VMCLOCK_TIME_TAI,
+		.size = size,
+	};
+	struct vmclock_writer *w = vmclock_writer_create(mem, len, &cfg);
+
+	if (!w)
+		return NULL;
+	vmclock_writer_begin(w);
+	vmclock_writer_set_tai_offset(w, 37, 1);
+	vmclock_writer_set_status(w, VMCLOCK_STATUS_SYNCHRONIZED);
+	if (monotonic)
+		vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	vmclock_writer_commit(w);
+	return w;
+}
+
+static int new_file(size_t pages)
+{
+	static unsigned long serial;
+	char path[320];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/f%lu", dir, serial++);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)(pages * PAGE))) {
+		close(fd);
+		return -errno;
+	}
+	files[nfiles++] = fd;
+	return fd;
+}
+
+static void *map_file(int fd, size_t pages)
+{
+	void *m = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fd, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	map_len = pages * PAGE;
+	maps[nmaps++] = m;
+	return m;
+}
+
+/* The pwrite layout's page header: magic, size, version, ids (once). */
+static int pwrite_init(struct guest *g, int monotonic)
+{
+	g->shadow = aligned_alloc(8, sizeof(struct vmclock_abi));
+	if (!g->shadow)
+		return -ENOMEM;
+	g->w = make_writer(g->shadow, sizeof(*g->shadow), sizeof(*g->shadow),
+			   monotonic);
+	if (!g->w)
+		return -errno;
+	g->shadow->size = PAGE; /* the guest's page is a whole page */
+	if (pwrite(g->fd, g->shadow, sizeof(*g->shadow), g->off) !=
+	    (ssize_t)sizeof(*g->shadow))
+		return -errno;
+	g->shadow->size = sizeof(*g->shadow);
+	return 0;
+}
+
+static int setup_guest(size_t i, enum layout lay, int monotonic)
+{
+	struct guest *g = &guests[i];
+	size_t k = i % PER_FILE;
+	static uint8_t *base;
+	int fd;
+
+	g->scale = g->inv = 1ull << 48;
+	g->offset = (uint64_t)i * 1000003u;
+	if (lay == SEPARATE) {
+		fd = new_file(1);
+		if (fd < 0)
+			return fd;
+		base = map_file(fd, 1);
+		close(fd);
+		nfiles--;
+		if (!base)
+			return -errno;
+		g->w = make_writer(base, PAGE, PAGE, monotonic);
+		return g->w ? 0 : -errno;
+	}
+	if (k == 0) {
+		fd = new_file(PER_FILE);
+		if (fd < 0)
+			return fd;
+		base = lay == SHARED ? map_file(fd, PER_FILE) : NULL;
+		if (lay == SHARED && !base)
+			return -errno;
+	}
+	if (lay == PWRITE) {
+		g->fd = files[nfiles - 1];
+		g->off = (off_t)(k * PAGE);
+		return pwrite_init(g, monotonic);
+	}
+	g->w = make_writer(base + k * PAGE, PAGE, PAGE, monotonic);
+	return g->w ? 0 : -errno;
+}
+
+static int publish_pwrite(struct guest *g, const struct vmclock_calibration *c)
+{
+	const uint8_t *s = (const uint8_t *)g->shadow;
+	int err;
+
+	vmclock_writer_begin(g->w);
+	if (pwrite(g->fd, s + SEQ_OFF, 4, g->off + SEQ_OFF) != 4)
+		return -errno;
+	err = vmclock_writer_set_calibration(g->w, c, NULL);
+	vmclock_writer_commit(g->w);
+	if (pwrite(g->fd, s + FIELDS_OFF, sizeof(*g->shadow) - FIELDS_OFF,
+		   g->off + FIELDS_OFF) != (ssize_t)(sizeof(*g->shadow) - FIELDS_OFF))
+		return -errno;
+	if (pwrite(g->fd, s + SEQ_OFF, 4, g->off + SEQ_OFF) != 4)
+		return -errno;
+	return err;
+}
+
+/* @reps updates of every guest: ns per guest update. */
+static double update_all(enum layout lay, size_t reps, unsigned long *errors)
+{
+	struct vmclock_calibration host, c;
+	uint64_t t0;
+	size_t i, k;
+
+	bench_calibration(&host);
+	t0 = bench_mono_ns();
+	for (k = 0; k < reps; k++) {
+		for (i = 0; i < nguests; i++) {
+			map_calibration(&guests[i], &host, &c);
+			if (lay == PWRITE ?
+				    publish_pwrite(&guests[i], &c) :
+				    vmclock_writer_set_calibration(guests[i].w,
+								   &c, NULL))
+				(*errors)++;
+		}
+		host.switch_counter += 1000;
+	}
+	return (double)(bench_mono_ns() - t0) / (double)(nguests * reps);
+}
+
+static void cleanup(void)
+{
+	size_t i;
+
+	for (i = 0; i < nguests; i++) {
+		vmclock_writer_destroy(guests[i].w);
+		free(guests[i].shadow);
+	}
+	for (i = 0; i < nmaps; i++)
+		munmap(maps[i], map_len);
+	for (i = 0; i < nfiles; i++)
+		close(files[i]);
+	if (dir[0]) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd))
+			fprintf(stderr, "bench_host: could not remove %s\n", dir);
+	}
+	free(guests);
+	free(files);
+	free(maps);
+	guests = NULL;
+	files = NULL;
+	maps = NULL;
+	nguests = nfiles = nmaps = 0;
+	dir[0] = 0;
+}
+
+static const char *layout_name[] = { "separate", "shared", "pwrite" };
+
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int c, n = 0;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static int prepare(size_t n, enum layout lay, int monotonic, size_t *made)
+{
+	int err = 0;
+	size_t i;
+
+	guests = calloc(n, sizeof(*guests));
+	files = calloc(n / PER_FILE + 2, sizeof(*files));
+	maps = calloc(n + 1, sizeof(*maps));
+	if (!guests || !files || !maps)
+		return -ENOMEM;
+	snprintf(dir, sizeof(dir), "%s/vmclock-bench-host-%d", bench_tmpdir(),
+		 (int)getpid());
+	if (mkdir(dir, 0700))
+		return -errno;
+	for (i = 0; i < n && !err; i++) {
+		err = setup_guest(i, lay, monotonic);
+		if (!err)
+			nguests = i + 1;
+	}
+	*made = nguests;
+	return err;
+}
+
+static int run(size_t n, enum layout lay, int monotonic, int smoke)
+{
+	struct bench_rss m0, m1;
+	unsigned long errors = 0;
+	size_t made = 0, rounds, r;
+
+	double *ns, med;
+	int err;
+
+	bench_rss(&m0);
+	err = prepare(n, lay, monotonic, &made);
+	if (err) {
+		printf("%-8zu %-9s %-4s FAILED after %zu guests: %s\n", n,
+		       layout_name[lay], monotonic ? "mono" : "-", made,
+		       strerror(-err));
+		cleanup();
+		return smoke ? 1 : 0;
+	}
+	rounds = smoke ? 3 : n >= 100000 ? 15 : n >= 10000 ? 41 : 201;
+	ns = calloc(rounds, sizeof(double));
+	update_all(lay, 1, &errors); /* warm-up: every page touched once */
+	for (r = 0; r < rounds; r++)
+		ns[r] = update_all(lay, n < 1000 ? 1000 / n : 1, &errors);
+	med = bench_median(ns, rounds);
+	bench_rss(&m1);
+	printf("%-8zu %-9s %-4s %10.1f %10.1f %9ld %9ld %9ld %7d %7zu %lu\n", n,
+	       layout_name[lay], monotonic ? "mono" : "-", med, ns[0],
+	       m1.rss_kb, m1.anon_kb - m0.anon_kb, m1.shmem_kb - m0.shmem_kb,
+	       count_maps(), nfiles, errors);
+	free(ns);
+	cleanup();
+	return errors ? 1 : 0;
+}
+
+static void header(void)
+{
+	printf("%-8s %-9s %-4s %10s %10s %9s %9s %9s %7s %7s %s\n", "guests",
+	       "layout", "flag", "ns/guest", "min_ns", "rss_kB", "+anon_kB",
+	       "+shmem_kB", "vmas", "fds", "errors");
+}
+
+static int smoke(void)
+{
+	bench_check(run(100, SEPARATE, 0, 1) == 0, "separate mappings, 100 guests");
+	bench_check(run(100, SEPARATE, 1, 1) == 0, "TIME_MONOTONIC, 100 guests");
+	bench_check(run(1030, SHARED, 0, 1) == 0, "shared files, 1030 guests");
+	bench_check(run(600, PWRITE, 0, 1) == 0, "pwrite, 600 guests");
+	return bench_done();
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl;
+	enum layout lay = SEPARATE;
+	size_t n;
+
+	if (argc > 1 && !strcmp(argv[1], "--smoke")) {
+		header();
+		return smoke();
+	}
+	if (argc > 1 && !strcmp(argv[1], "--header")) {
+		header();
+		return 0;
+	}
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench_host N separate|shared|pwrite [monotonic]\n"
+				"       bench_host --smoke | --header\n");
+		return 2;
+	}
+	n = strtoul(argv[1], NULL, 10);
+	if (!strcmp(argv[2], "shared"))
+		lay = SHARED;
+	else if (!strcmp(argv[2], "pwrite"))
+		lay = PWRITE;
+	/* Separate mappings close their files; the others keep one per 512. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return run(n, lay, argc > 3 && !strcmp(argv[3], "monotonic"), 0);
+}

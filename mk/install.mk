@@ -124,7 +124,8 @@ uninstall:
 		rm -f $(D)$(MANDIR)/man$$s/$${f##*/}; done
 	rm -f $(INSTALL_UNITS:systemd/%=$(D)$(UNITDIR)/%) \
 		$(D)$(UDEVRULESDIR)/60-vmclock.rules $(D)$(SYSUSERSDIR)/vmclock.conf
-	rm -rf $(D)$(DOCDIR)
+	rm -f $(INSTALL_EXAMPLES:%=$(D)$(DOCDIR)/%)
+	-rmdir $(D)$(DOCDIR)/examples/hooks $(D)$(DOCDIR)/examples $(D)$(DOCDIR)
 	@# The hook directories are the administrator's: removed only if empty.
 	-for e in $(HOOK_EVENTS); do rmdir $(D)$(SYSCONFDIR)/vmclock/$$e.d; done; \
 		rmdir $(D)$(SYSCONFDIR)/vmclock

@@ -86,8 +86,8 @@ static volatile void *map_page(const char *file, int create)
 		close(fd);
 		return NULL;
 	}
-	p = mmap(NULL, PAGE_SIZE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
+	p = mmap(NULL, PAGE_SIZE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
 	close(fd);
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -100,9 +100,10 @@ int main(int argc, char **argv)
 	volatile void *page;
 	int err;
 
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(op, "--disrupt") &&
-				     strcmp(op, "--restore"))) {
-		fprintf(stderr, "usage: publish-page [--disrupt|--restore] FILE\n");
+	if (argc < 2 || argc > 3 ||
+	    (argc == 3 && strcmp(op, "--disrupt") && strcmp(op, "--restore"))) {
+		fprintf(stderr,
+			"usage: publish-page [--disrupt|--restore] FILE\n");
 		return 2;
 	}
 	page = map_page(file, !*op);
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
 	cfg.adopt = 1;
 	w = page ? vmclock_writer_create(page, PAGE_SIZE_BYTES, &cfg) : NULL;
 	if (!w) {
-		fprintf(stderr, "publish-page: %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "publish-page: %s: %s\n", file,
+			strerror(errno));
 		return 1;
 	}
 	if (!strcmp(op, "--disrupt"))

@@ -69,10 +69,10 @@ static void print_time(struct vmclock_reader *r, struct vmclock_reading *rd)
 	printf("bounded: ");
 	print_utc(rd->utc_ns);
 	printf(" +/- %" PRIu64 " ns, status %s; system clock %s the bound"
-	       " (%+" PRId64 " ns)\n", rd->maxerror_ns,
-	       vmclock_status_name(rd->clock_status),
+	       " (%+" PRId64 " ns)\n",
+	       rd->maxerror_ns, vmclock_status_name(rd->clock_status),
 	       sys >= rd->earliest_ns && sys <= rd->latest_ns ? "inside" :
-								 "OUTSIDE",
+								"OUTSIDE",
 	       sys - rd->utc_ns);
 }
 

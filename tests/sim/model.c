@@ -29,6 +29,19 @@ static double clamp(double v, double lim)
 	return v > lim ? lim : v < -lim ? -lim : v;
 }
 
+/*
+ * The instant (ns, rounded up) at which the counter reached @c: a host
+ * reads its counter as a whole tick, and the honest time to pair with it
+ * is that tick's start, not the moment it happened to look.
+ */
+int64_t model_tick_start(const struct sim *s, uint64_t c)
+{
+	unsigned __int128 d = (unsigned __int128)(c - s->seg.c0) << 40;
+	uint64_t ns = (uint64_t)((d + s->seg.rate_q40 - 1) / s->seg.rate_q40);
+
+	return s->seg.t0 + (int64_t)ns;
+}
+
 uint64_t model_counter(const struct sim *s, int64_t t)
 {
 	unsigned __int128 d = (unsigned __int128)(uint64_t)(t - s->seg.t0) *
@@ -79,11 +92,11 @@ void model_step(struct sim *s)
 
 static double host_max_ns(const struct sim *s)
 {
-	double m = fmax(s->sc.host_max_ns, fabs(s->e_unsync0) / 0.9 + 100);
+	double m = fmax(s->sc.host_max_ns, fabs(s->e_unsync0) / 0.9 + 2);
 
 	if (s->unsync)
 		return m + s->sc.unsync_drift_ppb * 1e-9 * (double)(s->t - s->unsync_t0);
-	return fmax(s->sc.host_max_ns, fabs(s->e_host) / 0.9 + 100);
+	return fmax(s->sc.host_max_ns, fabs(s->e_host) / 0.9 + 2);
 }
 
 /* Move the host's belief errors on to now (OU in sync, drift free-running). */
@@ -144,9 +157,10 @@ static double page_ahead(const struct sim *s, uint64_t c, int64_t belief)
 static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 {
 	const struct scenario *sc = &s->sc;
-	int64_t truth = sc->time_type == VMCLOCK_TIME_UTC ?
-				model_true_utc(s, s->t) : model_true_tai(s, s->t);
 	uint64_t c = model_counter(s, s->t);
+	int64_t edge = model_tick_start(s, c);
+	int64_t truth = sc->time_type == VMCLOCK_TIME_UTC ?
+				model_true_utc(s, edge) : model_true_tai(s, edge);
 	int64_t ahead = (int64_t)(sc->host_ref_ahead_ms * 1e6 * sim_uniform(s, 0, 1));
 	int64_t belief = truth + llround(s->e_host);
 	double gap = page_ahead(s, c, belief);

@@ -162,12 +162,19 @@ static double min_half_width(const struct sim *s, uint64_t counter)
 	       ticks * rate * 1e9 / ldexp(1, 64 + pg->counter_period_shift);
 }
 
+/*
+ * The narrowest width the page allows: twice its grown maxerror, plus one
+ * counter period, because a counter reading C stands for the whole tick
+ * [T(C), T(C + 1)) and true time may lie anywhere in it.
+ */
 static void check_width(struct sim *s, const struct vmclock_reading *rd)
 {
-	double exact = min_half_width(s, rd->counter);
+	const struct vmclock_abi *pg = (const struct vmclock_abi *)s->page;
+	double tick = (double)pg->counter_period_frac_sec * 1e9 /
+		      ldexp(1, 64 + pg->counter_period_shift);
+	double exact = min_half_width(s, rd->counter) + tick / 2;
 	double width = (double)(rd->latest_ns - rd->earliest_ns);
 	double ratio = exact > 0 ? width / (2 * exact) : 1;
-	const struct vmclock_abi *pg = (const struct vmclock_abi *)s->page;
 
 	/* Counted: readings before the reference point (counter delta < 0). */
 	s->st.behind += (int64_t)(rd->counter - pg->counter_value) < 0;
@@ -178,7 +185,7 @@ static void check_width(struct sim *s, const struct vmclock_reading *rd)
 	if (width > 2 * exact * WIDTH_LIMIT + 4)
 		sim_violation(s, "bound width %.0f ns is %.3fx the page's %.0f ns",
 			      width, ratio, 2 * exact);
-	if (width < 2 * exact - 4)
+	if (width < 2 * exact - tick - 4)
 		sim_violation(s, "bound width %.0f ns below the page's %.0f ns",
 			      width, 2 * exact);
 }

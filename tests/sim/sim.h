@@ -166,6 +166,7 @@ int scenario_load(const char *path, struct scenario *sc);
 int model_init(struct sim *s);
 void model_fini(struct sim *s);
 uint64_t model_counter(const struct sim *s, int64_t t);
+int64_t model_tick_start(const struct sim *s, uint64_t c);
 int64_t model_true_tai(const struct sim *s, int64_t t);
 int64_t model_true_utc(const struct sim *s, int64_t t);
 void model_update(struct sim *s);

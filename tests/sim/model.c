@@ -192,15 +192,10 @@ static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 }
 
 /* Publish the host's current calibration (inside or outside a txn). */
-static void publish(struct sim *s)
+static void apply(struct sim *s, const struct vmclock_calibration *cal)
 {
-	struct vmclock_calibration cal;
-	int err;
+	int err = vmclock_writer_set_calibration(s->w, cal, NULL);
 
-	host_evolve(s, (double)(s->t - s->last_update) / 1e9);
-	s->last_update = s->t;
-	host_calibration(s, &cal);
-	err = vmclock_writer_set_calibration(s->w, &cal, NULL);
 	if (err)
 		sim_violation(s, "writer refused a calibration: %d", err);
 	s->sim_flags |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID |
@@ -209,13 +204,51 @@ static void publish(struct sim *s)
 			VMCLOCK_FLAG_TIME_MAXERROR_VALID;
 }
 
+static void prepare(struct sim *s, struct vmclock_calibration *cal)
+{
+	host_evolve(s, (double)(s->t - s->last_update) / 1e9);
+	s->last_update = s->t;
+	host_calibration(s, cal);
+}
+
+/* Publish the host's current calibration (inside or outside a txn). */
+static void publish(struct sim *s)
+{
+	struct vmclock_calibration cal;
+
+	prepare(s, &cal);
+	apply(s, &cal);
+}
+
+static int can_update(const struct sim *s)
+{
+	return !s->stuck && !s->stalled && !s->paused &&
+	       s->status != VMCLOCK_STATUS_UNKNOWN &&
+	       s->status != VMCLOCK_STATUS_INITIALIZING;
+}
+
 void model_update(struct sim *s)
 {
-	if (s->stuck || s->stalled || s->paused ||
-	    s->status == VMCLOCK_STATUS_UNKNOWN ||
-	    s->status == VMCLOCK_STATUS_INITIALIZING)
+	if (can_update(s))
+		publish(s);
+}
+
+/*
+ * An update that reaches the page publish_latency_us after the host
+ * computed it (switch_counter is the counter then): @between runs in the
+ * gap, while readers still see the old line.
+ */
+void model_update_late(struct sim *s, void (*between)(struct sim *))
+{
+	struct vmclock_calibration cal;
+
+	if (!can_update(s))
 		return;
-	publish(s);
+	prepare(s, &cal);
+	s->t += (int64_t)(s->sc.publish_latency_us * 1e3);
+	between(s);
+	if (can_update(s))
+		apply(s, &cal);
 }
 
 static void set_status(struct sim *s, int status)
@@ -241,7 +274,8 @@ static struct vmclock_writer *new_writer(struct sim *s, int adopt)
 		.size = PAGE_SZ,
 		.adopt = adopt,
 		.policy = VMCLOCK_MONOTONIC_ADJUST,
-		.publish_window_ticks = 1000,
+		.publish_window_ticks = (uint64_t)(s->sc.publish_window_us * 1e-6 *
+						  (double)s->sc.counter_hz) + 1,
 	};
 
 	return vmclock_writer_create(s->page, PAGE_SZ, &cfg);

@@ -37,8 +37,9 @@ static const struct key keys[] = {
 	DBL(init_s), DBL(unsync_drift_ppb), DBL(migrate_ppm),
 	DBL(migrate_pause_ms), DBL(migrate_counter_err_ms),
 	DBL(migrate_every_s), DBL(restore_every_s), DBL(stuck_every_s),
-	DBL(stuck_max_ms), DBL(race_prob), INT(migrate_clear), INT(host_slew), INT(edge_probes), DBL(host_ref_ahead_ms),
-	DBL(counter_wrap_s), DBL(migrate_notice_s), INT(leap), INT(leap_linux),
+	DBL(stuck_max_ms), DBL(race_prob), INT(migrate_clear), INT(host_slew), INT(edge_probes), INT(expect_violations), DBL(host_ref_ahead_ms),
+	DBL(counter_wrap_s), DBL(migrate_notice_s),
+	DBL(publish_latency_us), DBL(publish_window_us), INT(leap), INT(leap_linux),
 	INT(servo), DBL(servo_jitter_us), I64(trace_every),
 	EV("migrate", EV_MIGRATE), EV("restore", EV_RESTORE),
 	EV("unsync", EV_UNSYNC), EV("unreliable", EV_UNRELIABLE),
@@ -75,6 +76,7 @@ static void defaults(struct scenario *sc)
 	sc->migrate_clear = 1;
 	sc->host_slew = 1;
 	sc->edge_probes = 1;
+	sc->publish_window_us = 1;
 	sc->servo_jitter_us = 50;
 }
 

@@ -378,6 +378,11 @@ static void probe(struct sim *s)
 	trace_probe(s, &rd, rc);
 }
 
+static void skip(struct sim *s)
+{
+	(void)s;
+}
+
 /*
  * A host update, with a probe just before and just after it when asked:
  * the moment a new line replaces the old one is where TIME_MONOTONIC and
@@ -389,7 +394,10 @@ static void update_with_edges(struct sim *s)
 
 	if (edges)
 		probe(s);
-	model_update(s);
+	if (s->sc.publish_latency_us > 0)
+		model_update_late(s, edges ? probe : skip);
+	else
+		model_update(s);
 	if (edges) {
 		s->t++;
 		probe(s);
@@ -607,7 +615,11 @@ static int run_scenario(const char *path, uint64_t seed, int64_t mult,
 		       s->st.nerr ? sqrt(s->st.sum_err2 / (double)s->st.nerr) : 0);
 	if (s->sc.servo)
 		print_compare(s);
-	fail = s->st.violations || !s->st.probes || !s->st.ok;
+	fail = !s->st.probes || !s->st.ok ||
+	       !s->st.violations != !s->sc.expect_violations;
+	if (s->sc.expect_violations)
+		printf("  %s: violations were expected: %s\n", s->sc.name,
+		       fail ? "none found" : "found");
 	model_fini(s);
 	free(s);
 	return fail;

@@ -62,8 +62,9 @@ struct scenario {
 	double migrate_every_s, restore_every_s, stuck_every_s, race_prob;
 	double stuck_max_ms;
 	int migrate_clear;
-	int host_slew, edge_probes;
+	int host_slew, edge_probes, expect_violations;
 	double host_ref_ahead_ms, counter_wrap_s, migrate_notice_s;
+	double publish_latency_us, publish_window_us;
 	int leap, leap_linux;
 	int servo;
 	double servo_jitter_us;
@@ -170,6 +171,7 @@ int64_t model_tick_start(const struct sim *s, uint64_t c);
 int64_t model_true_tai(const struct sim *s, int64_t t);
 int64_t model_true_utc(const struct sim *s, int64_t t);
 void model_update(struct sim *s);
+void model_update_late(struct sim *s, void (*between)(struct sim *));
 void model_wander(struct sim *s);
 void model_step(struct sim *s);
 void model_event(struct sim *s, const struct sim_event *ev);

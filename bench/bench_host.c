@@ -18,7 +18,7 @@
  * in the tree): guest counter = (host counter * scale >> 48) + offset, the
  * period and rates divided by the same scale, in 128-bit arithmetic.
  *
- *	bench_host N LAYOUT [monotonic]  prints one result line
+ *	bench_host N LAYOUT [monotonic] [prefetch]  prints one result line
  *	bench_host --smoke               small N, every layout
  */
 #include <errno.h>
@@ -47,6 +47,7 @@ struct guest {
 	uint64_t scale;	   /* guest ticks per host tick, 2^-48 units */
 	uint64_t inv;	   /* host ticks per guest tick, 2^-48 units */
 	uint64_t offset;   /* guest counter at host counter 0 */
+	volatile void *page; /* mapped layouts: the guest's page */
 	int fd;		   /* pwrite layout: the file and the offset */
 	off_t off;
 	struct vmclock_abi *shadow;
@@ -165,6 +166,7 @@ static int setup_guest(size_t i, enum layout lay, int monotonic)
 		nfiles--;
 		if (!base)
 			return -errno;
+		g->page = base;
 		g->w = make_writer(base, PAGE, PAGE, monotonic);
 		return g->w ? 0 : -errno;
 	}
@@ -181,7 +183,8 @@ static int setup_guest(size_t i, enum layout lay, int monotonic)
 		g->off = (off_t)(k * PAGE);
 		return pwrite_init(g, monotonic);
 	}
-	g->w = make_writer(base + k * PAGE, PAGE, PAGE, monotonic);
+	g->page = base + k * PAGE;
+	g->w = make_writer(g->page, PAGE, PAGE, monotonic);
 	return g->w ? 0 : -errno;
 }
 
@@ -203,6 +206,18 @@ static int publish_pwrite(struct guest *g, const struct vmclock_calibration *c)
 	return err;
 }
 
+static int prefetch;
+#define AHEAD 8
+
+/* Start the loads of a guest's writer and page a few guests ahead. */
+static inline void prefetch_guest(size_t i)
+{
+	if (!prefetch || i + AHEAD >= nguests)
+		return;
+	__builtin_prefetch(guests[i + AHEAD].w, 1);
+	__builtin_prefetch((const void *)guests[i + AHEAD].page, 1);
+}
+
 /* @reps updates of every guest: ns per guest update. */
 static double update_all(enum layout lay, size_t reps, unsigned long *errors)
 {
@@ -214,6 +229,7 @@ static double update_all(enum layout lay, size_t reps, unsigned long *errors)
 	t0 = bench_mono_ns();
 	for (k = 0; k < reps; k++) {
 		for (i = 0; i < nguests; i++) {
+			prefetch_guest(i);
 			map_calibration(&guests[i], &host, &c);
 			if (lay == PWRITE ?
 				    publish_pwrite(&guests[i], &c) :
@@ -256,6 +272,13 @@ static void cleanup(void)
 }
 
 static const char *layout_name[] = { "separate", "shared", "pwrite" };
+
+static const char *flag_name(int monotonic)
+{
+	if (prefetch)
+		return monotonic ? "m+pf" : "pf";
+	return monotonic ? "mono" : "-";
+}
 
 static int count_maps(void)
 {
@@ -305,8 +328,8 @@ static int run(size_t n, enum layout lay, int monotonic, int smoke)
 	bench_rss(&m0);
 	err = prepare(n, lay, monotonic, &made);
 	if (err) {
-		printf("%-8zu %-9s %-4s FAILED after %zu guests: %s\n", n,
-		       layout_name[lay], monotonic ? "mono" : "-", made,
+		printf("%-8zu %-9s %-5s FAILED after %zu guests: %s\n", n,
+		       layout_name[lay], flag_name(monotonic), made,
 		       strerror(-err));
 		cleanup();
 		return smoke ? 1 : 0;
@@ -318,8 +341,8 @@ static int run(size_t n, enum layout lay, int monotonic, int smoke)
 		ns[r] = update_all(lay, n < 1000 ? 1000 / n : 1, &errors);
 	med = bench_median(ns, rounds);
 	bench_rss(&m1);
-	printf("%-8zu %-9s %-4s %10.1f %10.1f %9ld %9ld %9ld %7d %7zu %lu\n", n,
-	       layout_name[lay], monotonic ? "mono" : "-", med, ns[0],
+	printf("%-8zu %-9s %-5s %10.1f %10.1f %9ld %9ld %9ld %7d %7zu %lu\n", n,
+	       layout_name[lay], flag_name(monotonic), med, ns[0],
 	       m1.rss_kb, m1.anon_kb - m0.anon_kb, m1.shmem_kb - m0.shmem_kb,
 	       count_maps(), nfiles, errors);
 	free(ns);
@@ -329,7 +352,7 @@ static int run(size_t n, enum layout lay, int monotonic, int smoke)
 
 static void header(void)
 {
-	printf("%-8s %-9s %-4s %10s %10s %9s %9s %9s %7s %7s %s\n", "guests",
+	printf("%-8s %-9s %-5s %10s %10s %9s %9s %9s %7s %7s %s\n", "guests",
 	       "layout", "flag", "ns/guest", "min_ns", "rss_kB", "+anon_kB",
 	       "+shmem_kB", "vmas", "fds", "errors");
 }
@@ -340,6 +363,9 @@ static int smoke(void)
 	bench_check(run(100, SEPARATE, 1, 1) == 0, "TIME_MONOTONIC, 100 guests");
 	bench_check(run(1030, SHARED, 0, 1) == 0, "shared files, 1030 guests");
 	bench_check(run(600, PWRITE, 0, 1) == 0, "pwrite, 600 guests");
+	prefetch = 1;
+	bench_check(run(100, SEPARATE, 0, 1) == 0, "prefetching, 100 guests");
+	prefetch = 0;
 	return bench_done();
 }
 
@@ -347,6 +373,7 @@ int main(int argc, char **argv)
 {
 	struct rlimit rl;
 	enum layout lay = SEPARATE;
+	int i, monotonic = 0;
 	size_t n;
 
 	if (argc > 1 && !strcmp(argv[1], "--smoke")) {
@@ -372,5 +399,9 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return run(n, lay, argc > 3 && !strcmp(argv[3], "monotonic"), 0);
+	for (i = 3; i < argc; i++) {
+		monotonic |= !strcmp(argv[i], "monotonic");
+		prefetch |= !strcmp(argv[i], "prefetch");
+	}
+	return run(n, lay, monotonic, 0);
 }

@@ -10,7 +10,8 @@
  * page on tmpfs, written by libvmclock's writer and mapped by the library
  * the way it maps /dev/vmclock0.
  *
- *	bench_read [-r ROUNDS] [-b BATCH]   measure, print a table and ratios
+ *	bench_read [-r ROUNDS] [-b BATCH]   measure (1001 x 500), print a
+ *	                                    table and ratios
  *	bench_read --smoke                  tiny counts; "N passed, N failed"
  *	bench_read --callgrind N            run each operation N times, for
  *	                                    valgrind --tool=callgrind
@@ -407,35 +408,43 @@ static double ratio(const char *a, const char *b, unsigned int rounds)
 	return m;
 }
 
+/* The @q quantile (0..1) of @v (sorts it). */
+static double quantile(double *v, unsigned int n, double q)
+{
+	bench_median(v, n);
+	return v[(unsigned int)(q * (n - 1))];
+}
+
 static void report(unsigned int rounds, unsigned int batch)
 {
 	double rx = ratio("bounded_read", "clock_gettime_realtime", rounds);
 	double ry = ratio("bounded_read", "lfence_rdtsc", rounds);
-	double rp = ratio("proto_bounded_read", "clock_gettime_realtime", rounds);
-	double rq = ratio("proto_bounded_read", "lfence_rdtsc", rounds);
-	double rb = ratio("bounded_now_basic", "bounded_now_precise", rounds);
-	double rpr = ratio("bounded_read_pread", "bounded_read", rounds);
+	double *rt = calloc(NOPS, sizeof(double)), *rl = calloc(NOPS, sizeof(double));
 	size_t k;
 
-	printf("# %u rounds x %u calls per batch (slow ops fewer), interleaved\n",
-	       rounds, batch);
-	printf("%-26s %10s %10s\n", "op", "median_ns", "min_ns");
 	for (k = 0; k < NOPS; k++) {
-		double mn;
-
-		/* bench_median sorts: the minimum is then the first. */
+		rt[k] = ratio(ops[k].name, "clock_gettime_realtime", rounds);
+		rl[k] = ratio(ops[k].name, "lfence_rdtsc", rounds);
+	}
+	printf("# %u rounds x %u calls per batch (slow ops fewer), interleaved;"
+	       " ratios are medians of per-round ratios\n", rounds, batch);
+	printf("%-26s %10s %10s %10s %10s\n", "op", "median_ns", "p10_ns",
+	       "x_realtime", "x_lfence");
+	for (k = 0; k < NOPS; k++) {
 		double med = bench_median(ops[k].ns, rounds);
 
-		mn = ops[k].ns[0];
-		printf("%-26s %10.2f %10.2f\n", ops[k].name, med, mn);
+		printf("%-26s %10.2f %10.2f %10.3f %10.3f\n", ops[k].name, med,
+		       quantile(ops[k].ns, rounds, 0.1), rt[k], rl[k]);
 	}
 	printf("ratio bounded_read/clock_gettime_realtime = %.3f (goal <= 0.9)\n", rx);
 	printf("ratio bounded_read/lfence_rdtsc = %.3f (goal <= 1.25)\n", ry);
-	printf("ratio proto_bounded_read/clock_gettime_realtime = %.3f\n", rp);
-	printf("ratio proto_bounded_read/lfence_rdtsc = %.3f\n", rq);
-	printf("ratio bounded_now_basic/bounded_now_precise = %.3f\n", rb);
-	printf("ratio bounded_read_pread/bounded_read = %.3f\n", rpr);
+	printf("ratio bounded_now_basic/bounded_now_precise = %.3f\n",
+	       ratio("bounded_now_basic", "bounded_now_precise", rounds));
+	printf("ratio bounded_read_pread/bounded_read = %.3f\n",
+	       ratio("bounded_read_pread", "bounded_read", rounds));
 	printf("# errors (unexpected returns) = %lu\n", errors);
+	free(rt);
+	free(rl);
 }
 
 static int smoke(void)
@@ -464,15 +473,18 @@ static void callgrind(unsigned int n)
 {
 	size_t k;
 
-	for (k = 0; k < NOPS; k++)
-		ops[k].fn(ops[k].scale > 1 ? n / ops[k].scale : n);
-	printf("callgrind: %u calls per op (slow ops /scale); errors %lu\n", n,
-	       errors);
+	for (k = 0; k < NOPS; k++) {
+		unsigned int calls = ops[k].scale > 1 ? n / ops[k].scale : n;
+
+		ops[k].fn(calls);
+		printf("callgrind-op %s %u\n", ops[k].name, calls);
+	}
+	printf("callgrind: errors %lu\n", errors);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int rounds = 301, batch = 2000;
+	unsigned int rounds = 1001, batch = 500;
 	struct bench_page pg;
 	int err, i, mode = 0, cg = 0;
 

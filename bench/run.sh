@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# run.sh - make bench: run every benchmark on this machine and rewrite
+# docs/benchmarks.md from the results (bench/report.py).
+#
+# The machine is usually shared: every read-path number is a median of
+# interleaved batches, the read benchmark runs REPEAT times, and the load
+# (uptime) before and after is recorded in the document.
+#
+# Env: VMCLOCK_BENCH_BIN (the programs; make exports it), REPEAT (3),
+#      VMCLOCK_BENCH_DOC (docs/benchmarks.md), VMCLOCK_BENCH_TMP (/dev/shm),
+#      BENCH_QUICK=1 (small host sizes only, for trying the script).
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${VMCLOCK_BENCH_BIN:-$TOP/build/bench}
+O=$(dirname "$BIN")
+RES=$BIN/results
+DOC=${VMCLOCK_BENCH_DOC:-$TOP/docs/benchmarks.md}
+REPEAT=${REPEAT:-3}
+mkdir -p "$RES"
+rm -f "$RES"/*.txt
+
+machine() {
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+	echo "cpus: $(nproc)"
+	echo "hypervisor: $(lscpu | sed -n 's/^Hypervisor vendor: *//p')"
+	echo "kernel: $(uname -r)"
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+	echo "compiler: $(${CC:-cc} --version | head -n 1)"
+	echo "cflags: -O2 -g (the library's), static libvmclock.a"
+	echo "max_map_count: $(cat /proc/sys/vm/max_map_count)"
+	echo "commit: $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)"
+	echo "lib_dirty: $(git -C "$TOP" status --porcelain -- lib include 2>/dev/null | wc -l) changed files under lib/ include/"
+	echo "load_before: $(uptime | sed 's/.*load average: //')"
+}
+
+echo "bench: machine" >&2
+machine >"$RES/machine.txt"
+
+i=1
+while [ "$i" -le "$REPEAT" ]; do
+	echo "bench: read path, run $i of $REPEAT" >&2
+	"$BIN/bench_read" >"$RES/read.$i.txt" 2>&1
+	i=$((i + 1))
+done
+
+if command -v valgrind >/dev/null 2>&1; then
+	echo "bench: callgrind" >&2
+	valgrind --tool=callgrind --callgrind-out-file="$RES/callgrind.out" \
+		"$BIN/bench_read" --callgrind 20000 >"$RES/callgrind.log" 2>&1
+	callgrind_annotate --inclusive=yes --threshold=100 "$RES/callgrind.out" \
+		>"$RES/callgrind.txt" 2>/dev/null
+fi
+
+echo "bench: disassembly of the library's strict read" >&2
+for f in vmclock_reader_now read_now; do
+	objdump -dr --no-show-raw-insn --disassemble="$f" "$O/lib/reader.o"
+done >"$RES/objdump.txt" 2>&1
+
+echo "bench: contention" >&2
+"$BIN/bench_contend" >"$RES/contend.txt" 2>&1
+
+echo "bench: host" >&2
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	sizes="1 100 10000"
+	big=""
+else
+	sizes="1 100 10000 60000 100000"
+	big="100000"
+fi
+{
+	"$BIN/bench_host" --header
+	for n in $sizes; do
+		for r in 1 2 3; do
+			"$BIN/bench_host" "$n" separate
+			"$BIN/bench_host" "$n" separate monotonic
+			"$BIN/bench_host" "$n" shared
+		done
+	done
+	for n in 100 10000 $big; do
+		"$BIN/bench_host" "$n" pwrite
+	done
+	for n in 10000 $big; do
+		"$BIN/bench_host" "$n" shared prefetch
+	done
+} >"$RES/host.txt" 2>&1
+
+if [ -f "$O/bench/guest/guest.txt" ]; then
+	cp "$O/bench/guest/guest.txt" "$RES/guest.txt"
+fi
+
+echo "load_after: $(uptime | sed 's/.*load average: //')" >>"$RES/machine.txt"
+python3 "$TOP/bench/report.py" "$RES" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+echo "bench: wrote $DOC" >&2
+grep -h '^ratio bounded_read' "$RES"/read.*.txt

@@ -40,6 +40,9 @@
 #define RETRY_NS 200000000ull
 #define PROBES 200
 #define SAVE_TIMEOUT_MS 300000
+/* A burst whose best window is wider is tried again, up to this often. */
+#define GOOD_WINDOW_NS 20000
+#define MEASURE_TRIES 25
 
 struct qemu_guest {
 	struct daemon *d;
@@ -54,7 +57,7 @@ struct qemu_guest {
 	struct qemu_track track;
 	int running;
 	int need_measure;
-	uint64_t next_try;
+	unsigned int tries;
 };
 
 static uint64_t q_counter(void *ctx)
@@ -247,15 +250,21 @@ static void measure(struct qemu_guest *q)
 	long double ns_per_tick = q->d->ref.fit.n ?
 				  q->d->ref.fit.period_ns : 1.0L;
 
+	uint64_t err;
+
 	if (qemu_mbox_measure(q->rm.mbox, &clk, PROBES, 20000000, &o))
+		return;
+	err = (uint64_t)((long double)(o.window / 2 + 1) * ns_per_tick) + 1;
+	/* A busy guest answers late: wait for a quieter moment, a while. */
+	if (err > GOOD_WINDOW_NS && ++q->tries < MEASURE_TRIES)
 		return;
 	guest_mapping_identity(&m);
 	m.offset = (uint64_t)o.offset;
-	q->g->map_err_ns = (uint64_t)((long double)(o.window / 2 + 1) *
-				      ns_per_tick) + 1;
+	q->g->map_err_ns = err;
 	if (guest_set_mapping(q->g, &m))
 		return;
 	q->need_measure = 0;
+	q->tries = 0;
 	log_info("%s: counter mapping measured: offset %lld, +-%llu ns (%u probes)",
 		 q->g->name, (long long)o.offset,
 		 (unsigned long long)q->g->map_err_ns, o.probes);

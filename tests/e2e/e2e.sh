@@ -8,12 +8,16 @@
 #
 # Per kernel: build vmclock_guest (W=1) and an initramfs (busybox, the
 # module, e2e-guest, the static vmclock CLI, phc_ctl and its libraries,
-# test-e2e.sh); generate the SSDT with vmclock's own generator; start the
-# host side (e2e-vmm: the adapter's pieces over libvmclock's writer); boot
-# QEMU A.  The guest prints "E2E-REQ <what>" when it wants a host event and
-# this script makes it happen:
+# test-e2e.sh); generate the SSDT with vmclockctl qemu-config; start
+# vmclockd and boot QEMU A, its page added with vmclockctl add-qemu (the
+# daemon's QEMU adapter: page in the RAM file, doorbell, QMP events, TSC
+# mapping measured through the mailbox).  E2E_HOST=vmm runs the same test
+# with e2e-vmm, the adapter's pieces over libvmclock's writer alone.  The
+# guest prints "E2E-REQ <what>" when it wants a host event and this script
+# makes it happen:
 #	notify off|on   withdraw / restore NOTIFICATION_PRESENT
-#	stopcont        stop and cont the VM
+#	stopcont        stop and cont the VM (from a second QMP socket:
+#	                vmclockd sees someone else do it)
 #	migrate         start B (-incoming), migrate A -> B over tcp
 #	snapshot        save B with exec:, restore it into C, then into D
 # Each QEMU's RAM file gets an e2e-hostd --serve for the guest's host-time
@@ -22,6 +26,7 @@
 # "N passed, N failed".
 #
 # Env: O, E2E_HOSTD, E2E_GUEST, E2E_VMM, E2E_VMCLOCK (the static CLI),
+#      VMCLOCKD, VMCLOCKCTL, E2E_HOST (vmclockd or vmm),
 #      VMCLOCK_E2E_DIR, E2E_NO_APT=1, E2E_TIMEOUT (s per wait, 300),
 #      E2E_PORT (migration port, 4444 + $$ % 1000).
 # Usage: e2e.sh [6.12] [6.1]
@@ -36,6 +41,10 @@ HOSTD=${E2E_HOSTD:-$O/tests/e2e/e2e-hostd}
 GUEST=${E2E_GUEST:-$O/tests/e2e/e2e-guest}
 VMM=${E2E_VMM:-$O/tests/e2e/e2e-vmm}
 VMCLOCK=${E2E_VMCLOCK:-$O/tests/e2e/vmclock}
+VMCLOCKD=${VMCLOCKD:-$O/daemon/vmclockd}
+VMCLOCKCTL=${VMCLOCKCTL:-$O/daemon/vmclockctl}
+HOST=${E2E_HOST:-vmclockd}
+MBOX=0x1f001000
 WORK=$O/e2e
 TIMEOUT=${E2E_TIMEOUT:-300}
 PORT=${E2E_PORT:-$((4444 + $$ % 1000))}
@@ -106,6 +115,92 @@ vmm() {
 	echo "$*" >&7
 }
 
+ctl() {
+	"$VMCLOCKCTL" --run-dir "$DIR/run" --timeout 300 "$@" \
+		>>"$DIR/ctl.log" 2>&1
+}
+
+# The host side's operations, for vmclockd or for e2e-vmm.
+host_start() {
+	if [ "$HOST" = vmm ]; then
+		mkfifo "$DIR/vmm.fifo"
+		"$VMM" "$DIR/vmm.fifo" >"$DIR/host.log" 2>&1 &
+		VPID=$!
+		exec 7>"$DIR/vmm.fifo"
+		return 0
+	fi
+	mkdir -p "$DIR/run"
+	"$VMCLOCKD" --config= --run-dir="$DIR/run" --socket-group= \
+		--log-level=debug >"$DIR/host.log" 2>&1 &
+	VPID=$!
+	wait_log "$DIR/host.log" 'control socket|listening|ready|started' 30
+	local end=$((SECONDS + 30))
+	while [ ! -S "$DIR/run/control" ] && [ $SECONDS -lt $end ]; do
+		sleep 0.1
+	done
+	[ -S "$DIR/run/control" ]
+}
+
+host_stop() {
+	if [ "$HOST" = vmm ]; then
+		vmm quit
+		exec 7>&-
+	else
+		kill "$VPID" 2>/dev/null
+	fi
+	wait "$VPID" 2>/dev/null
+	VPID=
+}
+
+# host_attach NAME QMP RAM fresh|incoming
+host_attach() {
+	if [ "$HOST" = vmm ]; then
+		vmm attach "$@"
+		wait_log "$DIR/host.log" "e2e-vmm: $1 qmp connected" 60
+		return
+	fi
+	ctl add-qemu "$1" qmp="$2" ram="$3" mailbox=$MBOX \
+		$([ "$4" = incoming ] && echo incoming=1) && wait_log "$DIR/host.log" "$1: QMP .* connected" 60
+}
+
+host_detach() {
+	if [ "$HOST" = vmm ]; then vmm detach "$1"; else ctl remove-guest "$1"; fi
+}
+
+# host_do VERB NAME [ARG]: notify on|off, stopcont, incoming, migrate,
+# save, restore.
+host_do() {
+	local verb=$1 n=$2 arg=${3:-}
+
+	if [ "$HOST" = vmm ]; then
+		vmm "$verb" "$n" "$arg"
+		return 0
+	fi
+	case $verb in
+	notify) ctl set-notify "$n" notify="$([ "$arg" = on ] &&
+		echo /bin/true || echo none)" ;;
+	stopcont) "$HERE/qmp-cmd.py" "$DIR/qmp2-$n.sock" stop cont \
+		>>"$DIR/ctl.log" 2>&1 ;;
+	*) ctl "$verb" "$n" "$arg" ;;
+	esac
+}
+
+# What the host log says when the page of $1 was rewritten after $2
+# (migrated-in, restored) or when $1 left (migrated-out, saved).
+host_saw() {
+	local pat
+
+	case $HOST:$2 in
+	vmm:migrated-in) pat="e2e-vmm: $1 migrated-in: page rewritten" ;;
+	vmm:restored) pat="e2e-vmm: $1 restored: page rewritten" ;;
+	vmm:*) pat="e2e-vmm: $1 $2" ;;
+	*:migrated-in) pat="$1: migrated in: page rewritten" ;;
+	*:restored) pat="$1: restored: page rewritten" ;;
+	*) pat="$1: migrated out" ;;
+	esac
+	wait_log "$DIR/host.log" "$pat" "$TIMEOUT"
+}
+
 # Start QEMU $2 (A, B, ...) for kernel $1; $3 = "incoming" for -S.
 start_vm() {
 	local kv=$1 n=$2 dir=$WORK/$1 shm=/dev/shm/vmclock-e2e-$$-$2
@@ -121,20 +216,20 @@ start_vm() {
 		-display none -serial file:"$dir/serial-$n.log" -monitor none \
 		-no-reboot -device pc-testdev -acpitable file="$dir/ssdt.aml" \
 		-qmp unix:"$dir/qmp-$n.sock",server=on,wait=off \
+		-qmp unix:"$dir/qmp2-$n.sock",server=on,wait=off \
 		-kernel "$ROOT/boot/vmlinuz-$kv" -initrd "$dir/initrd.img" \
 		-append "console=ttyS0 panic=-1 quiet memmap=8K\$0x1f000000" \
 		${3:+-S -incoming defer} </dev/null >"$dir/qemu-$n.log" 2>&1 &
 	QPID[$n]=$!
 	wait_log "$dir/hostd-$n.log" 'serving' 30 || return 1
-	vmm attach "$n" "$dir/qmp-$n.sock" "$shm" "${3:-fresh}"
-	wait_log "$dir/vmm.log" "e2e-vmm: $n qmp connected" 60
+	host_attach "$n" "$dir/qmp-$n.sock" "$shm" "${3:-fresh}"
 }
 
 stop_vm() {
 	local n=$1
 
 	[ -n "${QPID[$n]:-}" ] || return 0
-	vmm detach "$n"
+	host_detach "$n"
 	kill "${QPID[$n]}" "${SPID[$n]}" 2>/dev/null
 	wait "${QPID[$n]}" "${SPID[$n]}" 2>/dev/null
 	rm -f "/dev/shm/vmclock-e2e-$$-$n"
@@ -152,8 +247,8 @@ serve_reqs() {
 			case $req in
 			"$until") return 0 ;;
 			E2E-END*) return 1 ;;
-			notify*) vmm notify "$n" "${req#notify }" ;;
-			stopcont) vmm stopcont "$n" ;;
+			notify*) host_do notify "$n" "${req#notify }" ;;
+			stopcont) host_do stopcont "$n" ;;
 			esac
 		done < <(sed -n "$((seen + 1)),${total}p" "$log" 2>/dev/null |
 			tr -d '\r' | sed -n 's/^E2E-REQ //p; /^E2E-END/p')
@@ -168,12 +263,9 @@ migrate() {
 	local kv=$1 dir=$WORK/$1
 
 	start_vm "$kv" B incoming || return 1
-	vmm incoming B "tcp:127.0.0.1:$PORT"
-	wait_log "$dir/vmm.log" 'ok incoming' 30 || return 1
-	vmm migrate A "tcp:127.0.0.1:$PORT"
-	wait_log "$dir/vmm.log" 'e2e-vmm: B migrated-in: page rewritten' \
-		"$TIMEOUT" &&
-		wait_log "$dir/vmm.log" 'e2e-vmm: A migrated-out' 30
+	host_do incoming B "tcp:127.0.0.1:$PORT" || return 1
+	host_do migrate A "tcp:127.0.0.1:$PORT" || return 1
+	host_saw B migrated-in && host_saw A migrated-out
 	local rc=$?
 	stop_vm A
 	return $rc
@@ -183,9 +275,8 @@ restore_into() {
 	local kv=$1 n=$2 dir=$WORK/$1
 
 	start_vm "$kv" "$n" incoming || return 1
-	vmm restore "$n" "$dir/snap.bin"
-	wait_log "$dir/vmm.log" "e2e-vmm: $n restored: page rewritten" \
-		"$TIMEOUT" &&
+	host_do restore "$n" "$dir/snap.bin" || return 1
+	host_saw "$n" restored &&
 		wait_log "$dir/serial-$n.log" 'E2E-END' "$TIMEOUT"
 	local rc=$?
 	stop_vm "$n"
@@ -196,8 +287,7 @@ snapshot() {
 	local kv=$1 dir=$WORK/$1
 
 	rm -f "$dir/snap.bin"
-	vmm save B "$dir/snap.bin"
-	wait_log "$dir/vmm.log" 'e2e-vmm: B saved' "$TIMEOUT"
+	host_do save B "$dir/snap.bin" && host_saw B saved
 	result $? "[$SERIES] snapshot saved with exec: ($(du -m "$dir/snap.bin" 2>/dev/null | cut -f1) MB)"
 	stop_vm B
 	restore_into "$kv" C
@@ -251,13 +341,13 @@ run_series() {
 	result $? "[$series] module builds warning-free with W=1"
 	[ -f "$dir/kmod/vmclock_guest.ko" ] || return
 	make_initramfs "$kv"
-	"$VMM" --ssdt "$dir/ssdt.aml"
-	result $? "[$series] SSDT generated by vmclock (iasl-checked in make check)"
+	"$VMCLOCKCTL" qemu-config vm ssdt="$dir/ssdt.aml" mailbox=$MBOX \
+		>"$dir/qemu-config.txt"
+	result $? "[$series] SSDT from vmclockctl qemu-config (iasl-checked in make check)"
 
-	mkfifo "$dir/vmm.fifo"
-	"$VMM" "$dir/vmm.fifo" >"$dir/vmm.log" 2>&1 &
-	VPID=$!
-	exec 7>"$dir/vmm.fifo"
+	DIR=$dir
+	host_start
+	result $? "[$series] host side ($HOST) started"
 	start_vm "$kv" A
 	result $? "[$series] QEMU A boots with the page in shared RAM"
 	serve_reqs "$kv" A migrate
@@ -267,12 +357,10 @@ run_series() {
 	serve_reqs "$kv" B snapshot
 	result $? "[$series] guest asked for the snapshot"
 	snapshot "$kv"
-	vmm quit
-	exec 7>&-
-	wait "$VPID"
 	for n in A B C D; do stop_vm $n; done
+	host_stop
 	collect "$kv"
-	grep -E 'mapping:|disrupted|restored|migrated|saved' "$dir/vmm.log" |
+	grep -E 'mapping|disrupted|restored|migrated|saved' "$dir/host.log" |
 		sed "s/^/  [$series host] /"
 }
 
@@ -291,7 +379,7 @@ main() {
 
 	trap cleanup EXIT
 	[ $# -gt 0 ] || set -- 6.12 6.1
-	for f in "$HOSTD" "$GUEST" "$VMM" "$VMCLOCK"; do
+	for f in "$HOSTD" "$GUEST" "$VMM" "$VMCLOCK" "$VMCLOCKD" "$VMCLOCKCTL"; do
 		[ -x "$f" ] || { echo "e2e.sh: build $f first (make check-e2e)"; exit 2; }
 	done
 	mkdir -p "$WORK"

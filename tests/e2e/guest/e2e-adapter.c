@@ -46,7 +46,17 @@ static int read_page(int fd, struct vmclock_abi *pg)
 	return pread(fd, pg, sizeof(*pg), 0) == (ssize_t)sizeof(*pg) ? 0 : -1;
 }
 
-/* Synchronized, and a marker other than @not (when @have_not). */
+/*
+ * A bounded page (SYNCHRONIZED, or FREERUNNING: a host without NTP says
+ * so and publishes its large bound), and a marker other than @not (when
+ * @have_not).
+ */
+static int usable(const struct vmclock_abi *pg)
+{
+	return pg->clock_status == VMCLOCK_STATUS_SYNCHRONIZED ||
+	       pg->clock_status == VMCLOCK_STATUS_FREERUNNING;
+}
+
 static int wait_sync(int secs, int have_not, uint64_t not)
 {
 	int fd = open(DEV, O_RDONLY);
@@ -54,8 +64,7 @@ static int wait_sync(int secs, int have_not, uint64_t not)
 	struct vmclock_abi pg;
 
 	while (fd >= 0 && now_ns() < end) {
-		if (!read_page(fd, &pg) &&
-		    pg.clock_status == VMCLOCK_STATUS_SYNCHRONIZED &&
+		if (!read_page(fd, &pg) && usable(&pg) &&
 		    (!have_not || pg.disruption_marker != not)) {
 			printf("%llu %llu\n",
 			       (unsigned long long)pg.disruption_marker,
@@ -317,6 +326,21 @@ static void nowcheck(int n, const char *label)
 	stat_report(&live, label, "vmclock now");
 }
 
+/* What else the uevent socket holds, for a failure's detail. */
+static const char *uevent_drain(int fd)
+{
+	static char buf[4096], out[120];
+	int n = 0;
+	ssize_t r;
+
+	snprintf(out, sizeof(out), "no uevent at all");
+	while (fd >= 0 && (r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[r] = 0;
+		snprintf(out, sizeof(out), "%d uevent(s), last: %.80s", ++n, buf);
+	}
+	return out;
+}
+
 /* Ask for the snapshot, then judge the restored copy we wake up in. */
 static void restore_check(uint64_t marker, uint64_t gen)
 {
@@ -329,7 +353,7 @@ static void restore_check(uint64_t marker, uint64_t gen)
 	fflush(stdout);
 	while (fd >= 0 && now_ns() < end) {
 		if (!read_page(fd, &pg) && pg.vm_generation_counter != gen &&
-		    pg.clock_status == VMCLOCK_STATUS_SYNCHRONIZED)
+		    usable(&pg))
 			break;
 		poll_fd(fd, 200);
 	}
@@ -342,12 +366,13 @@ static void restore_check(uint64_t marker, uint64_t gen)
 		 (unsigned long long)marker,
 		 (unsigned long long)pg.disruption_marker);
 	check(pg.vm_generation_counter != gen &&
-	      pg.disruption_marker != marker &&
-	      pg.clock_status == VMCLOCK_STATUS_SYNCHRONIZED,
-	      "restore: new generation, new marker, synchronized again", d);
+	      pg.disruption_marker != marker && usable(&pg),
+	      "restore: new generation, new marker, bounded again", d);
 	if (ufd >= 0)
 		got = uevent_wait(ufd, pg.vm_generation_counter);
-	check(got, "restore: uevent VMCLOCK_EVENT=restore with the new generation", "");
+	snprintf(d, sizeof(d), "socket %d, %s", ufd,
+		 got ? "seen" : uevent_drain(ufd));
+	check(got, "restore: uevent VMCLOCK_EVENT=restore with the new generation", d);
 	if (ufd >= 0)
 		close(ufd);
 	if (fd >= 0)

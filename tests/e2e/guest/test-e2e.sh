@@ -61,7 +61,7 @@ ptp=$(find_ptp vmclock0)
 check "PTP clock vmclock0 ($ptp)" [ -c "$ptp" ]
 
 state=$(sync_state 60)
-check "page synchronized once the adapter measured our TSC ($state)" \
+check "page bounded once the adapter measured our TSC ($state)" \
 	[ -n "$state" ]
 cs=/sys/devices/system/clocksource/clocksource0/current_clocksource
 wait_for 600 "[ \"\$(cat $cs)\" = tsc ]"
@@ -88,7 +88,7 @@ marker=$1 gen=$2
 req stopcont
 state=$(sync_state 120 "$marker")
 set -- $state
-check "stop/cont: new marker, same generation, synchronized ($marker -> $1)" \
+check "stop/cont: new marker, same generation, bounded ($marker -> $1)" \
 	[ -n "$state" -a "$2" = "$gen" ]
 marker=$1
 $G accuracy "$N" stopcont "$ptp"
@@ -96,7 +96,7 @@ $G accuracy "$N" stopcont "$ptp"
 req migrate
 state=$(sync_state 300 "$marker")
 set -- $state
-check "migration: new marker, same generation, synchronized ($marker -> $1)" \
+check "migration: new marker, same generation, bounded ($marker -> $1)" \
 	[ -n "$state" -a "$2" = "$gen" ]
 marker=$1
 $G accuracy "$N" migrated "$ptp"

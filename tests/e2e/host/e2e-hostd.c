@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/timex.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +69,19 @@ static uint64_t ts_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * TAI as vmclockd publishes it: CLOCK_REALTIME plus the kernel's TAI
+ * offset, or plus 37 s (its leap-second-file fallback) when the kernel
+ * was never told one and CLOCK_TAI is just CLOCK_REALTIME.
+ */
+static uint64_t true_tai_ns(void)
+{
+	struct timex tx = { 0 };
+	int tai = adjtimex(&tx) >= 0 && tx.tai > 0 ? tx.tai : TAI_UTC;
+
+	return ts_ns(CLOCK_REALTIME) + (uint64_t)tai * 1000000000ull;
 }
 
 /* A CLOCK_TAI reading and the TSC at its middle. */
@@ -220,7 +234,7 @@ static int serve(struct hostd *h, uint64_t op, uint64_t arg, uint64_t *val)
 	case MBOX_CALIBRATE:
 		return calibrate(h, (int64_t)arg);
 	case MBOX_HOSTTIME:
-		*val = ts_ns(CLOCK_TAI);
+		*val = h->w ? ts_ns(CLOCK_TAI) : true_tai_ns();
 		return 0;
 	case MBOX_PAGEHASH:
 		*val = mbox_fnv1a(h->page, 4096);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -100,12 +101,23 @@ static void say(const struct vm *v, const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* CLOCK_TAI and the TSC at its middle; the bracket's half in *half. */
+/* TAI: CLOCK_REALTIME + the kernel's TAI offset, or + 37 s without one. */
+static uint64_t tai_ns(void)
+{
+	static int tai = -1;
+	struct timex tx = { 0 };
+
+	if (tai < 0)
+		tai = adjtimex(&tx) >= 0 && tx.tai > 0 ? tx.tai : 37;
+	return ts_ns(CLOCK_REALTIME) + (uint64_t)tai * NS;
+}
+
+/* TAI and the TSC at its middle; the bracket's half in *half. */
 static void tai_pair(uint64_t *t, uint64_t *ns, uint64_t *half)
 {
 	uint64_t t0 = __rdtsc(), t1;
 
-	*ns = ts_ns(CLOCK_TAI);
+	*ns = tai_ns();
 	t1 = __rdtsc();
 	*t = t0 + (t1 - t0) / 2;
 	*half = (t1 - t0) / 2 + 1;

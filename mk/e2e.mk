@@ -28,7 +28,7 @@ $(TEST_SSDT): $(O)/tests/unit/test_ssdt.o $(O)/daemon/ssdt.o \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(TEST_QEMU): $(O)/tests/unit/test_qemu.o $(QEMU_OBJS) \
+$(TEST_QEMU): $(O)/tests/unit/test_qemu.o $(QEMU_OBJS) $(O)/daemon/qemu-config.o \
 		$(O)/tests/harness/test.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(JSONC_LIBS) -lpthread

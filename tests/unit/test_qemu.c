@@ -15,6 +15,7 @@
 #include <x86intrin.h>
 
 #include "../harness/test.h"
+#include "../../daemon/qemu-config.h"
 #include "../../daemon/qemu.h"
 
 static uint64_t counter(void *ctx)
@@ -231,4 +232,55 @@ TEST(random_generations_are_fresh)
 	CHECK_EQ_INT(qemu_random_generation(0, &a), 0);
 	CHECK_EQ_INT(qemu_random_generation(a, &b), 0);
 	CHECK(a && b && a != b);
+}
+
+static int config(const char *const *args, int n, char *out, size_t len)
+{
+	FILE *o = fmemopen(out, len, "w"), *e = fopen("/dev/null", "w");
+	int ret = qemu_config_main(n, (char **)args, o, e);
+
+	fclose(o);
+	fclose(e);
+	return ret;
+}
+
+TEST(qemu_config_prints_args_and_writes_the_ssdt)
+{
+	static char out[4096];
+	char ssdt[64], key[80];
+	const char *args[] = { "qemu-config", "vm1", "mailbox=0x1f001000",
+			       key };
+	unsigned char hdr[8];
+	FILE *f;
+
+	snprintf(ssdt, sizeof(ssdt), "/tmp/test_qemu_ssdt.%d", (int)getpid());
+	snprintf(key, sizeof(key), "ssdt=%s", ssdt);
+	CHECK_EQ_INT(config(args, 4, out, sizeof(out)), 0);
+	CHECK(strstr(out, "memmap=8K$0x1f000000") != NULL);
+	CHECK(strstr(out, "share=on") && strstr(out, "-device pc-testdev"));
+	CHECK(strstr(out, "add-qemu vm1 ") && strstr(out, "mailbox=0x1f001000"));
+	f = fopen(ssdt, "rb");
+	REQUIRE(f);
+	CHECK(fread(hdr, 1, 8, f) == 8 && !memcmp(hdr, "SSDT", 4));
+	fclose(f);
+	unlink(ssdt);
+}
+
+TEST(qemu_config_refuses_bad_places)
+{
+	static char out[4096];
+	const char *bios[] = { "qemu-config", "vm1", "gpa=0x1ffff000",
+			       "ssdt=/dev/null" };
+	const char *big[] = { "qemu-config", "vm1", "gpa=0x20000000",
+			      "ssdt=/dev/null" };
+	const char *high[] = { "qemu-config", "vm1", "mem=4G",
+			       "gpa=0x90000000", "ssdt=/dev/null" };
+	const char *irq[] = { "qemu-config", "vm1", "irq=2", "ssdt=/dev/null" };
+	const char *junk[] = { "qemu-config", "vm1", "frob=1" };
+
+	CHECK_EQ_INT(config(bios, 4, out, sizeof(out)), 2);
+	CHECK_EQ_INT(config(big, 4, out, sizeof(out)), 2);
+	CHECK_EQ_INT(config(high, 5, out, sizeof(out)), 2);
+	CHECK_EQ_INT(config(irq, 4, out, sizeof(out)), 2);
+	CHECK_EQ_INT(config(junk, 3, out, sizeof(out)), 2);
 }

@@ -221,7 +221,9 @@ t_run_static() {
 # A reader running while the host restores and migrates sees both, once.
 t_events() {
 	local out=$tmp/events.out
-	run_shared "$tmp/ex/read-time" -n 600 -i 20 "$tmp/page" >"$out" &
+	# Not through run_shared: $! must be the reader itself, for cleanup.
+	LD_LIBRARY_PATH=$DEB_LIB "$tmp/ex/read-time" -n 600 -i 20 "$tmp/page" \
+		>"$out" &
 	pids+=($!)
 	wait_for "$out" 10 '^bounded' &&
 		run_shared "$tmp/ex/publish-page" --restore "$tmp/page" &&

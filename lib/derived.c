@@ -11,16 +11,16 @@
 
 #include "internal.h"
 
-#define NS	  1000000000ll
-#define DAY_NS	  (86400ll * NS)
-#define NOON_S	  43200ll
-#define SLS_S	  1000ll
+#define NS     1000000000ll
+#define DAY_NS (86400ll * NS)
+#define NOON_S 43200ll
+#define SLS_S  1000ll
 
 /* The leap an indicator refers to, in POSIX and TAI terms. */
 struct leap {
-	int dir;	 /* +1 inserted, -1 deleted, 0 none */
-	int64_t m_ns;	 /* POSIX ns of the month boundary it sits at */
-	int64_t pre_ns;	 /* TAI - UTC before it, ns */
+	int dir; /* +1 inserted, -1 deleted, 0 none */
+	int64_t m_ns; /* POSIX ns of the month boundary it sits at */
+	int64_t pre_ns; /* TAI - UTC before it, ns */
 	int64_t post_ns; /* TAI - UTC after it, ns */
 };
 
@@ -104,8 +104,9 @@ static int leap_find(int64_t tai, int16_t off_s, uint8_t ind, struct leap *lp)
 	default:
 		return -EINVAL;
 	}
-	lp->m_ns = leap_boundary(tai - off, ind == VMCLOCK_LEAP_PRE_POS ||
-						   ind == VMCLOCK_LEAP_PRE_NEG);
+	lp->m_ns =
+		leap_boundary(tai - off, ind == VMCLOCK_LEAP_PRE_POS ||
+						 ind == VMCLOCK_LEAP_PRE_NEG);
 	/* POS with the new offset already (Linux): 23:59:59 seems to repeat. */
 	if (ind == VMCLOCK_LEAP_POS && tai - off >= lp->m_ns - NS &&
 	    tai - off < lp->m_ns)
@@ -146,7 +147,7 @@ VMC_API int vmclock_tai_to_utc(int64_t tai_ns, int16_t tai_offset_sec,
 	}
 	l = leap_start_tai(&lp);
 	if (tai_ns < l || (lp.dir > 0 && tai_ns >= l + NS)) {
-		/* Before the leap, or after it (23:59:60 is one second long). */
+		/* Before the leap, or after it (23:59:60 lasts one second). */
 		out->utc_ns = tai_ns - (tai_ns < l ? lp.pre_ns : lp.post_ns);
 	} else if (lp.dir > 0) {
 		/* 23:59:60: POSIX repeats 23:59:59. */
@@ -155,8 +156,10 @@ VMC_API int vmclock_tai_to_utc(int64_t tai_ns, int16_t tai_offset_sec,
 	} else {
 		out->utc_ns = tai_ns - lp.post_ns;
 	}
-	out->tai_offset_sec = (int16_t)((tai_ns < l || out->leap_second ?
-					 lp.pre_ns : lp.post_ns) / NS);
+	out->tai_offset_sec =
+		(int16_t)((tai_ns < l || out->leap_second ? lp.pre_ns :
+							    lp.post_ns) /
+			  NS);
 	return 0;
 }
 
@@ -228,7 +231,9 @@ static int64_t sat_add(int64_t a, int64_t b)
 {
 	int64_t r;
 
-	return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+	return __builtin_add_overflow(a, b, &r) ?
+		       (b > 0 ? INT64_MAX : INT64_MIN) :
+		       r;
 }
 
 VMC_API int vmclock_reading_smeared(const struct vmclock_reading *rd,
@@ -247,7 +252,8 @@ VMC_API int vmclock_reading_smeared(const struct vmclock_reading *rd,
 		return err;
 	e = (int64_t)rd->maxerror_ns;
 	if (vmclock_tai_to_smeared(sat_add(rd->tai_ns, -e), rd->tai_offset_sec,
-				   rd->leap_indicator, hint, &out->earliest_ns) ||
+				   rd->leap_indicator, hint,
+				   &out->earliest_ns) ||
 	    vmclock_tai_to_smeared(sat_add(rd->tai_ns, e), rd->tai_offset_sec,
 				   rd->leap_indicator, hint, &out->latest_ns))
 		return 0;

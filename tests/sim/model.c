@@ -44,8 +44,8 @@ int64_t model_tick_start(const struct sim *s, uint64_t c)
 
 uint64_t model_counter(const struct sim *s, int64_t t)
 {
-	unsigned __int128 d = (unsigned __int128)(uint64_t)(t - s->seg.t0) *
-			      s->seg.rate_q40;
+	unsigned __int128 d =
+		(unsigned __int128)(uint64_t)(t - s->seg.t0) * s->seg.rate_q40;
 
 	return s->seg.c0 + (uint64_t)(d >> 40);
 }
@@ -64,7 +64,8 @@ static uint64_t rate_q40(const struct sim *s)
 {
 	double f = (s->base_ppb + s->wander_ppb) * 1e-9;
 
-	return (uint64_t)llround((double)s->sc.counter_hz / 1e9 * (1.0 + f) * Q40);
+	return (uint64_t)llround((double)s->sc.counter_hz / 1e9 * (1.0 + f) *
+				 Q40);
 }
 
 /* Start a new linear piece at the current time with the current rate. */
@@ -95,7 +96,8 @@ static double host_max_ns(const struct sim *s)
 	double m = fmax(s->sc.host_max_ns, fabs(s->e_unsync0) / 0.9 + 2);
 
 	if (s->unsync)
-		return m + s->sc.unsync_drift_ppb * 1e-9 * (double)(s->t - s->unsync_t0);
+		return m + s->sc.unsync_drift_ppb * 1e-9 *
+				   (double)(s->t - s->unsync_t0);
 	return fmax(s->sc.host_max_ns, fabs(s->e_host) / 0.9 + 2);
 }
 
@@ -105,24 +107,29 @@ static void host_evolve(struct sim *s, double dt_s)
 	double a = exp(-dt_s / s->sc.host_tau_s), b = sqrt(1 - a * a);
 	double lim = 0.9 * s->sc.host_max_ns, slew = 500e-6 * dt_s * 1e9;
 
-	s->ef_host = clamp(a * s->ef_host + b * sim_gauss(s) * s->sc.host_fest_ppb,
-			   s->sc.host_fmax_ppb);
+	s->ef_host =
+		clamp(a * s->ef_host + b * sim_gauss(s) * s->sc.host_fest_ppb,
+		      s->sc.host_fmax_ppb);
 	if (s->unsync) {
-		s->e_host = s->e_unsync0 +
-			    s->unsync_drift * 1e-9 * (double)(s->t - s->unsync_t0);
+		s->e_host =
+			s->e_unsync0 +
+			s->unsync_drift * 1e-9 * (double)(s->t - s->unsync_t0);
 		return;
 	}
 	if (fabs(s->e_host) > lim) {
 		/* Back from free-run: slew, as NTP does, never step. */
-		s->e_host -= copysign(fmin(slew, fabs(s->e_host) - lim), s->e_host);
+		s->e_host -=
+			copysign(fmin(slew, fabs(s->e_host) - lim), s->e_host);
 		return;
 	}
-	s->e_host = clamp(a * s->e_host + b * sim_gauss(s) * s->sc.host_est_ns, lim);
+	s->e_host = clamp(a * s->e_host + b * sim_gauss(s) * s->sc.host_est_ns,
+			  lim);
 }
 
 static uint64_t rate_field(uint64_t period, double ppb)
 {
-	unsigned __int128 r = (unsigned __int128)period * (uint64_t)ceil(ppb * 1000);
+	unsigned __int128 r =
+		(unsigned __int128)period * (uint64_t)ceil(ppb * 1000);
 
 	return (uint64_t)(r / 1000000000000ull) + 1;
 }
@@ -136,15 +143,16 @@ static uint64_t rate_field(uint64_t period, double ppb)
 static double page_ahead(const struct sim *s, uint64_t c, int64_t belief)
 {
 	const struct vmclock_abi *pg = (const struct vmclock_abi *)s->page;
-	struct vmclock_line l = { pg->counter_value, pg->counter_period_frac_sec,
-				  pg->time_sec, pg->time_frac_sec,
-				  pg->counter_period_shift };
+	struct vmclock_line l = { pg->counter_value,
+				  pg->counter_period_frac_sec, pg->time_sec,
+				  pg->time_frac_sec, pg->counter_period_shift };
 	struct vmclock_instant t;
 	struct vmclock_span span;
 	int64_t ns;
 
 	if (!s->sc.monotonic || !s->sc.host_slew || !l.period_frac ||
-	    vmclock_line_eval(&l, c, &t, &span) || vmclock_instant_to_ns(&t, &ns))
+	    vmclock_line_eval(&l, c, &t, &span) ||
+	    vmclock_instant_to_ns(&t, &ns))
 		return 0;
 	return ns > belief ? (double)(ns - belief) : 0;
 }
@@ -160,21 +168,24 @@ static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 	uint64_t c = model_counter(s, s->t);
 	int64_t edge = model_tick_start(s, c);
 	int64_t truth = sc->time_type == VMCLOCK_TIME_UTC ?
-				model_true_utc(s, edge) : model_true_tai(s, edge);
-	int64_t ahead = (int64_t)(sc->host_ref_ahead_ms * 1e6 * sim_uniform(s, 0, 1));
+				model_true_utc(s, edge) :
+				model_true_tai(s, edge);
+	int64_t ahead =
+		(int64_t)(sc->host_ref_ahead_ms * 1e6 * sim_uniform(s, 0, 1));
 	int64_t belief = truth + llround(s->e_host);
 	double gap = page_ahead(s, c, belief);
 	double slew = fmin(gap / (2e9 * sc->update_interval_s), 500e-6) * 1e9;
 	double rel = s->ef_host + (s->unsync ? s->unsync_drift : 0) - slew;
 	double rmax = sc->host_fmax_ppb + 2 * sc->wander_max_ppb + slew +
-		      sc->step_max_ppb + 1 + (s->unsync ? sc->unsync_drift_ppb : 0);
+		      sc->step_max_ppb + 1 +
+		      (s->unsync ? sc->unsync_drift_ppb : 0);
 	uint64_t ns = (uint64_t)llround(Q40 * (1 + rel * 1e-9));
 
 	belief += (int64_t)ceil(gap);
 	memset(cal, 0, sizeof(*cal));
 	cal->switch_counter = c;
 	if (ahead) {
-		/* The reference point a little in the future: readers see Δ < 0. */
+		/* A reference point in the future: readers see Δ < 0. */
 		c = model_counter(s, s->t + ahead);
 		belief += ahead;
 	}
@@ -183,9 +194,11 @@ static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 	cal->time_frac = vmclock_nsec_to_frac((uint32_t)(belief % NS));
 	vmclock_period_from_ns(ns, s->seg.rate_q40, &cal->period_frac,
 			       &cal->period_shift);
-	cal->period_esterror_rate = rate_field(cal->period_frac, sc->host_fest_ppb);
+	cal->period_esterror_rate =
+		rate_field(cal->period_frac, sc->host_fest_ppb);
 	cal->period_maxerror_rate = rate_field(cal->period_frac, rmax);
-	cal->time_esterror_ns = (uint64_t)(fmax(sc->host_est_ns, fabs(s->e_host)) + gap);
+	cal->time_esterror_ns =
+		(uint64_t)(fmax(sc->host_est_ns, fabs(s->e_host)) + gap);
 	cal->time_maxerror_ns = (uint64_t)ceil(host_max_ns(s) + gap) + 1;
 	cal->valid = VMCLOCK_CAL_PERIOD_ESTERROR | VMCLOCK_CAL_PERIOD_MAXERROR |
 		     VMCLOCK_CAL_TIME_ESTERROR | VMCLOCK_CAL_TIME_MAXERROR;
@@ -274,8 +287,10 @@ static struct vmclock_writer *new_writer(struct sim *s, int adopt)
 		.size = PAGE_SZ,
 		.adopt = adopt,
 		.policy = VMCLOCK_MONOTONIC_ADJUST,
-		.publish_window_ticks = (uint64_t)(s->sc.publish_window_us * 1e-6 *
-						  (double)s->sc.counter_hz) + 1,
+		.publish_window_ticks =
+			(uint64_t)(s->sc.publish_window_us * 1e-6 *
+				   (double)s->sc.counter_hz) +
+			1,
 	};
 
 	return vmclock_writer_create(s->page, PAGE_SZ, &cfg);
@@ -303,14 +318,18 @@ static void plan_leap(struct sim *s)
 	s->leap_m = m;
 	s->leap_pre = pre;
 	if (s->sc.leap > 0) {
-		model_queue(s, m_t - day, EV_LEAP_STEP, VMCLOCK_LEAP_PRE_POS, 0);
-		/* Linux's host moves TAI - UTC as 23:59:60 begins, IERS as it ends. */
-		model_queue(s, m_t, EV_LEAP_STEP, VMCLOCK_LEAP_POS, s->sc.leap_linux);
+		model_queue(s, m_t - day, EV_LEAP_STEP, VMCLOCK_LEAP_PRE_POS,
+			    0);
+		/* Linux moves TAI - UTC as 23:59:60 begins, IERS as it ends. */
+		model_queue(s, m_t, EV_LEAP_STEP, VMCLOCK_LEAP_POS,
+			    s->sc.leap_linux);
 		model_queue(s, m_t + NS, EV_LEAP_STEP, VMCLOCK_LEAP_POST_POS,
 			    !s->sc.leap_linux);
 	} else {
-		model_queue(s, m_t - day, EV_LEAP_STEP, VMCLOCK_LEAP_PRE_NEG, 0);
-		model_queue(s, m_t - NS, EV_LEAP_STEP, VMCLOCK_LEAP_POST_NEG, -1);
+		model_queue(s, m_t - day, EV_LEAP_STEP, VMCLOCK_LEAP_PRE_NEG,
+			    0);
+		model_queue(s, m_t - NS, EV_LEAP_STEP, VMCLOCK_LEAP_POST_NEG,
+			    -1);
 	}
 	model_queue(s, m_t + day + NS, EV_LEAP_STEP, VMCLOCK_LEAP_NONE, 0);
 }
@@ -328,7 +347,8 @@ int model_init(struct sim *s)
 	s->true_off = sc->tai_offset;
 	s->base0_ppb = s->base_ppb = sc->freq_ppm * 1000;
 	new_segment(s, sc->counter_wrap_s > 0 ?
-			       (uint64_t)0 - (uint64_t)(sc->counter_wrap_s * sc->counter_hz) :
+			       (uint64_t)0 - (uint64_t)(sc->counter_wrap_s *
+							sc->counter_hz) :
 			       sim_rand(s) >> 8);
 	s->w = new_writer(s, 0);
 	if (!s->w)
@@ -342,7 +362,8 @@ int model_init(struct sim *s)
 	s->sim_flags = VMCLOCK_FLAG_TAI_OFFSET_VALID |
 		       (sc->monotonic ? VMCLOCK_FLAG_TIME_MONOTONIC : 0);
 	s->status = VMCLOCK_STATUS_UNKNOWN;
-	s->e_host = clamp(sim_gauss(s) * sc->host_est_ns, 0.9 * sc->host_max_ns);
+	s->e_host =
+		clamp(sim_gauss(s) * sc->host_est_ns, 0.9 * sc->host_max_ns);
 	s->last_update = 0;
 	model_queue(s, (int64_t)(sc->init_s * NS / 2), EV_INIT_SYNC, 1, 0);
 	model_queue(s, (int64_t)(sc->init_s * NS), EV_INIT_SYNC, 2, 0);
@@ -400,8 +421,10 @@ static void new_host(struct sim *s, int restore)
 	if (s->sc.migrate_clear)
 		vmclock_writer_clear_calibration(s->w);
 	/* The new host's NTP has its own error. */
-	s->e_host = clamp(sim_gauss(s) * s->sc.host_est_ns, 0.9 * s->sc.host_max_ns);
-	s->ef_host = clamp(sim_gauss(s) * s->sc.host_fest_ppb, s->sc.host_fmax_ppb);
+	s->e_host = clamp(sim_gauss(s) * s->sc.host_est_ns,
+			  0.9 * s->sc.host_max_ns);
+	s->ef_host =
+		clamp(sim_gauss(s) * s->sc.host_fest_ppb, s->sc.host_fmax_ppb);
 	s->unsync = 0;
 	s->e_unsync0 = 0;
 	s->last_update = s->t;
@@ -424,7 +447,8 @@ static void vm_pause(struct sim *s, int64_t dur, int restore)
 
 static void vm_resume(struct sim *s, int restore)
 {
-	double hz = (double)s->sc.counter_hz, err_ms = s->sc.migrate_counter_err_ms;
+	double hz = (double)s->sc.counter_hz,
+	       err_ms = s->sc.migrate_counter_err_ms;
 	double off = s->sc.migrate_ppm * 1000;
 	uint64_t c = s->pause_c;
 
@@ -477,7 +501,8 @@ static void ev_unsync(struct sim *s, int on, int64_t dur_s)
 		s->unsync = 1;
 		s->unsync_t0 = s->t;
 		s->e_unsync0 = s->e_host;
-		s->unsync_drift = sim_uniform(s, -1, 1) * s->sc.unsync_drift_ppb;
+		s->unsync_drift =
+			sim_uniform(s, -1, 1) * s->sc.unsync_drift_ppb;
 		if (s->status == VMCLOCK_STATUS_SYNCHRONIZED)
 			set_status(s, VMCLOCK_STATUS_FREERUNNING);
 		model_queue(s, s->t + dur_s * NS, EV_END_UNSYNC, 0, 0);
@@ -520,24 +545,53 @@ static void tai_change(struct sim *s, int64_t off)
 	txn_end(s);
 }
 
-void model_event(struct sim *s, const struct sim_event *ev)
+/* Events of the host's clock and of the page's announcements. */
+static int host_event(struct sim *s, const struct sim_event *ev)
 {
 	switch (ev->kind) {
 	case EV_INIT_SYNC:
 		if (ev->a == 1) {
 			set_status(s, VMCLOCK_STATUS_INITIALIZING);
-		} else {
-			s->last_update = s->t;
-			publish(s);
-			set_status(s, VMCLOCK_STATUS_SYNCHRONIZED);
+			return 1;
 		}
-		break;
+		s->last_update = s->t;
+		publish(s);
+		set_status(s, VMCLOCK_STATUS_SYNCHRONIZED);
+		return 1;
 	case EV_MAINT:
 		if (!s->stuck) {
 			vmclock_writer_set_flags(s->w, (uint64_t)ev->a, 0);
 			s->sim_flags |= (uint64_t)ev->a;
 		}
-		break;
+		return 1;
+	case EV_UNSYNC:
+	case EV_END_UNSYNC:
+		ev_unsync(s, ev->kind == EV_UNSYNC, ev->a);
+		return 1;
+	case EV_UNRELIABLE:
+		set_status(s, VMCLOCK_STATUS_UNRELIABLE);
+		model_queue(s, s->t + ev->a * NS, EV_END_UNRELIABLE, 0, 0);
+		return 1;
+	case EV_END_UNRELIABLE:
+		set_status(s, s->unsync ? VMCLOCK_STATUS_FREERUNNING :
+					  VMCLOCK_STATUS_SYNCHRONIZED);
+		return 1;
+	case EV_TAI_CHANGE:
+		tai_change(s, ev->a);
+		return 1;
+	case EV_LEAP_STEP:
+		leap_step(s, (int)ev->a, (int)ev->b);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void model_event(struct sim *s, const struct sim_event *ev)
+{
+	if (host_event(s, ev))
+		return;
+	switch (ev->kind) {
 	case EV_MIGRATE:
 		vm_pause(s, (int64_t)(s->sc.migrate_pause_ms * 1e6), 0);
 		break;
@@ -546,21 +600,6 @@ void model_event(struct sim *s, const struct sim_event *ev)
 		break;
 	case EV_RESUME:
 		vm_resume(s, (int)ev->a);
-		break;
-	case EV_UNSYNC:
-	case EV_END_UNSYNC:
-		ev_unsync(s, ev->kind == EV_UNSYNC, ev->a);
-		break;
-	case EV_UNRELIABLE:
-		set_status(s, VMCLOCK_STATUS_UNRELIABLE);
-		model_queue(s, s->t + ev->a * NS, EV_END_UNRELIABLE, 0, 0);
-		break;
-	case EV_END_UNRELIABLE:
-		set_status(s, s->unsync ? VMCLOCK_STATUS_FREERUNNING :
-					  VMCLOCK_STATUS_SYNCHRONIZED);
-		break;
-	case EV_TAI_CHANGE:
-		tai_change(s, ev->a);
 		break;
 	case EV_STUCK:
 		ev_stuck(s, ev->a);
@@ -575,8 +614,7 @@ void model_event(struct sim *s, const struct sim_event *ev)
 	case EV_END_STALL:
 		s->stalled = 0;
 		break;
-	case EV_LEAP_STEP:
-		leap_step(s, (int)ev->a, (int)ev->b);
+	default:
 		break;
 	}
 }

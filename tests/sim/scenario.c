@@ -17,33 +17,69 @@ enum key_type { K_INT, K_DBL, K_EV };
 struct key {
 	const char *name;
 	enum key_type type;
-	size_t off;	/* for K_INT (int64_t or int by size) and K_DBL */
+	size_t off; /* for K_INT (int64_t or int by size) and K_DBL */
 	int size;
 	enum ev_kind kind;
 };
 
-#define I64(f)	{ #f, K_INT, offsetof(struct scenario, f), 8, 0 }
-#define INT(f)	{ #f, K_INT, offsetof(struct scenario, f), 4, 0 }
-#define DBL(f)	{ #f, K_DBL, offsetof(struct scenario, f), 8, 0 }
+/* clang-format off */
+#define I64(f)	 { #f, K_INT, offsetof(struct scenario, f), 8, 0 }
+#define INT(f)	 { #f, K_INT, offsetof(struct scenario, f), 4, 0 }
+#define DBL(f)	 { #f, K_DBL, offsetof(struct scenario, f), 8, 0 }
 #define EV(n, k) { n, K_EV, 0, 0, k }
+/* clang-format on */
 
 static const struct key keys[] = {
-	I64(duration_s), I64(probes), I64(start_utc_s), INT(time_type),
-	INT(tai_offset), INT(monotonic), INT(smear), I64(counter_hz),
-	DBL(freq_ppm), DBL(wander_ppb), DBL(wander_max_ppb),
-	DBL(wander_interval_s), DBL(step_max_ppb), DBL(step_interval_s),
-	DBL(host_est_ns), DBL(host_max_ns), DBL(host_fest_ppb),
-	DBL(host_fmax_ppb), DBL(host_tau_s), DBL(update_interval_s),
-	DBL(init_s), DBL(unsync_drift_ppb), DBL(migrate_ppm),
-	DBL(migrate_pause_ms), DBL(migrate_counter_err_ms),
-	DBL(migrate_every_s), DBL(restore_every_s), DBL(stuck_every_s),
-	DBL(stuck_max_ms), DBL(race_prob), INT(migrate_clear), INT(host_slew), INT(edge_probes), INT(expect_violations), DBL(host_ref_ahead_ms),
-	DBL(counter_wrap_s), DBL(migrate_notice_s),
-	DBL(publish_latency_us), DBL(publish_window_us), INT(leap), INT(leap_linux),
-	INT(servo), DBL(servo_jitter_us), I64(trace_every),
-	EV("migrate", EV_MIGRATE), EV("restore", EV_RESTORE),
-	EV("unsync", EV_UNSYNC), EV("unreliable", EV_UNRELIABLE),
-	EV("tai_change", EV_TAI_CHANGE), EV("stuck", EV_STUCK),
+	I64(duration_s),
+	I64(probes),
+	I64(start_utc_s),
+	INT(time_type),
+	INT(tai_offset),
+	INT(monotonic),
+	INT(smear),
+	I64(counter_hz),
+	DBL(freq_ppm),
+	DBL(wander_ppb),
+	DBL(wander_max_ppb),
+	DBL(wander_interval_s),
+	DBL(step_max_ppb),
+	DBL(step_interval_s),
+	DBL(host_est_ns),
+	DBL(host_max_ns),
+	DBL(host_fest_ppb),
+	DBL(host_fmax_ppb),
+	DBL(host_tau_s),
+	DBL(update_interval_s),
+	DBL(init_s),
+	DBL(unsync_drift_ppb),
+	DBL(migrate_ppm),
+	DBL(migrate_pause_ms),
+	DBL(migrate_counter_err_ms),
+	DBL(migrate_every_s),
+	DBL(restore_every_s),
+	DBL(stuck_every_s),
+	DBL(stuck_max_ms),
+	DBL(race_prob),
+	INT(migrate_clear),
+	INT(host_slew),
+	INT(edge_probes),
+	INT(expect_violations),
+	DBL(host_ref_ahead_ms),
+	DBL(counter_wrap_s),
+	DBL(migrate_notice_s),
+	DBL(publish_latency_us),
+	DBL(publish_window_us),
+	INT(leap),
+	INT(leap_linux),
+	INT(servo),
+	DBL(servo_jitter_us),
+	I64(trace_every),
+	EV("migrate", EV_MIGRATE),
+	EV("restore", EV_RESTORE),
+	EV("unsync", EV_UNSYNC),
+	EV("unreliable", EV_UNRELIABLE),
+	EV("tai_change", EV_TAI_CHANGE),
+	EV("stuck", EV_STUCK),
 	EV("stall", EV_STALL),
 };
 

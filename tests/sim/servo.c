@@ -10,7 +10,7 @@
 
 #include "sim.h"
 
-#define KP 0.5	/* share of the measured offset corrected at once */
+#define KP 0.5 /* share of the measured offset corrected at once */
 #define KI 0.15 /* share of offset / interval added to the frequency */
 
 static double servo_time(const struct sim *s, int64_t t)
@@ -23,7 +23,8 @@ static double servo_time(const struct sim *s, int64_t t)
 
 double servo_error(const struct sim *s)
 {
-	return servo_time(s, s->counter_t) - (double)model_true_utc(s, s->counter_t);
+	return servo_time(s, s->counter_t) -
+	       (double)model_true_utc(s, s->counter_t);
 }
 
 void servo_init(struct sim *s)

@@ -49,7 +49,8 @@ uint64_t sim_rand(struct sim *s)
 
 double sim_uniform(struct sim *s, double lo, double hi)
 {
-	return lo + (hi - lo) * (double)(sim_rand(s) >> 11) / 9007199254740992.0;
+	return lo +
+	       (hi - lo) * (double)(sim_rand(s) >> 11) / 9007199254740992.0;
 }
 
 /* Irwin-Hall: the sum of 12 uniforms less 6, close to N(0, 1), bounded. */
@@ -119,9 +120,11 @@ static uint32_t expected_events(struct sim *s)
 	ev |= s->sim_flags != s->prev_flags ? VMCLOCK_EVENT_FLAGS : 0;
 	ev |= s->leap_ind != s->prev_leap ? VMCLOCK_EVENT_LEAP : 0;
 	ev |= s->true_off != s->prev_tai ? VMCLOCK_EVENT_TAI_OFFSET : 0;
-	ev |= newly & VMCLOCK_FLAG_DISRUPTION_SOON ? VMCLOCK_EVENT_MAINT_SOON : 0;
+	ev |= newly & VMCLOCK_FLAG_DISRUPTION_SOON ? VMCLOCK_EVENT_MAINT_SOON :
+						     0;
 	ev |= newly & VMCLOCK_FLAG_DISRUPTION_IMMINENT ?
-		      VMCLOCK_EVENT_MAINT_IMMINENT : 0;
+		      VMCLOCK_EVENT_MAINT_IMMINENT :
+		      0;
 	return ev;
 }
 
@@ -130,11 +133,15 @@ static void check_events(struct sim *s, const struct vmclock_reading *rd)
 	uint32_t want = expected_events(s);
 
 	if (rd->events != want)
-		sim_violation(s, "events 0x%x, expected 0x%x", rd->events, want);
+		sim_violation(s, "events 0x%x, expected 0x%x", rd->events,
+			      want);
 	if (rd->disruption_marker != s->marker || rd->flags != s->sim_flags ||
-	    rd->clock_status != s->status || rd->leap_indicator != s->leap_ind ||
+	    rd->clock_status != s->status ||
+	    rd->leap_indicator != s->leap_ind ||
 	    rd->tai_offset_sec != s->true_off)
-		sim_violation(s, "reading's page state differs from what was written");
+		sim_violation(
+			s,
+			"reading's page state differs from what was written");
 	if (rd->events & VMCLOCK_EVENT_DISRUPTED && s->servo.on)
 		s->servo.next_poll = s->t;
 	s->st.events += (uint64_t)__builtin_popcount(rd->events);
@@ -156,8 +163,8 @@ static double min_half_width(const struct sim *s, uint64_t counter)
 	double rate = (double)pg->counter_period_maxerror_rate_frac_sec;
 
 	if (!(pg->flags & VMCLOCK_FLAG_PERIOD_MAXERROR_VALID))
-		rate = (double)pg->counter_period_frac_sec * VMCLOCK_DEFAULT_DRIFT_PPB /
-		       1e9;
+		rate = (double)pg->counter_period_frac_sec *
+		       VMCLOCK_DEFAULT_DRIFT_PPB / 1e9;
 	return (double)pg->time_maxerror_nanosec +
 	       ticks * rate * 1e9 / ldexp(1, 64 + pg->counter_period_shift);
 }
@@ -183,7 +190,8 @@ static void check_width(struct sim *s, const struct vmclock_reading *rd)
 		s->st.max_ratio = ratio;
 	/* 4 ns: the reader rounds each end outward to whole nanoseconds. */
 	if (width > 2 * exact * WIDTH_LIMIT + 4)
-		sim_violation(s, "bound width %.0f ns is %.3fx the page's %.0f ns",
+		sim_violation(s,
+			      "bound width %.0f ns is %.3fx the page's %.0f ns",
 			      width, ratio, 2 * exact);
 	if (width < 2 * exact - tick - 4)
 		sim_violation(s, "bound width %.0f ns below the page's %.0f ns",
@@ -228,17 +236,20 @@ static void check_derived(struct sim *s, const struct vmclock_reading *rd,
 		sim_violation(s, "derived UTC failed");
 	else if (llabs(derived_tai(s, &u) - tai) > e)
 		sim_violation(s, "derived UTC %lld%s is %lld ns from true time",
-			      (long long)u.utc_ns, u.leap_second ? " (:60)" : "",
+			      (long long)u.utc_ns,
+			      u.leap_second ? " (:60)" : "",
 			      (long long)(derived_tai(s, &u) - tai));
 	if (!s->sc.smear)
 		return;
 	ref = smear_truth(s, tai);
-	if (vmclock_reading_smeared(rd, (uint8_t)s->sc.smear, &sm) || !sm.bounded)
+	if (vmclock_reading_smeared(rd, (uint8_t)s->sc.smear, &sm) ||
+	    !sm.bounded)
 		sim_violation(s, "smeared clock failed");
 	else if (ref < sm.earliest_ns || ref > sm.latest_ns ||
 		 llabs(sm.time_ns - ref) > e + 1)
 		sim_violation(s, "smeared %lld not within %lld of true %lld",
-			      (long long)sm.time_ns, (long long)e, (long long)ref);
+			      (long long)sm.time_ns, (long long)e,
+			      (long long)ref);
 }
 
 static void check_success(struct sim *s, const struct vmclock_reading *rd)
@@ -248,27 +259,35 @@ static void check_success(struct sim *s, const struct vmclock_reading *rd)
 	double err = (double)(rd->utc_ns - utc);
 
 	if (s->stuck)
-		sim_violation(s, "read succeeded while the writer held seq odd");
+		sim_violation(s,
+			      "read succeeded while the writer held seq odd");
 	if (s->status != VMCLOCK_STATUS_SYNCHRONIZED &&
 	    s->status != VMCLOCK_STATUS_FREERUNNING)
-		sim_violation(s, "strict read succeeded on status %d", s->status);
+		sim_violation(s, "strict read succeeded on status %d",
+			      s->status);
 	if (rd->counter != model_counter(s, s->counter_t))
 		sim_violation(s, "reading's counter is not the simulated one");
 	if (utc < rd->earliest_ns || utc > rd->latest_ns)
-		sim_violation(s, "true UTC %lld outside [%lld, %lld] (error %.0f ns, "
-			      "maxerror %llu)", (long long)utc,
-			      (long long)rd->earliest_ns, (long long)rd->latest_ns,
-			      err, (unsigned long long)rd->maxerror_ns);
+		sim_violation(
+			s,
+			"true UTC %lld outside [%lld, %lld] (error %.0f ns, "
+			"maxerror %llu)",
+			(long long)utc, (long long)rd->earliest_ns,
+			(long long)rd->latest_ns, err,
+			(unsigned long long)rd->maxerror_ns);
 	if ((rd->valid & VMCLOCK_VALID_TAI) &&
 	    (uint64_t)llabs(rd->tai_ns - tai) > rd->maxerror_ns)
 		sim_violation(s, "true TAI outside the bound");
 	check_width(s, rd);
 	if (rd->flags & VMCLOCK_FLAG_TIME_MONOTONIC) {
 		if (s->have_mono && rd->time_ns < s->last_mono)
-			sim_violation(s, "time went back %lld ns under TIME_MONOTONIC",
-				      (long long)(s->last_mono - rd->time_ns));
+			sim_violation(
+				s,
+				"time went back %lld ns under TIME_MONOTONIC",
+				(long long)(s->last_mono - rd->time_ns));
 		s->last_mono = rd->time_ns > s->last_mono || !s->have_mono ?
-				       rd->time_ns : s->last_mono;
+				       rd->time_ns :
+				       s->last_mono;
 		s->have_mono = 1;
 	} else {
 		s->have_mono = 0;
@@ -287,7 +306,8 @@ static void check_timeout(struct sim *s, int rc, int64_t start)
 		s->st.timeouts++;
 		if (!s->stuck || waited < (int64_t)VMCLOCK_DEFAULT_TIMEOUT_NS)
 			sim_violation(s, "timed out after %lld ns, writer %s",
-				      (long long)waited, s->stuck ? "stuck" : "free");
+				      (long long)waited,
+				      s->stuck ? "stuck" : "free");
 	}
 }
 
@@ -331,7 +351,8 @@ static void trace_clocks(const struct sim *s, const struct vmclock_reading *rd,
 static void trace_probe(struct sim *s, const struct vmclock_reading *rd, int rc)
 {
 	int64_t utc = model_true_utc(s, s->counter_t);
-	int64_t rel = model_true_tai(s, s->counter_t) - s->leap_m - s->leap_pre * NS;
+	int64_t rel =
+		model_true_tai(s, s->counter_t) - s->leap_m - s->leap_pre * NS;
 	double c[3] = { 0, 0, 0 };
 
 	if (!s->trace || s->st.probes % (uint64_t)s->sc.trace_every)
@@ -339,8 +360,7 @@ static void trace_probe(struct sim *s, const struct vmclock_reading *rd, int rc)
 	if (!rc)
 		trace_clocks(s, rd, c);
 	fprintf(s->trace, "%.6f %d %lld %lld %lld %.0f %.3f %.0f %.0f %.0f\n",
-		(double)s->t / 1e9, rc,
-		rc ? 0 : (long long)(rd->utc_ns - utc),
+		(double)s->t / 1e9, rc, rc ? 0 : (long long)(rd->utc_ns - utc),
 		rc ? 0 : (long long)(rd->earliest_ns - utc),
 		rc ? 0 : (long long)(rd->latest_ns - utc),
 		s->servo.on ? servo_error(s) : 0.0,
@@ -367,11 +387,15 @@ static void probe(struct sim *s)
 		s->st.ok++;
 		check_success(s, &rd);
 	} else if (rc != -ETIMEDOUT && s->stuck) {
-		sim_violation(s, "read returned %d while the writer held seq odd", rc);
+		sim_violation(s,
+			      "read returned %d while the writer held seq odd",
+			      rc);
 	}
 	if (s->servo.on) {
-		compare_note(s, 0, rc ? 0 : (double)rd.utc_ns -
-					    (double)model_true_utc(s, s->counter_t),
+		compare_note(s, 0,
+			     rc ? 0 :
+				  (double)rd.utc_ns - (double)model_true_utc(
+							      s, s->counter_t),
 			     rc == 0);
 		compare_note(s, 1, servo_error(s), 1);
 	}
@@ -421,7 +445,8 @@ static void random_events(struct sim *s, int64_t *when, int kind)
 		int64_t n = (int64_t)(s->sc.migrate_notice_s * 1e9);
 
 		if (n > 0) {
-			model_queue(s, s->t, EV_MAINT, VMCLOCK_FLAG_DISRUPTION_SOON, 0);
+			model_queue(s, s->t, EV_MAINT,
+				    VMCLOCK_FLAG_DISRUPTION_SOON, 0);
 			model_queue(s, s->t + n / 2, EV_MAINT,
 				    VMCLOCK_FLAG_DISRUPTION_IMMINENT, 0);
 		}
@@ -442,8 +467,9 @@ static void random_events(struct sim *s, int64_t *when, int kind)
 /* Pick the earliest due thing; queued events win ties, then in this order. */
 static int64_t *next_source(struct sim *s, int *qi)
 {
-	int64_t *srcs[] = { &s->next_migrate, &s->next_restore, &s->next_stuck,
-			    &s->next_wander, &s->next_step, &s->next_update,
+	int64_t *srcs[] = { &s->next_migrate,	 &s->next_restore,
+			    &s->next_stuck,	 &s->next_wander,
+			    &s->next_step,	 &s->next_update,
 			    &s->servo.next_poll, &s->next_probe };
 	int64_t *best = NULL, min = INT64_MAX;
 	size_t i;
@@ -469,14 +495,17 @@ static void dispatch(struct sim *s, int64_t *src)
 	if (src == &s->next_probe) {
 		if (!s->paused)
 			probe(s);
-		s->next_probe = s->t + 1 + (int64_t)(sim_rand(s) % (2 * s->probe_mean));
+		s->next_probe =
+			s->t + 1 + (int64_t)(sim_rand(s) % (2 * s->probe_mean));
 	} else if (src == &s->next_update) {
 		update_with_edges(s);
-		s->next_update = s->t + (int64_t)(s->sc.update_interval_s * 1e9 *
-						  sim_uniform(s, 0.9, 1.1));
+		s->next_update =
+			s->t + (int64_t)(s->sc.update_interval_s * 1e9 *
+					 sim_uniform(s, 0.9, 1.1));
 	} else if (src == &s->next_wander) {
 		model_wander(s);
-		s->next_wander = s->t + (int64_t)(s->sc.wander_interval_s * 1e9);
+		s->next_wander =
+			s->t + (int64_t)(s->sc.wander_interval_s * 1e9);
 	} else if (src == &s->next_step) {
 		model_step(s);
 		s->next_step = after(s, s->sc.step_interval_s);
@@ -504,7 +533,8 @@ static void schedule_init(struct sim *s)
 	s->next_probe = 1;
 	s->next_update = (int64_t)(sc->init_s * NS) + NS;
 	s->next_wander = sc->wander_interval_s > 0 ?
-				 (int64_t)(sc->wander_interval_s * 1e9) : INT64_MAX;
+				 (int64_t)(sc->wander_interval_s * 1e9) :
+				 INT64_MAX;
 	s->next_step = sc->step_max_ppb > 0 ? after(s, sc->step_interval_s) :
 					      INT64_MAX;
 	s->next_migrate = after(s, sc->migrate_every_s);
@@ -612,7 +642,8 @@ static int run_scenario(const char *path, uint64_t seed, int64_t mult,
 		       (unsigned long long)s->st.races,
 		       (unsigned long long)s->st.events,
 		       (unsigned long long)s->st.behind, s->st.max_err_ns,
-		       s->st.nerr ? sqrt(s->st.sum_err2 / (double)s->st.nerr) : 0);
+		       s->st.nerr ? sqrt(s->st.sum_err2 / (double)s->st.nerr) :
+				    0);
 	if (s->sc.servo)
 		print_compare(s);
 	fail = !s->st.probes || !s->st.ok ||
@@ -655,15 +686,18 @@ int main(int argc, char **argv)
 		} else if (opt == 'v') {
 			verbose = 1;
 		} else {
-			fprintf(stderr, "usage: %s [-v] [-s SEED] [-m MULT] "
-					"[-t TRACE] SCENARIO...\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [-v] [-s SEED] [-m MULT] "
+				"[-t TRACE] SCENARIO...\n",
+				argv[0]);
 			return 2;
 		}
 	}
-	printf("sim: seed %llu (replay with -s %llu)\n", (unsigned long long)seed,
-	       (unsigned long long)seed);
+	printf("sim: seed %llu (replay with -s %llu)\n",
+	       (unsigned long long)seed, (unsigned long long)seed);
 	for (i = optind; i < argc; i++) {
-		if (run_scenario(argv[i], seed, mult < 1 ? 1 : mult, trace, verbose))
+		if (run_scenario(argv[i], seed, mult < 1 ? 1 : mult, trace,
+				 verbose))
 			failed++;
 		else
 			passed++;

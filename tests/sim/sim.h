@@ -24,25 +24,25 @@
 
 /* Scenario events, at virtual times relative to the start. */
 enum ev_kind {
-	EV_MIGRATE,	/* a: -, pause and frequency from the keys */
-	EV_RESTORE,	/* a: jump in s */
-	EV_UNSYNC,	/* a: duration in s */
-	EV_UNRELIABLE,	/* a: duration in s */
-	EV_TAI_CHANGE,	/* a: new TAI - UTC */
-	EV_STUCK,	/* a: duration in ms, seq odd */
-	EV_STALL,	/* a: duration in s, seq even, no updates */
-	EV_LEAP_STEP,	/* internal: a = new leap_indicator, b = offset delta */
+	EV_MIGRATE, /* a: -, pause and frequency from the keys */
+	EV_RESTORE, /* a: jump in s */
+	EV_UNSYNC, /* a: duration in s */
+	EV_UNRELIABLE, /* a: duration in s */
+	EV_TAI_CHANGE, /* a: new TAI - UTC */
+	EV_STUCK, /* a: duration in ms, seq odd */
+	EV_STALL, /* a: duration in s, seq even, no updates */
+	EV_LEAP_STEP, /* internal: a = new leap_indicator, b = offset delta */
 	EV_END_UNSYNC,
 	EV_END_UNRELIABLE,
 	EV_END_STUCK,
 	EV_END_STALL,
-	EV_RESUME,	/* internal: end of a migration or restore pause */
-	EV_INIT_SYNC,	/* internal: first calibration */
-	EV_MAINT,	/* internal: a = DISRUPTION_* flags to set */
+	EV_RESUME, /* internal: end of a migration or restore pause */
+	EV_INIT_SYNC, /* internal: first calibration */
+	EV_MAINT, /* internal: a = DISRUPTION_* flags to set */
 };
 
 struct sim_event {
-	int64_t at;	/* virtual ns since start */
+	int64_t at; /* virtual ns since start */
 	enum ev_kind kind;
 	int64_t a, b;
 };
@@ -90,19 +90,19 @@ struct stats {
 struct servo {
 	int on;
 	int64_t next_poll;
-	uint64_t g0;	/* counter at the anchor */
-	double y0;	/* servo time (UTC ns) at the anchor */
-	double freq;	/* relative frequency correction */
-	double nominal;	/* ns per tick assumed */
+	uint64_t g0; /* counter at the anchor */
+	double y0; /* servo time (UTC ns) at the anchor */
+	double freq; /* relative frequency correction */
+	double nominal; /* ns per tick assumed */
 	int64_t last_poll;
 };
 
 struct sim {
 	struct scenario sc;
 	uint64_t rng;
-	int64_t t;		/* virtual time since start, ns */
-	int64_t t0_tai;		/* TAI ns at t = 0 */
-	int64_t true_off;	/* true TAI - UTC, s */
+	int64_t t; /* virtual time since start, ns */
+	int64_t t0_tai; /* TAI ns at t = 0 */
+	int64_t true_off; /* true TAI - UTC, s */
 	/* oscillator */
 	double base_ppb, base0_ppb, wander_ppb;
 	struct counter_seg seg;
@@ -111,7 +111,7 @@ struct sim {
 	int64_t pause_t;
 	int64_t last_update;
 	/* host */
-	double e_host, ef_host;	/* belief error (ns), rate estimate error */
+	double e_host, ef_host; /* belief error (ns), rate estimate error */
 	int unsync;
 	int64_t unsync_t0;
 	double unsync_drift;
@@ -126,7 +126,7 @@ struct sim {
 	struct vmclock_reader *r;
 	/* probe-local time while the reader spins */
 	int64_t local;
-	int64_t counter_t;	/* probe-local time of the counter read */
+	int64_t counter_t; /* probe-local time of the counter read */
 	int in_probe, race_armed;
 	/* what the reader saw last */
 	int have_prev;
@@ -135,8 +135,8 @@ struct sim {
 	int have_mono;
 	int64_t last_mono;
 	/* leap */
-	int64_t leap_m;		/* POSIX ns of the month boundary */
-	int64_t leap_pre;	/* TAI - UTC before, s */
+	int64_t leap_m; /* POSIX ns of the month boundary */
+	int64_t leap_pre; /* TAI - UTC before, s */
 	/* queue */
 	int64_t next_probe, next_update, next_wander, next_step;
 	int64_t next_migrate, next_restore, next_stuck;

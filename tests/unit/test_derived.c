@@ -40,8 +40,8 @@ static void check_civil(const struct vmclock_utc *u, int64_t y, int mo, int d,
 			  c.min == mi && c.sec == s && c.nsec == ns,
 		  "got %lld-%02d-%02d %02d:%02d:%02d.%09u, want "
 		  "%lld-%02d-%02d %02d:%02d:%02d.%09u",
-		  (long long)c.year, c.month, c.day, c.hour, c.min, c.sec, c.nsec,
-		  (long long)y, mo, d, h, mi, s, ns);
+		  (long long)c.year, c.month, c.day, c.hour, c.min, c.sec,
+		  c.nsec, (long long)y, mo, d, h, mi, s, ns);
 }
 
 TEST(civil_known_dates)
@@ -134,25 +134,30 @@ TEST(indicator_timing_does_not_matter)
 	for (n = 0; n < 20000; n++) {
 		int neg = n & 1, dir = neg ? -1 : 1;
 		int64_t m = neg ? M2026 : M2017, pre = (neg ? 37 : 36) * NS;
-		int64_t tai = m + pre - 2 * DAY +
-			      (int64_t)test_rand_below(4 * DAY);
-		int16_t pre_s = (int16_t)(pre / NS), post_s = (int16_t)(pre_s + dir);
+		int64_t tai =
+			m + pre - 2 * DAY + (int64_t)test_rand_below(4 * DAY);
+		int16_t pre_s = (int16_t)(pre / NS),
+			post_s = (int16_t)(pre_s + dir);
 		struct vmclock_utc a, b;
 
-		b = utc(tai, post_s, neg ? VMCLOCK_LEAP_POST_NEG : VMCLOCK_LEAP_POST_POS);
+		b = utc(tai, post_s,
+			neg ? VMCLOCK_LEAP_POST_NEG : VMCLOCK_LEAP_POST_POS);
 		CHECK_EQ_INT(tai_of(&b, m, pre, dir), tai);
 		if (!neg && tai >= m + pre) {
 			a = utc(tai, pre_s, VMCLOCK_LEAP_POS);
-			CHECK(a.utc_ns == b.utc_ns && a.leap_second == b.leap_second);
+			CHECK(a.utc_ns == b.utc_ns &&
+			      a.leap_second == b.leap_second);
 		}
 		if (tai - pre - m >= VMCLOCK_LEAP_LATE_NS)
 			continue;
-		a = utc(tai, pre_s, neg ? VMCLOCK_LEAP_PRE_NEG : VMCLOCK_LEAP_PRE_POS);
-		CHECK_MSG(a.utc_ns == b.utc_ns && a.leap_second == b.leap_second &&
+		a = utc(tai, pre_s,
+			neg ? VMCLOCK_LEAP_PRE_NEG : VMCLOCK_LEAP_PRE_POS);
+		CHECK_MSG(a.utc_ns == b.utc_ns &&
+				  a.leap_second == b.leap_second &&
 				  a.tai_offset_sec == b.tai_offset_sec,
 			  "tai %lld: pre %lld/%d, post %lld/%d", (long long)tai,
-			  (long long)a.utc_ns, a.leap_second, (long long)b.utc_ns,
-			  b.leap_second);
+			  (long long)a.utc_ns, a.leap_second,
+			  (long long)b.utc_ns, b.leap_second);
 	}
 }
 
@@ -163,7 +168,7 @@ TEST(pre_indicator_early_in_month_means_its_end)
 	struct vmclock_utc u = utc(tai, 36, VMCLOCK_LEAP_PRE_POS);
 
 	CHECK_EQ_INT(u.utc_ns, tai - 36 * NS);
-	/* ... but within the first hour it is a leap the host has not cleared. */
+	/* ... but in the first hour, a leap the host has not cleared. */
 	u = utc(M2017 + 37 * NS + 60 * NS, 36, VMCLOCK_LEAP_PRE_POS);
 	CHECK_EQ_INT(u.utc_ns, M2017 + 60 * NS);
 }
@@ -177,12 +182,15 @@ TEST(none_is_plain_offset_and_errors)
 	CHECK_EQ_INT(u.utc_ns, M2017 + 123 - 37 * NS);
 	CHECK_EQ_INT(vmclock_tai_to_utc(0, 37, 6, &u), -EINVAL);
 	CHECK_EQ_INT(vmclock_tai_to_utc(INT64_MAX, 37, 0, &u), -ERANGE);
-	CHECK_EQ_INT(vmclock_tai_to_smeared(0, 37, 0, VMCLOCK_SMEARING_STRICT, &s),
+	CHECK_EQ_INT(vmclock_tai_to_smeared(0, 37, 0, VMCLOCK_SMEARING_STRICT,
+					    &s),
 		     -EINVAL);
-	CHECK_EQ_INT(vmclock_tai_to_smeared(0, 37, 9, VMCLOCK_SMEARING_UTC_SLS, &s),
+	CHECK_EQ_INT(vmclock_tai_to_smeared(0, 37, 9, VMCLOCK_SMEARING_UTC_SLS,
+					    &s),
 		     -EINVAL);
 	CHECK_EQ_INT(vmclock_tai_to_smeared(M2017, 37, 0,
-					    VMCLOCK_SMEARING_UTC_SLS, &s), 0);
+					    VMCLOCK_SMEARING_UTC_SLS, &s),
+		     0);
 	CHECK_EQ_INT(s, M2017 - 37 * NS);
 }
 
@@ -221,18 +229,22 @@ TEST(smears_match_definition)
 				     VMCLOCK_SMEARING_NOON_LINEAR;
 		int64_t m = neg ? M2026 : M2017, pre = (neg ? 37 : 36) * NS;
 		int64_t span = sls ? 2000 * NS : 2 * DAY;
-		int64_t tai = m + pre - span + (int64_t)test_rand_below(2 * span);
+		int64_t tai =
+			m + pre - span + (int64_t)test_rand_below(2 * span);
 		int64_t want = sls ? smear_ref(tai, m, pre, dir, 1000, 1000) :
 				     smear_ref(tai, m, pre, dir, 43200, 86400);
 		int16_t post_s = (int16_t)(pre / NS + dir);
 
 		CHECK_EQ_INT(smeared(tai, post_s,
-				     neg ? VMCLOCK_LEAP_POST_NEG : VMCLOCK_LEAP_POST_POS,
-				     hint), want);
+				     neg ? VMCLOCK_LEAP_POST_NEG :
+					   VMCLOCK_LEAP_POST_POS,
+				     hint),
+			     want);
 		if (tai - pre - m < VMCLOCK_LEAP_LATE_NS)
 			CHECK_EQ_INT(smeared(tai, (int16_t)(pre / NS),
 					     neg ? VMCLOCK_LEAP_PRE_NEG :
-						   VMCLOCK_LEAP_PRE_POS, hint),
+						   VMCLOCK_LEAP_PRE_POS,
+					     hint),
 				     want);
 	}
 }
@@ -243,7 +255,8 @@ TEST(smear_endpoints_and_rate)
 
 	/* NOON_LINEAR: noon to noon, 86,401 SI seconds. */
 	t = M2017 - 43200 * NS + pre;
-	CHECK_EQ_INT(smeared(t, 36, VMCLOCK_LEAP_PRE_POS, 1), M2017 - 43200 * NS);
+	CHECK_EQ_INT(smeared(t, 36, VMCLOCK_LEAP_PRE_POS, 1),
+		     M2017 - 43200 * NS);
 	CHECK_EQ_INT(smeared(t + 86401 * NS, 37, VMCLOCK_LEAP_POST_POS, 1),
 		     M2017 + 43200 * NS);
 	/* Halfway through the SI window the smear is half a second behind. */
@@ -251,13 +264,15 @@ TEST(smear_endpoints_and_rate)
 		     M2017);
 	/* UTC_SLS: the last 1000 s, 1001 SI seconds, ending at midnight. */
 	t = M2017 - 1000 * NS + pre;
-	CHECK_EQ_INT(smeared(t, 36, VMCLOCK_LEAP_PRE_POS, 2), M2017 - 1000 * NS);
-	CHECK_EQ_INT(smeared(t + 1001 * NS, 37, VMCLOCK_LEAP_POST_POS, 2), M2017);
+	CHECK_EQ_INT(smeared(t, 36, VMCLOCK_LEAP_PRE_POS, 2),
+		     M2017 - 1000 * NS);
+	CHECK_EQ_INT(smeared(t + 1001 * NS, 37, VMCLOCK_LEAP_POST_POS, 2),
+		     M2017);
 	CHECK_EQ_INT(smeared(M2017 + pre, 36, VMCLOCK_LEAP_POS, 2),
 		     M2017 - 1000 * NS + 1000000 * NS / 1001);
 	/* Never faster than TAI, never backwards, across the whole window. */
-	for (t = M2017 + pre - 1100 * NS, s0 = INT64_MIN; t < M2017 + pre + 100 * NS;
-	     t += 999999937) {
+	for (t = M2017 + pre - 1100 * NS, s0 = INT64_MIN;
+	     t < M2017 + pre + 100 * NS; t += 999999937) {
 		s1 = smeared(t, 37, VMCLOCK_LEAP_POST_POS, 2);
 		CHECK(s1 >= s0 && (s0 == INT64_MIN || s1 - s0 <= 999999937));
 		s0 = s1;
@@ -280,11 +295,13 @@ TEST(reading_wrappers)
 	rd.leap_indicator = VMCLOCK_LEAP_POS;
 	CHECK_EQ_INT(vmclock_reading_utc(&rd, &u), 0);
 	CHECK_EQ_INT(u.leap_second, 1);
-	CHECK_EQ_INT(vmclock_reading_smeared(&rd, VMCLOCK_SMEARING_UTC_SLS, &sm), 0);
+	CHECK_EQ_INT(
+		vmclock_reading_smeared(&rd, VMCLOCK_SMEARING_UTC_SLS, &sm), 0);
 	CHECK_EQ_INT(sm.bounded, 0);
 	rd.valid |= VMCLOCK_VALID_MAXERROR;
 	rd.maxerror_ns = 2 * NS;
-	CHECK_EQ_INT(vmclock_reading_smeared(&rd, VMCLOCK_SMEARING_UTC_SLS, &sm), 0);
+	CHECK_EQ_INT(
+		vmclock_reading_smeared(&rd, VMCLOCK_SMEARING_UTC_SLS, &sm), 0);
 	CHECK_EQ_INT(sm.bounded, 1);
 	CHECK(sm.earliest_ns < sm.time_ns && sm.time_ns < sm.latest_ns);
 	CHECK(sm.latest_ns - sm.earliest_ns <= 4 * NS);

@@ -139,8 +139,10 @@ CHECK_SUITES += tests/install/install.sh
 # units and rules, groff for the man pages, shellcheck for the scripts.
 CHECK_PKGS += pkg-config binutils systemd udev groff-base shellcheck
 
-# The suite runs make install itself, into a temporary DESTDIR.
+# The suite runs make install itself, into a temporary DESTDIR; in a
+# sanitizer build its programs link the same runtime as the library.
 export VMCLOCK_INSTALL_O := $(O)
+export VMCLOCK_INSTALL_SAN := $(SAN)
 
 check-install: build-all
 	@tests/run-suites.sh tests/install/install.sh

@@ -197,8 +197,10 @@ static void host_calibration(struct sim *s, struct vmclock_calibration *cal)
 	cal->period_esterror_rate =
 		rate_field(cal->period_frac, sc->host_fest_ppb);
 	cal->period_maxerror_rate = rate_field(cal->period_frac, rmax);
+	/* A 1-sigma estimate: half of any maxerror beyond the usual. */
 	cal->time_esterror_ns =
-		(uint64_t)(fmax(sc->host_est_ns, fabs(s->e_host)) + gap);
+		(uint64_t)(sc->host_est_ns + gap +
+			   fmax(0, host_max_ns(s) - sc->host_max_ns) / 2);
 	cal->time_maxerror_ns = (uint64_t)ceil(host_max_ns(s) + gap) + 1;
 	cal->valid = VMCLOCK_CAL_PERIOD_ESTERROR | VMCLOCK_CAL_PERIOD_MAXERROR |
 		     VMCLOCK_CAL_TIME_ESTERROR | VMCLOCK_CAL_TIME_MAXERROR;

@@ -293,6 +293,9 @@ static void check_success(struct sim *s, const struct vmclock_reading *rd)
 		s->have_mono = 0;
 	}
 	check_derived(s, rd, tai);
+	if ((rd->valid & VMCLOCK_VALID_ESTERROR) &&
+	    fabs(err) <= (double)rd->esterror_ns)
+		s->st.within_est++;
 	s->st.max_err_ns = fmax(s->st.max_err_ns, fabs(err));
 	s->st.sum_err2 += err * err;
 	s->st.nerr++;
@@ -644,6 +647,9 @@ static int run_scenario(const char *path, uint64_t seed, int64_t mult,
 		       (unsigned long long)s->st.behind, s->st.max_err_ns,
 		       s->st.nerr ? sqrt(s->st.sum_err2 / (double)s->st.nerr) :
 				    0);
+	if (verbose && s->st.nerr)
+		printf("  %.1f %% of successful reads within esterror\n",
+		       100.0 * (double)s->st.within_est / (double)s->st.nerr);
 	if (s->sc.servo)
 		print_compare(s);
 	fail = !s->st.probes || !s->st.ok ||

@@ -82,6 +82,7 @@ struct counter_seg {
 
 struct stats {
 	uint64_t probes, ok, violations, timeouts, races, events, behind;
+	uint64_t within_est;
 	double max_ratio, max_err_ns, sum_err2;
 	uint64_t nerr;
 };

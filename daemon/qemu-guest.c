@@ -101,12 +101,14 @@ static void hook(struct qemu_guest *q)
 static int reopen(struct qemu_guest *q)
 {
 	struct guest *g = q->g, *next = g->next;
-	char state[sizeof(g->state_path)];
+	char state[sizeof(g->state_path)], name[sizeof(g->name)];
 	int ret;
 
+	/* guest_open_ram() clears *g first: copy what it is given. */
 	snprintf(state, sizeof(state), "%s", g->state_path);
+	snprintf(name, sizeof(name), "%s", g->name);
 	guest_close(g, 0);
-	ret = guest_open_ram(g, g->name, q->ram, q->gpa, state,
+	ret = guest_open_ram(g, name, q->ram, q->gpa, state,
 			     q->d->time_type);
 	g->next = next;
 	if (ret)
@@ -138,6 +140,7 @@ static void connect_qmp(struct qemu_guest *q)
 	q->fd = qmp_fd(q->qmp);
 	if (sched_add_fd(q->fd, POLLIN, on_qmp, q))
 		q->fd = -1;
+	/* Any event that came with the handshake is handled by the timer. */
 	log_info("%s: QMP %s connected, VM %s", q->g->name, q->qmp_path, st);
 }
 
@@ -292,8 +295,11 @@ static void on_timer(void *ctx)
 			measure(q);
 		again |= q->need_measure || !q->qmp || !qmp_connected(q->qmp);
 	}
-	if (again)
-		arm(d, RETRY_NS);
+	/*
+	 * Each second anyway: events that arrived with a reply (a doorbell
+	 * inside an update, say) sit in the queue with nothing to read.
+	 */
+	arm(d, again ? RETRY_NS : 1000000000ull);
 }
 
 static void arm(struct daemon *d, uint64_t ns)
@@ -423,6 +429,8 @@ static int save(struct qemu_guest *q, const char *file, char *err,
 			     !strcmp(st, "failed") || !strcmp(st, "cancelled")))
 			break;
 	}
+	/* Events that came with the last reply are queued, not read. */
+	drain(q);
 	if (!ret && strcmp(st, "completed")) {
 		snprintf(err, errlen, "save: migration %s", st[0] ? st : "timed out");
 		return -EIO;
@@ -465,6 +473,7 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 	}
 	if (ret == -EIO)
 		snprintf(err, errlen, "QEMU: %s", qmp_last_error(q->qmp));
+	drain(q);
 	return ret;
 }
 

@@ -2,9 +2,9 @@
 # e2e: vmclockd's QEMU adapter pieces (QMP client, SSDT generator), their
 # unit tests, and the end-to-end test with real QEMU and Debian kernels.
 #
-#   make check-e2e     kernels, module, initramfs, TCG boots, migration and
-#                      snapshot restores driven through the QEMU adapter
-#                      (root, apt, ~5 min); see docs/e2e.md
+#   make check-e2e     kernels, module, initramfs, TCG boots; vmclockd's
+#                      QEMU adapter through a stop/cont, a live migration
+#                      and two restores (root, apt, ~6 min); docs/e2e.md
 #
 # The unit tests of daemon/qmp.c (against a scripted server and a real
 # QEMU) and daemon/ssdt.c (against iasl) are part of make check.
@@ -56,8 +56,10 @@ $(E2E_VMCLOCK): $(CLI_OBJS) $(O)/lib/libvmclock.a
 	@$(if $(Q),echo "  LD      $@ (static)")
 	$(Q)$(CC) $(ALL_CFLAGS) -static -o $@ $^
 
-check-e2e: $(E2E_HOSTD) $(E2E_GUEST) $(E2E_VMM) $(E2E_VMCLOCK)
+check-e2e: $(E2E_HOSTD) $(E2E_GUEST) $(E2E_VMM) $(E2E_VMCLOCK) \
+		$(VMCLOCKD) $(VMCLOCKCTL)
 	@O=$(O) E2E_HOSTD=$(E2E_HOSTD) E2E_GUEST=$(E2E_GUEST) \
-		E2E_VMM=$(E2E_VMM) E2E_VMCLOCK=$(E2E_VMCLOCK) tests/e2e/e2e.sh
+		E2E_VMM=$(E2E_VMM) E2E_VMCLOCK=$(E2E_VMCLOCK) \
+		VMCLOCKD=$(VMCLOCKD) VMCLOCKCTL=$(VMCLOCKCTL) tests/e2e/e2e.sh
 
 .PHONY: check-e2e

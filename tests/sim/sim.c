@@ -138,7 +138,9 @@ static void check_events(struct sim *s, const struct vmclock_reading *rd)
 	if (rd->disruption_marker != s->marker || rd->flags != s->sim_flags ||
 	    rd->clock_status != s->status ||
 	    rd->leap_indicator != s->leap_ind ||
-	    rd->tai_offset_sec != s->true_off)
+	    rd->tai_offset_sec != s->true_off ||
+	    rd->vm_generation_counter != s->gen ||
+	    rd->smearing_hint != s->sc.smear)
 		sim_violation(
 			s,
 			"reading's page state differs from what was written");

@@ -3,6 +3,7 @@
 #
 #   make bench        run every benchmark, rewrite docs/benchmarks.md
 #   make bench-smoke  the smoke run alone (tiny counts, no speed asserted)
+#   make bench-guest  kernel paths in a KVM (else TCG) guest: bench/run-guest.sh
 #
 # Benchmarks build with the library's flags (ALL_CFLAGS: -O2 -g) and link
 # the static library.  proto.c is built once per variant (bench/proto.h).
@@ -39,6 +40,13 @@ $(O)/bench/bench_%: $(O)/bench/bench_%.o $(BENCH_COMMON) $(BENCH_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
+# The guest's program is static: it runs in the e2e initramfs.
+BENCH_GUEST := $(O)/bench/guest_bench
+$(BENCH_GUEST): $(O)/bench/guest_bench.o $(BENCH_COMMON) $(BENCH_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -static -o $@ $^ $(LDFLAGS)
+
+BENCH_BINS += $(BENCH_GUEST)
 BINS += $(BENCH_BINS)
 ifneq ($(wildcard bench/smoke.sh),)
 CHECK_SUITES += bench/smoke.sh
@@ -53,4 +61,7 @@ bench: $(BENCH_BINS)
 bench-smoke: $(BENCH_BINS)
 	@tests/run-suites.sh bench/smoke.sh
 
-.PHONY: bench bench-smoke
+bench-guest: $(BENCH_GUEST) $(O)/tests/e2e/e2e-hostd
+	@O=$(O) bench/run-guest.sh
+
+.PHONY: bench bench-smoke bench-guest

@@ -17,7 +17,20 @@
  *     worked out only then (four compares of whole words);
  *   - variants: rdtscp instead of lfence; rdtsc (PROTO_VARIANT 1), no
  *     estimated error (2, an API change), plain rdtsc without lfence (3,
- *     weaker ordering: see docs/benchmarks.md).
+ *     weaker ordering: see docs/benchmarks.md), and premultiplied
+ *     constants (4, below).
+ *
+ * Premultiplied constants (variant 4): when the snapshot is cached, the
+ * period and both error rates are multiplied by 10^9 once (96-bit
+ * products m = P * 10^9, M = rate * 10^9), the reference time becomes
+ * base = time_sec * 10^9 + floor(time_frac * 10^9 / 2^64) with the
+ * remainder rf below the nanosecond.  A read is then, exactly:
+ *	ns   = base + floor((rf * 2^s + d * m) / 2^(64+s))
+ *	max  = time_maxerror + ceil(d * Mmax / 2^(64+s))
+ *	est  = time_esterror + round(d * Mest / 2^(64+s))
+ * three independent 64x96 products instead of a chain of two (the line,
+ * then its nanoseconds) and two chains of 64x64 then 128x32.  The fast
+ * path takes d < 2^48 (a day at 3 GHz); the rest goes the slow way.
  * The arithmetic is vmclock-arith.h's, unchanged, so results are the
  * library's bit for bit (the smoke run checks this).
  */
@@ -36,6 +49,11 @@
 
 #ifndef PROTO_VARIANT
 #define PROTO_VARIANT 0
+#endif
+#if PROTO_VARIANT == 4
+#define PROTO_READ_AT proto_read_at_premul
+#else
+#define PROTO_READ_AT proto_read_at
 #endif
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -65,7 +83,60 @@ struct proto_reader {
 	int64_t off_ns;
 	int tai;
 	struct vmclock_reading tmpl; /* the page's fields and valid bits */
+	/* Variant 4: the premultiplied constants (see above). */
+	int premul_ok;
+	int64_t base_ns;
+	uint64_t rf_lo, rf_hi; /* rf * 2^s */
+	uint64_t m_lo, m_hi, max_lo, max_hi, est_lo, est_hi;
 };
+
+/*
+ * floor((d * (hi:lo) + (a1:a0)) / 2^(64+s)), hi < 2^32; *inexact says
+ * whether bits were cut.  No overflow for d < 2^48 and hi < 2^32.
+ */
+static inline __attribute__((always_inline)) uint64_t
+mul_shift(uint64_t d, uint64_t hi, uint64_t lo, uint64_t a1, uint64_t a0,
+	  unsigned int s, int *inexact)
+{
+	struct vmclock_u128 p = vmclock_mul64(d, lo), q = vmclock_mul64(d, hi);
+	uint64_t w0 = p.lo + a0, c0 = w0 < a0;
+	uint64_t w1 = p.hi + q.lo, c1 = w1 < q.lo, w2;
+
+	w1 += a1;
+	c1 += w1 < a1;
+	w1 += c0;
+	c1 += w1 < c0;
+	w2 = q.hi + c1;
+	*inexact = w0 != 0 || vmclock_low_bits(w1, s) != 0;
+	return s ? (w1 >> s) | (w2 << (64 - s)) : w1;
+}
+
+/* Premultiply the cached snapshot's constants: 0, or -1 (no fast path). */
+static int premul(struct proto_reader *r, const uint64_t *s)
+{
+	unsigned int sh = (uint8_t)(s[4] >> 56);
+	struct vmclock_u128 m, f = vmclock_mul64(s[10], VMCLOCK_NSEC_PER_SEC);
+	int inexact;
+	uint64_t span;
+
+	if (s[9] > VMCLOCK_SEC_MAX_NS)
+		return -1;
+	r->base_ns = (int64_t)(s[9] * VMCLOCK_NSEC_PER_SEC + f.hi);
+	r->rf_lo = f.lo << sh;
+	r->rf_hi = sh ? f.lo >> (64 - sh) : 0;
+	m = vmclock_mul64(s[6], VMCLOCK_NSEC_PER_SEC);
+	r->m_lo = m.lo, r->m_hi = m.hi;
+	m = vmclock_mul64(s[8], VMCLOCK_NSEC_PER_SEC);
+	r->max_lo = m.lo, r->max_hi = m.hi;
+	m = vmclock_mul64(s[7], VMCLOCK_NSEC_PER_SEC);
+	r->est_lo = m.lo, r->est_hi = m.hi;
+	/* The largest time the fast path can reach must fit an int64_t. */
+	span = mul_shift((1ull << 48) - 1, r->m_hi, r->m_lo, r->rf_hi, r->rf_lo,
+			 sh, &inexact);
+	if (r->base_ns < 0 || span > (uint64_t)(INT64_MAX - r->base_ns) - 1)
+		return -1;
+	return 0;
+}
 
 static inline __attribute__((always_inline)) uint64_t counter_read(void)
 {
@@ -173,6 +244,49 @@ static void fill_page(const uint64_t *s, uint64_t c, struct vmclock_reading *out
 	out->time_type = (uint8_t)(s[1] >> 24);
 }
 
+#if PROTO_VARIANT == 4
+/* 0 with the reading, or 1: take the slow path. */
+static inline __attribute__((always_inline)) int
+fast(const struct proto_reader *r, uint64_t c, struct vmclock_reading *out)
+{
+	const uint64_t *s = r->s;
+	uint64_t d = c - r->line.counter_value, max, est, g;
+	unsigned int sh = r->line.shift;
+	int64_t ns, utc, tai;
+	int inexact;
+
+	if (unlikely((d >> 48) || !r->premul_ok))
+		return 1;
+	ns = r->base_ns + (int64_t)mul_shift(d, r->m_hi, r->m_lo, r->rf_hi,
+					     r->rf_lo, sh, &inexact);
+	g = mul_shift(d, r->max_hi, r->max_lo, 0, 0, sh, &inexact);
+	max = vmclock_add_sat(s[12], g + (uint64_t)inexact);
+	g = mul_shift(d, r->est_hi, r->est_lo, sh ? 1ull << (sh - 1) : 0,
+		      sh ? 0 : 1ull << 63, sh, &inexact);
+	est = vmclock_add_sat(s[11], g);
+	if (r->tai) {
+		tai = ns;
+		if (unlikely(__builtin_sub_overflow(ns, r->off_ns, &utc)))
+			return 1;
+	} else {
+		utc = ns;
+		if (unlikely(__builtin_add_overflow(ns, r->off_ns, &tai)))
+			return 1;
+	}
+	if (unlikely(max == VMCLOCK_ERROR_UNKNOWN || est == VMCLOCK_ERROR_UNKNOWN))
+		return 1;
+	*out = r->tmpl;
+	out->counter = c;
+	out->time_ns = ns;
+	out->tai_ns = tai;
+	out->utc_ns = utc;
+	out->maxerror_ns = max;
+	out->esterror_ns = est;
+	out->earliest_ns = add_ns_sat(utc, max, -1);
+	out->latest_ns = add_ns_sat(utc, max, 1);
+	return 0;
+}
+#else
 /* 0 with the reading, or 1: take the slow path. */
 static inline __attribute__((always_inline)) int
 fast(const struct proto_reader *r, uint64_t c, struct vmclock_reading *out)
@@ -219,6 +333,7 @@ fast(const struct proto_reader *r, uint64_t c, struct vmclock_reading *out)
 	out->latest_ns = add_ns_sat(utc, max, 1);
 	return 0;
 }
+#endif
 
 static int retry_wait(uint64_t *deadline)
 {
@@ -274,6 +389,7 @@ static __attribute__((noinline)) int read_slow(struct proto_reader *r,
 		r->off_ns = (int64_t)(int16_t)(s[4] >> 32) * VMCLOCK_NSEC_PER_SEC;
 		r->tai = (uint8_t)(s[1] >> 24) == VMCLOCK_TIME_TAI;
 		r->cache_seq = (uint32_t)(s[1] >> 32);
+		r->premul_ok = premul(r, s) == 0;
 		fill_page(s, 0, &r->tmpl);
 		r->tmpl.valid = VMCLOCK_VALID_TIME | VMCLOCK_VALID_TAI |
 				VMCLOCK_VALID_UTC | VMCLOCK_VALID_MAXERROR |
@@ -312,8 +428,10 @@ read_common(struct proto_reader *r, int want_counter, uint64_t c,
 #define NOW proto_now_tscp
 #elif PROTO_VARIANT == 2
 #define NOW proto_now_noest
-#else
+#elif PROTO_VARIANT == 3
 #define NOW proto_now_rdtsc
+#else
+#define NOW proto_now_premul
 #endif
 
 int NOW(struct proto_reader *r, struct vmclock_reading *out)
@@ -321,12 +439,15 @@ int NOW(struct proto_reader *r, struct vmclock_reading *out)
 	return read_common(r, 1, 0, out);
 }
 
-#if PROTO_VARIANT == 0
-int proto_read_at(struct proto_reader *r, uint64_t counter,
+#if PROTO_VARIANT == 0 || PROTO_VARIANT == 4
+int PROTO_READ_AT(struct proto_reader *r, uint64_t counter,
 		  struct vmclock_reading *out)
 {
 	return read_common(r, 0, counter, out);
 }
+#endif
+
+#if PROTO_VARIANT == 0
 
 struct proto_reader *proto_open(const char *path)
 {

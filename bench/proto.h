@@ -9,6 +9,9 @@
  *	proto_now_tscp fast path, rdtscp (Linux's rdtsc_ordered() choice)
  *	proto_now_noest fast path without the estimated error (API change)
  *	proto_now_rdtsc fast path, rdtsc without lfence (weaker ordering)
+ *	proto_now_premul fast path with premultiplied constants (exact)
+ *
+ * A reader caches what its variant computed: give each variant its own.
  */
 #ifndef VMCLOCK_BENCH_PROTO_H
 #define VMCLOCK_BENCH_PROTO_H
@@ -25,8 +28,11 @@ int proto_now(struct proto_reader *r, struct vmclock_reading *out);
 int proto_now_tscp(struct proto_reader *r, struct vmclock_reading *out);
 int proto_now_noest(struct proto_reader *r, struct vmclock_reading *out);
 int proto_now_rdtsc(struct proto_reader *r, struct vmclock_reading *out);
-/* proto_now's computation at a given counter value (for the smoke check). */
+int proto_now_premul(struct proto_reader *r, struct vmclock_reading *out);
+/* The computations at a given counter value (for the smoke checks). */
 int proto_read_at(struct proto_reader *r, uint64_t counter,
 		  struct vmclock_reading *out);
+int proto_read_at_premul(struct proto_reader *r, uint64_t counter,
+			 struct vmclock_reading *out);
 
 #endif /* VMCLOCK_BENCH_PROTO_H */

@@ -54,14 +54,30 @@ CHECK_PKGS += valgrind
 endif
 endif
 
+# The daemon: crash loop (crashwatch reads while vmclockd is killed) and
+# hostile control clients.  make check: 20 kills; check-stress: 1000.
+CRASHWATCH := $(O)/tests/hostile/crashwatch
+CRASHES_FULL ?= 1000
+$(CRASHWATCH): $(O)/tests/hostile/crashwatch.o $(REL_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+export VMCLOCK_CRASHWATCH_BIN := $(abspath $(CRASHWATCH))
+
+ifneq ($(wildcard daemon/main.c cli/main.c),)
+BINS += $(CRASHWATCH)
+CHECK_SUITES += tests/hostile/daemon-crash.sh
+endif
+
 # Bugs found here and not fixed yet: each test fails until its fix lands.
 check-findings: $(FINDINGS)
 	@tests/run-suites.sh $(FINDINGS)
 
-check-stress: $(STRESS)
+check-stress: $(STRESS) $(CRASHWATCH)
 	@echo "=== stress: $(STRESS_READS_FULL) reads"
 	@STRESS_READS=$(STRESS_READS_FULL) STRESS_SECONDS=$(STRESS_SECONDS_FULL) \
 		$(STRESS)
+	@echo "=== vmclockd killed $(CRASHES_FULL) times"
+	@CRASHES=$(CRASHES_FULL) tests/hostile/daemon-crash.sh
 	@echo "=== stress under ThreadSanitizer ($(TSAN_O))"
 	@$(MAKE) --no-print-directory O=$(TSAN_O) CC=$(TSAN_CC) SAN=thread $(TSAN_O)/tests/stress/stress
 	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" STRESS_READS=$(TSAN_READS) \

@@ -4,15 +4,14 @@
 # cli-hostile.sh - hostile page files through the vmclock command: empty,
 # truncated, oversized, a size field beyond the file, random garbage (with
 # and without a valid header), no permission (as nobody when root), a
-# directory, /dev/zero, a page stuck mid-update.  Every subcommand must
+# directory, a FIFO, /dev/zero, a page stuck mid-update.  Every subcommand must
 # fail with exit 1 and a message on stderr (or succeed where the page is
 # valid), never die of a signal, and return within 10 s.
 #
 #   VMCLOCK_CLI_BIN=build/cli/vmclock VMCLOCK_MKPAGE_BIN=build/tests/cli/mkpage \
 #	tests/hostile/cli-hostile.sh
 #
-# (A FIFO is left out: opening one blocks in the library; see
-# tests/hostile/findings.c, open_of_fifo_hangs.)  Ends with
+# A FIFO with no writer (which once blocked the open) too.  Ends with
 # "N passed, N failed".
 O=${O:-build}
 V=$(readlink -f "${VMCLOCK_CLI_BIN:-$O/cli/vmclock}")
@@ -90,6 +89,8 @@ while [ $i -lt 8 ]; do
 done
 try "/dev/zero" fail /dev/zero
 try "a directory" fail "$T"
+mkfifo "$T/fifo"
+try "a FIFO with no writer" fail "$T/fifo"
 try "missing file" fail "$T/missing"
 cp "$P" "$T/noperm"
 chmod 000 "$T/noperm"

@@ -10,7 +10,7 @@
 BIN=${VMCLOCK_BENCH_BIN:-build/bench}
 passed=0
 failed=0
-for prog in bench_read bench_contend bench_host guest_bench; do
+for prog in bench_read bench_contend bench_host bench_daemon guest_bench; do
 	out=$("$BIN/$prog" --smoke 2>&1)
 	rc=$?
 	echo "$out" | sed "s/^/[$prog] /"

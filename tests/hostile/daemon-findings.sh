@@ -31,7 +31,7 @@ check "1: a symlink at NAME.state.tmp does not redirect the state write" \
 	[ "$(cat "$OUT/target")" = precious ]
 stop_daemon TERM
 
-W=$(mktemp -d /tmp/vmclock-worldwritable.XXXXXX)
+W=$(mktemp -d /tmp/vmclock-ww.XXXXXX)
 chmod 1777 "$W"
 "$VMCLOCKD_BIN" --config= --run-dir="$W" --socket-group= --interval-ms=200 \
 	>"$OUT/log" 2>&1 &

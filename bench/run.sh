@@ -87,6 +87,20 @@ fi
 	done
 } >"$RES/host.txt" 2>&1
 
+echo "bench: vmclockd's guest_update" >&2
+{
+	for n in 1 100 10000; do
+		for r in 1 2 3; do
+			"$BIN/bench_daemon" "$n" identity | tail -n 1
+			"$BIN/bench_daemon" "$n" identity proto | tail -n 1
+		done
+		"$BIN/bench_daemon" "$n" scaled | tail -n 1
+		"$BIN/bench_daemon" "$n" scaled proto | tail -n 1
+	done
+	[ -n "$big" ] && "$BIN/bench_daemon" 30000 identity proto 2>/dev/null |
+		tail -n 1
+} >"$RES/daemon.txt" 2>&1
+
 if [ -f "$O/bench/guest/guest.txt" ]; then
 	cp "$O/bench/guest/guest.txt" "$RES/guest.txt"
 fi

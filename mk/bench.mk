@@ -53,11 +53,12 @@ $(O)/bench/bench_%: $(O)/bench/bench_%.o $(BENCH_COMMON) $(BENCH_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
-# The guest's program is static: it runs in the e2e initramfs.
+# The guest's program is static: it runs in the e2e initramfs (not with
+# sanitizers, which cannot link statically).
 BENCH_GUEST := $(O)/bench/guest_bench
 $(BENCH_GUEST): $(O)/bench/guest_bench.o $(BENCH_COMMON) $(BENCH_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -static -o $@ $^ $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(SAN),,-static) -o $@ $^ $(LDFLAGS)
 
 BENCH_BINS += $(BENCH_GUEST)
 BINS += $(BENCH_BINS)

@@ -67,10 +67,21 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * A snapshot, checked again: the reader validates the page when it opens
+ * it, and a file can be truncated or overwritten under a long watch.
+ */
 static int take(struct watch *w, struct page_state *s)
 {
 	int err = vmclock_reader_snapshot(w->r, &s->raw);
+	const char *why;
+	size_t len;
 
+	/* The size field was checked against the file at open. */
+	len = le32toh(s->raw.size) > sizeof(s->raw) ? le32toh(s->raw.size) :
+						      sizeof(s->raw);
+	if (!err && vmclock_page_validate(&s->raw, len, &why))
+		die("%s: not a valid VMClock page any more: %s", w->path, why);
 	if (!err)
 		err = vmclock_reading_from_page(&s->raw, 0, 0, &s->rd);
 	return err;

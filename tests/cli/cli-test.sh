@@ -447,5 +447,18 @@ else
 	bad watch-stuck "$(cat "$T/ws.out" "$T/ws.err")"
 fi
 
+# A page file overwritten under a running watch: a clear error, exit 1.
+"$V" watch --device "$W" --timeout 60 >"$T/wb.out" 2>"$T/wb.err" &
+wt=$!
+wait_for 30 grep -q "watching" "$T/wb.err"
+"$M" "$W" magic 0
+wait "$wt"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "not a valid VMClock page any more: bad magic" "$T/wb.err"; then
+	ok watch-page-invalidated
+else
+	bad watch-page-invalidated "exit $rc" "$(cat "$T/wb.err")"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

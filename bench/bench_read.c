@@ -34,7 +34,8 @@
 
 static struct vmclock_reader *rd_mmap, *rd_pread;
 static struct vmclock_bounded *bd_precise, *bd_basic;
-static struct proto_reader *proto, *pr_tscp, *pr_noest, *pr_rdtsc, *pr_premul;
+static struct proto_reader *proto, *pr_tscp, *pr_noest, *pr_rdtsc, *pr_premul,
+	*pr_keyed;
 static int page_fd = -1;
 static const volatile struct vmclock_abi *bench_map;
 static unsigned long errors;
@@ -190,6 +191,18 @@ OP(proto_premul_bounded_read)
 	}
 }
 
+OP(proto_keyed_bounded_read)
+{
+	struct vmclock_reading r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (proto_now_keyed(pr_keyed, &r))
+			errors++;
+		bench_keep(r.earliest_ns);
+	}
+}
+
 /* The floor of any mapped read: seq, the counter, seq; nothing else. */
 static inline __attribute__((always_inline)) uint64_t
 floor_read(int ordered)
@@ -313,6 +326,7 @@ static struct op ops[] = {
 	O(proto_noest_bounded_read, 1),
 	O(proto_rdtsc_bounded_read, 1),
 	O(proto_premul_bounded_read, 1),
+	O(proto_keyed_bounded_read, 1),
 	O(floor_seq_lfence_rdtsc, 1),
 	O(floor_seq_rdtsc, 1),
 	O(bounded_now_precise, 1),
@@ -353,8 +367,9 @@ static int setup(const char *dir, struct bench_page *pg)
 	pr_noest = proto_open(pg->path);
 	pr_rdtsc = proto_open(pg->path);
 	pr_premul = proto_open(pg->path);
+	pr_keyed = proto_open(pg->path);
 	if (!rd_mmap || !rd_pread || !proto || !pr_tscp || !pr_noest ||
-	    !pr_rdtsc || !pr_premul)
+	    !pr_rdtsc || !pr_premul || !pr_keyed)
 		return -errno;
 	page_fd = open(pg->path, O_RDONLY | O_CLOEXEC);
 	bench_map = pg->map;

@@ -17,8 +17,10 @@
  *     worked out only then (four compares of whole words);
  *   - variants: rdtscp instead of lfence; rdtsc (PROTO_VARIANT 1), no
  *     estimated error (2, an API change), plain rdtsc without lfence (3,
- *     weaker ordering: see docs/benchmarks.md), and premultiplied
- *     constants (4, below).
+ *     weaker ordering: see docs/benchmarks.md), premultiplied constants
+ *     (4, below), and a cache keyed on seq_count, disruption_marker and
+ *     counter_value (5: a page that repeats a seq_count is not mistaken
+ *     for the cached one).
  *
  * Premultiplied constants (variant 4): when the snapshot is cached, the
  * period and both error rates are multiplied by 10^9 once (96-bit
@@ -409,7 +411,14 @@ read_common(struct proto_reader *r, int want_counter, uint64_t c,
 	const volatile uint32_t *seqp = (const volatile uint32_t *)r->page + 3;
 	uint32_t seq = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);
 
+#if PROTO_VARIANT == 5
+	/* A repeated seq_count on a new page must not reuse the cache. */
+	if (likely(seq == r->cache_seq &&
+		   __atomic_load_n(&r->page[2], __ATOMIC_RELAXED) == r->s[2] &&
+		   __atomic_load_n(&r->page[5], __ATOMIC_RELAXED) == r->s[5])) {
+#else
 	if (likely(seq == r->cache_seq)) {
+#endif
 		if (want_counter)
 			c = counter_read();
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -430,8 +439,10 @@ read_common(struct proto_reader *r, int want_counter, uint64_t c,
 #define NOW proto_now_noest
 #elif PROTO_VARIANT == 3
 #define NOW proto_now_rdtsc
-#else
+#elif PROTO_VARIANT == 4
 #define NOW proto_now_premul
+#else
+#define NOW proto_now_keyed
 #endif
 
 int NOW(struct proto_reader *r, struct vmclock_reading *out)

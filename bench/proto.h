@@ -10,6 +10,7 @@
  *	proto_now_noest fast path without the estimated error (API change)
  *	proto_now_rdtsc fast path, rdtsc without lfence (weaker ordering)
  *	proto_now_premul fast path with premultiplied constants (exact)
+ *	proto_now_keyed cache keyed on seq, marker and counter_value
  *
  * A reader caches what its variant computed: give each variant its own.
  */
@@ -29,6 +30,7 @@ int proto_now_tscp(struct proto_reader *r, struct vmclock_reading *out);
 int proto_now_noest(struct proto_reader *r, struct vmclock_reading *out);
 int proto_now_rdtsc(struct proto_reader *r, struct vmclock_reading *out);
 int proto_now_premul(struct proto_reader *r, struct vmclock_reading *out);
+int proto_now_keyed(struct proto_reader *r, struct vmclock_reading *out);
 /* The computations at a given counter value (for the smoke checks). */
 int proto_read_at(struct proto_reader *r, uint64_t counter,
 		  struct vmclock_reading *out);

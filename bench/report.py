@@ -90,6 +90,7 @@ DESC = {
     "proto_noest_bounded_read": "prototype without the estimated error",
     "proto_rdtsc_bounded_read": "prototype, plain `rdtsc` (weaker ordering)",
     "proto_premul_bounded_read": "prototype, premultiplied constants (exact)",
+    "proto_keyed_bounded_read": "prototype, cache keyed on seq + marker + counter_value",
     "floor_seq_lfence_rdtsc": "floor: seq, `lfence; rdtsc`, seq; no arithmetic",
     "floor_seq_rdtsc": "floor: seq, `rdtsc`, seq; no arithmetic",
     "bounded_now_precise": "`vmclock_bounded_now()`, precise page (AUTO)",
@@ -312,6 +313,23 @@ denominator alike.
 | host: the same, library path (mapping + `vmclock_writer_set_calibration()`) | {h10k:.1f} ns; with TIME_MONOTONIC, which vmclockd sets: {h10km:.1f} ns | {verdict(h10k, 25)} without, {verdict(h10km, 25)} with |
 | basic-mode bound costs no more than the precise one | {bb:.2f}x the precise bound's cost | {verdict(bb, 1.0)} |
 
+In short:
+
+- The read-path goals are missed, and cannot be met with an ordered counter
+  read: `lfence; rdtsc` between the two seq loads, with no arithmetic at
+  all, already costs {flx:.2f}x `clock_gettime(REALTIME)`. The seam is
+  constant-folded (no indirect call on the native path). Recommendations
+  below; the cheapest correct design measured is within ~1 ns of the
+  library's.
+- vmclockd's per-guest update costs {d10k / 1000:.0f} µs, almost all of it in
+  `guest_map_calibration()`'s bitwise 192-bit divisions; a bit-exact
+  prototype brings it to {p10k:.0f} ns. The library's own share is
+  {h10k:.0f} ns per page, {h10km:.0f} ns with TIME_MONOTONIC, which vmclockd
+  sets: that check is what stands between vmclockd and 25 ns.
+- vmclockd stops at ~20,000 guests on RLIMIT_NOFILE (one open descriptor
+  per page), and at ~65,500 on vm.max_map_count (one mapping per page);
+  several pages per file and mapping removes both.
+
 ## Guest read path
 
 The page is a precise page (TAI, TSC, TAI offset 37, SYNCHRONIZED, all four
@@ -398,8 +416,8 @@ taken by applications.
    seq_count the reader cached: the reader would then use a stale
    calibration without reporting an event until seq moves again.
    Comparing disruption_marker and counter_value as well (two more loads
-   from the lines already read) closes it; the cost was not measured
-   here.
+   from the lines already read) closes it, for
+   {o(runs, 'proto_keyed_bounded_read') - o(runs, 'proto_bounded_read'):+.1f} ns in the prototype.
 3. **Keep `lfence; rdtsc`.** `rdtscp` gains {o(runs, 'proto_bounded_read') - o(runs, 'proto_tscp_bounded_read'):.1f} ns, within the noise.
    Plain `rdtsc` gains {o(runs, 'proto_bounded_read') - o(runs, 'proto_rdtsc_bounded_read'):.0f} ns but lets the counter be read before the seq
    load: the bound still holds for the instant the counter was read, but

@@ -13,7 +13,7 @@ BENCH_LIB := $(O)/lib/libvmclock.a
 BENCH_COMMON := $(O)/bench/common.o
 BENCH_PROTO := $(O)/bench/proto.o $(O)/bench/proto-tscp.o \
 	$(O)/bench/proto-noest.o $(O)/bench/proto-rdtsc.o \
-	$(O)/bench/proto-premul.o
+	$(O)/bench/proto-premul.o $(O)/bench/proto-keyed.o
 BENCH_BINS := $(patsubst %.c,$(O)/%,$(wildcard bench/bench_*.c))
 
 # The prototype is compiled as the library is.
@@ -36,6 +36,11 @@ $(O)/bench/proto-premul.o: bench/proto.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=4 -MMD -MP -c -o $@ $<
+
+$(O)/bench/proto-keyed.o: bench/proto.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=5 -MMD -MP -c -o $@ $<
 
 $(O)/bench/bench_read: $(O)/bench/bench_read.o $(BENCH_PROTO) \
 		$(BENCH_COMMON) $(BENCH_LIB)

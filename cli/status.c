@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 
 #include "cli.h"
 
@@ -28,7 +29,54 @@ struct status_view {
 	int have_age;
 	double age_s; /* CPU counter now - counter_value, in seconds */
 	const char *mode;
+	int kernel_ok; /* adjtimex() answered */
+	int kernel_state;
+	struct timex tx;
 };
+
+/* The system clock's NTP state: basic mode's source. */
+static void read_kernel(struct status_view *v)
+{
+	memset(&v->tx, 0, sizeof(v->tx));
+	if (cli_bounded_ops && cli_bounded_ops->adjtimex)
+		v->kernel_state =
+			cli_bounded_ops->adjtimex(cli_bounded_ops->ctx, &v->tx);
+	else
+		v->kernel_state = adjtimex(&v->tx);
+	v->kernel_ok = v->kernel_state >= 0;
+}
+
+static int kernel_synced(const struct status_view *v)
+{
+	return v->kernel_ok && v->kernel_state != TIME_ERROR &&
+	       !(v->tx.status & (STA_UNSYNC | STA_CLOCKERR));
+}
+
+static void status_text_kernel(const struct status_view *v, FILE *f)
+{
+	if (!v->kernel_ok) {
+		fprintf(f,
+			"system_clock:          unknown (adjtimex failed)\n");
+		return;
+	}
+	fprintf(f,
+		"system_clock:          %s (adjtimex: maxerror %ld us, "
+		"esterror %ld us, status 0x%x)\n",
+		kernel_synced(v) ? "synchronized" : "not synchronized",
+		v->tx.maxerror, v->tx.esterror, (unsigned int)v->tx.status);
+}
+
+static void status_json_kernel(const struct status_view *v, struct json *j)
+{
+	json_bool(j, "system_clock_synchronized", kernel_synced(v));
+	if (v->kernel_ok) {
+		json_int(j, "system_maxerror_us", v->tx.maxerror);
+		json_int(j, "system_esterror_us", v->tx.esterror);
+	} else {
+		json_null(j, "system_maxerror_us");
+		json_null(j, "system_esterror_us");
+	}
+}
 
 static void to_native(struct vmclock_abi *p)
 {
@@ -244,6 +292,7 @@ static void status_json(const struct status_view *v, FILE *f)
 	json_str(&j, "leap_indicator", vmclock_leap_name(p->leap_indicator));
 	json_uint(&j, "vm_generation_counter", p->vm_generation_counter);
 	status_json_calibration(v, &j);
+	status_json_kernel(v, &j);
 	json_end(&j);
 }
 
@@ -304,11 +353,13 @@ int cmd_status(int argc, char **argv)
 			 "precise" :
 			 "basic";
 	derive(&v);
+	read_kernel(&v);
 	if (json)
 		status_json(&v, cli_out);
 	else {
 		status_text(&v, cli_out);
 		status_text_calibration(&v, cli_out);
+		status_text_kernel(&v, cli_out);
 	}
 	vmclock_reader_close(r);
 	return EXIT_OK;

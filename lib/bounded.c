@@ -457,7 +457,9 @@ VMC_API const char *vmclock_bounded_strerror(int err)
 		return "the clock was disrupted (disruption marker changed) and "
 		       "the kernel clock has not been re-synced since";
 	case -ENODATA:
-		return "the clock is not synchronized: no error bound is known";
+		return "the clock is not synchronized: neither the page nor the "
+		       "kernel's NTP state (adjtimex: STA_UNSYNC, no NTP daemon "
+		       "has synced it) gives an error bound";
 	default:
 		return vmclock_strerror(err);
 	}

@@ -127,7 +127,7 @@ if run status-text 0 "$V" status --device "$P"; then
 		"counter_id:            1 (X86_TSC" "clock_status:          2 (SYNCHRONIZED)" \
 		"1000000000.000 Hz" "period_maxerror_rate:  10.000000 ppm" \
 		"tai_offset:            37 s (valid)" "read by mmap" "(file," \
-		"time_maxerror:         1000 ns" "vm_generation_counter: 1" \
+		"time_maxerror:         1000 ns" "vm_generation_counter: 1" "system_clock:" \
 		"flags:                 0x179 (TAI_OFFSET_VALID" "calibration_age:"
 fi
 if run status-json 0 "$V" status --device "$P" --json; then
@@ -139,7 +139,8 @@ d["tai_offset_sec"] == 37 and d["tai_offset_valid"] is True and
 "VM_GEN_COUNTER_PRESENT" in d["flag_names"] and d["time_sec"] == 1800000000 and
 d["time_maxerror_ns"] == 1000 and d["access"] == "mmap" and
 d["file_type"] == "file" and d["disruption_marker"] == 1 and
-d["vm_generation_counter"] == 1 and d["seq_count"] % 2 == 0'
+d["vm_generation_counter"] == 1 and d["seq_count"] % 2 == 0 and
+type(d["system_clock_synchronized"]) is bool'
 fi
 if VMCLOCK_ACCESS=pread run status-pread 0 "$V" status --device "$P" --json; then
 	json status-pread 'd["access"] == "pread"'

@@ -123,7 +123,8 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static void run(const char *label, uint64_t period_ns, double seconds, int smoke)
+static void run(const char *label, uint64_t period_ns, double seconds,
+		int smoke)
 {
 	struct reader_res rr[2];
 	struct writer_res w = { period_ns, 0, 0 };

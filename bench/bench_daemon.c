@@ -171,7 +171,8 @@ int main(int argc, char **argv)
 {
 	log_init("bench_daemon", LOG_TO_STDERR, LOG_WARNING);
 	printf("%-8s %-9s %-6s %10s %10s %9s %9s %9s %s\n", "guests",
-	       "mapping", "code", "ns/guest", "min_ns", "rss_kB", "anon_kB", "shmem_kB", "errors");
+	       "mapping", "code", "ns/guest", "min_ns", "rss_kB", "anon_kB",
+	       "shmem_kB", "errors");
 	if (argc > 1 && !strcmp(argv[1], "--smoke")) {
 		bench_check(run(10, 0, 1) == 0, "guest_update, identity, 10 guests");
 		bench_check(run(10, 1, 1) == 0, "guest_update, scaled, 10 guests");

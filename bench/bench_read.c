@@ -480,7 +480,8 @@ static void report(unsigned int rounds, unsigned int batch)
 	free(rl);
 }
 
-static int same(const struct vmclock_reading *a, const struct vmclock_reading *b)
+static int same(const struct vmclock_reading *a,
+		const struct vmclock_reading *b)
 {
 	return a->valid == b->valid && a->time_ns == b->time_ns &&
 	       a->utc_ns == b->utc_ns && a->tai_ns == b->tai_ns &&

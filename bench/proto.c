@@ -230,7 +230,8 @@ static int fast_shape(const uint64_t *s)
 	       shift <= 63 && s[6] != 0;
 }
 
-static void fill_page(const uint64_t *s, uint64_t c, struct vmclock_reading *out)
+static void fill_page(const uint64_t *s, uint64_t c,
+		      struct vmclock_reading *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->counter = c;

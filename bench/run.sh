@@ -27,12 +27,14 @@ machine() {
 	echo "cpus: $(nproc)"
 	echo "hypervisor: $(lscpu | sed -n 's/^Hypervisor vendor: *//p')"
 	echo "kernel: $(uname -r)"
-	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+	cs=/sys/devices/system/clocksource/clocksource0/current_clocksource
+	echo "clocksource: $(cat $cs 2>/dev/null)"
 	echo "compiler: $(${CC:-cc} --version | head -n 1)"
 	echo "cflags: -O2 -g (the library's), static libvmclock.a"
 	echo "max_map_count: $(cat /proc/sys/vm/max_map_count)"
 	echo "commit: $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)"
-	echo "lib_dirty: $(git -C "$TOP" status --porcelain -- lib include 2>/dev/null | wc -l) changed files under lib/ include/"
+	n=$(git -C "$TOP" status --porcelain -- lib include 2>/dev/null | wc -l)
+	echo "lib_dirty: $n uncommitted files under lib/ include/"
 	echo "load_before: $(uptime | sed 's/.*load average: //')"
 }
 
@@ -73,7 +75,7 @@ fi
 {
 	"$BIN/bench_host" --header
 	for n in $sizes; do
-		for r in 1 2 3; do
+		for _ in 1 2 3; do
 			"$BIN/bench_host" "$n" separate
 			"$BIN/bench_host" "$n" separate monotonic
 			"$BIN/bench_host" "$n" shared
@@ -90,7 +92,7 @@ fi
 echo "bench: vmclockd's guest_update" >&2
 {
 	for n in 1 100 10000; do
-		for r in 1 2 3; do
+		for _ in 1 2 3; do
 			"$BIN/bench_daemon" "$n" identity | tail -n 1
 			"$BIN/bench_daemon" "$n" identity proto | tail -n 1
 		done

@@ -56,6 +56,14 @@ if command -v valgrind >/dev/null 2>&1; then
 		>"$RES/callgrind.txt" 2>/dev/null
 fi
 
+if command -v valgrind >/dev/null 2>&1; then
+	echo "bench: callgrind of the writer with TIME_MONOTONIC" >&2
+	valgrind --tool=callgrind --callgrind-out-file="$RES/callgrind-host.out" \
+		"$BIN/bench_host" 1000 separate monotonic >/dev/null 2>&1
+	callgrind_annotate --inclusive=yes --threshold=100 \
+		"$RES/callgrind-host.out" >"$RES/callgrind-host.txt" 2>/dev/null
+fi
+
 echo "bench: disassembly of the library's strict read" >&2
 for f in vmclock_reader_now read_now; do
 	objdump -dr --no-show-raw-insn --disassemble="$f" "$O/lib/reader.o"

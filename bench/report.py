@@ -415,7 +415,13 @@ taken by applications.
   goal, and it gives up the ordering the design asks for (below).
 - The spread between runs (the per-run medians) is the shared machine: the
   vDSO moves with it, which is why the goals are judged on per-round
-  ratios.
+  ratios. In quiet moments the arithmetic-heavy rows (bounded read,
+  prototypes) drop by ~8 ns while the floor and the vDSO do not move (a
+  busy sibling hyperthread on the host is the likely cause); earlier
+  quiet runs measured the bounded read at 29 ns, X = 1.30.
+- For scale: AWS ClockBound's client is quoted at ~94 ns per call (issue
+  9); the bounded read costs {o(runs, 'bounded_read'):.0f} ns and
+  `vmclock_bounded_now()` {o(runs, 'bounded_now_precise'):.0f} ns.
 
 ### Recommendations for lib/reader.c and lib/page.c
 

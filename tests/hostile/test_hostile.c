@@ -14,6 +14,7 @@
  *
  * Anything that could hang or crash runs in a child with a deadline.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -194,12 +195,12 @@ TEST(oversized_and_short_sized_pages)
 	good_page(page, 112);
 	REQUIRE(!write_file("112", page, 112, path, sizeof(path)));
 	CHECK_EQ_INT(open_in_child(path, 0, msg, sizeof(msg)), 0);
-	((struct vmclock_abi *)page)->size = 32;
+	((struct vmclock_abi *)page)->size = htole32(32);
 	REQUIRE(!write_file("32", page, 32, path, sizeof(path)));
 	CHECK_EQ_INT(open_in_child(path, 0, msg, sizeof(msg)), 0);
 	/* A size field above a page. */
 	good_page(page, PAGE);
-	((struct vmclock_abi *)page)->size = 1u << 20;
+	((struct vmclock_abi *)page)->size = htole32(1u << 20);
 	expect_enodev("size-1m", page, PAGE, "bad size field");
 }
 
@@ -373,7 +374,7 @@ TEST(stuck_page_fails_every_read_within_deadline)
 	int i;
 
 	good_page(page, PAGE);
-	((volatile struct vmclock_abi *)page)->seq_count |= 1;
+	((volatile struct vmclock_abi *)page)->seq_count |= htole32(1);
 	r = vmclock_reader_open_memory(page, PAGE);
 	REQUIRE(r);
 	for (i = 0; i < 5; i++) {

@@ -331,7 +331,7 @@ HOOKLOG=$T/hooks.log
 	--on-change "echo \"change start \$VMCLOCK_SEQ_COUNT \$VMCLOCK_EVENTS \$VMCLOCK_CLOCK_STATUS\" >>$HOOKLOG; echo \"change end \$VMCLOCK_SEQ_COUNT\" >>$HOOKLOG" \
 	>"$T/watch.out" 2>"$T/watch.err" &
 WATCH_PID=$!
-wait_for 30 grep -q "watching" "$T/watch.err"
+wait_for 30 grep -qs "watching" "$T/watch.err"
 
 # send OP: one writer transaction; wait until watch reports its seq_count.
 send() {
@@ -339,7 +339,7 @@ send() {
 	echo "$*" >&"${MK[1]}"
 	read -r -t 30 reply <&"${MK[0]}"
 	seq=${reply#ok }
-	wait_for 30 grep -q "\"seq_count\": $seq," "$T/watch.out" ||
+	wait_for 30 grep -qs "\"seq_count\": $seq," "$T/watch.out" ||
 		echo "watch did not report seq_count $seq after '$*'"
 }
 ops=("marker" "generation" "status FREERUNNING" "flags-set 0x2" "flags-set 0x4"
@@ -353,7 +353,7 @@ read -r -t 30 r1 <&"${MK[0]}"
 read -r -t 30 r2 <&"${MK[0]}"
 read -r -t 30 r3 <&"${MK[0]}"
 last=${r3#ok }
-wait_for 60 grep -q "\"seq_count\": $last," "$T/watch.out" ||
+wait_for 60 grep -qs "\"seq_count\": $last," "$T/watch.out" ||
 	echo "watch did not report the burst's seq_count $last"
 # SIGTERM: watch stops, waits for the hooks it started or queued, exits 0.
 kill -TERM "$WATCH_PID"
@@ -427,7 +427,7 @@ run watch-count-timeout 1 "$V" watch --device "$W" --timeout 0.2 --count 1 &&
 	expect watch-count-timeout "$T/err" "timed out after 0 of 1 updates"
 "$V" watch --device "$W" --count 1 --timeout 60 >"$T/wt.out" 2>"$T/wt.err" &
 wt=$!
-wait_for 30 grep -q "watching" "$T/wt.err"
+wait_for 30 grep -qs "watching" "$T/wt.err"
 "$M" "$W" generation
 wait "$wt" && grep -q "changed vm_generation_counter; events restore;" "$T/wt.out" &&
 	ok watch-text || bad watch-text "$(cat "$T/wt.out" "$T/wt.err")"
@@ -436,9 +436,9 @@ wait "$wt" && grep -q "changed vm_generation_counter; events restore;" "$T/wt.ou
 # ends it (seq_count odd, then even: one update that changed no field).
 "$V" watch --device "$W" --count 1 --timeout 60 --json >"$T/ws.out" 2>"$T/ws.err" &
 wt=$!
-wait_for 30 grep -q "watching" "$T/ws.err"
+wait_for 30 grep -qs "watching" "$T/ws.err"
 "$M" "$W" seq-odd
-wait_for 30 grep -q "seq_count odd" "$T/ws.err"
+wait_for 30 grep -qs "seq_count odd" "$T/ws.err"
 "$M" "$W" seq-even
 if wait "$wt" && grep -q "readable again" "$T/ws.err"; then
 	cp "$T/ws.out" "$T/out"
@@ -451,7 +451,7 @@ fi
 # A page file overwritten under a running watch: a clear error, exit 1.
 "$V" watch --device "$W" --timeout 60 >"$T/wb.out" 2>"$T/wb.err" &
 wt=$!
-wait_for 30 grep -q "watching" "$T/wb.err"
+wait_for 30 grep -qs "watching" "$T/wb.err"
 "$M" "$W" magic 0
 wait "$wt"
 rc=$?

@@ -307,6 +307,22 @@ static void arm(struct daemon *d, uint64_t ns)
 	sched_timer(QEMU_TIMER, ns, on_timer, d);
 }
 
+/*
+ * A VM QEMU can snapshot carries a generation from the start, so that its
+ * first restore changes a counter the guest already knows (not one that
+ * merely appears).  Random, like every later one.
+ */
+static void present_generation(struct qemu_guest *q)
+{
+	const volatile struct vmclock_abi *p = vmclock_writer_page(q->g->w);
+	uint64_t gen;
+
+	if ((p->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) ||
+	    qemu_random_generation(0, &gen))
+		return;
+	vmclock_writer_bump_generation(q->g->w, gen);
+}
+
 static int get_opts(struct qemu_guest *q, const struct control_request *req,
 		    uint64_t *incoming, char *err, size_t errlen)
 {
@@ -389,6 +405,7 @@ int qemu_guest_add(struct daemon *d, const struct control_request *req,
 		return ret;
 	}
 	hook(q);
+	present_generation(q);
 	if (q->rm.mbox) {
 		qemu_mbox_init(q->rm.mbox);
 		q->g->awaiting_mapping = 1;

@@ -25,6 +25,13 @@
 
 enum { HOOK_DISRUPT, HOOK_RESTORE, HOOK_CHANGE, N_HOOKS };
 
+/*
+ * Linux raises POLLIN once more after an update that came between the
+ * acknowledging read and the page read; more than this many POLLINs in a
+ * row with no update mean the device does not keep Linux's semantics.
+ */
+#define MAX_SPURIOUS 8
+
 struct watch_opts {
 	const char *path;
 	int json;
@@ -45,6 +52,8 @@ struct watch {
 	const char *path;
 	int use_poll;
 	int is_dev;
+	int notified; /* the last wait ended with POLLIN */
+	int spurious; /* POLLINs in a row that found no update */
 	int stuck; /* the last read timed out on an odd seq_count */
 	uint64_t reported;
 	struct page_state last;
@@ -266,6 +275,14 @@ static void on_update(struct watch *w, const struct page_state *s)
 	w->reported++;
 }
 
+static void no_notify(struct watch *w, const char *why)
+{
+	warnx_("%s: the device does not notify (poll: %s); reading the page "
+	       "every %" PRIu64 " ms",
+	       w->path, why, w->o.interval_ms);
+	w->use_poll = 0;
+}
+
 /* Read the page; report when seq_count moved.  Non-zero: stop watching. */
 static int read_and_report(struct watch *w)
 {
@@ -284,6 +301,13 @@ static int read_and_report(struct watch *w)
 	if (w->stuck)
 		warnx_("%s: the page is readable again", w->path);
 	w->stuck = 0;
+	/* Notified for nothing, again and again: not Linux's semantics. */
+	if (w->notified && s.rd.seq_count == w->last.rd.seq_count &&
+	    ++w->spurious > MAX_SPURIOUS)
+		no_notify(w, "notified without updates");
+	else if (s.rd.seq_count != w->last.rd.seq_count)
+		w->spurious = 0;
+	w->notified = 0;
 	if (s.rd.seq_count != w->last.rd.seq_count)
 		on_update(w, &s);
 	/* The flag can appear after start: notifications from then on. */
@@ -308,7 +332,14 @@ static void ack(struct watch *w)
 		       strerror(errno));
 }
 
-/* Sleep in poll() until notified or @ms pass; falls back on POLLHUP. */
+
+/*
+ * Sleep in poll() until notified or @ms pass.  A device without poll
+ * support (Linux before 7.0) answers with the default mask, POLLOUT
+ * included, which Linux's vmclock never sets: asking for POLLOUT tells
+ * the two apart.  POLLHUP: the device cannot notify.  Either way, fall
+ * back to reading the page every interval.
+ */
 static void wait_update(struct watch *w, int ms)
 {
 	struct pollfd pfd;
@@ -320,23 +351,22 @@ static void wait_update(struct watch *w, int ms)
 		return;
 	}
 	pfd.fd = vmclock_reader_fd(w->r);
-	pfd.events = POLLIN;
+	pfd.events = POLLIN | POLLOUT;
 	pfd.revents = 0;
 	n = cli_poll(&pfd, 1, ms);
 	if (n < 0 && errno != EINTR)
 		die_errno(errno, "poll %s", w->path);
 	if (n <= 0)
 		return;
-	if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
-		warnx_("%s: the device does not notify (poll: %s); reading the "
-		       "page every %" PRIu64 " ms",
-		       w->path, pfd.revents & POLLHUP ? "POLLHUP" : "error",
-		       w->o.interval_ms);
-		w->use_poll = 0;
-		return;
-	}
-	if (pfd.revents & POLLIN)
+	if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+		no_notify(w, pfd.revents & POLLHUP ? "POLLHUP" : "poll error");
+	else if (pfd.revents & POLLOUT)
+		no_notify(w,
+			  "always ready: a driver without poll, Linux < 7.0");
+	else if (pfd.revents & POLLIN) {
 		ack(w);
+		w->notified = 1;
+	}
 }
 
 static int is_device(int fd)

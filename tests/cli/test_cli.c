@@ -30,7 +30,12 @@
 
 #define PAGE 4096
 
-enum fake_mode { FAKE_LINUX, FAKE_HUP };
+/*
+ * LINUX: 7.0's semantics; HUP: no NOTIFICATION_PRESENT support; OLD: a
+ * driver without poll (the default mask, always ready); LEVEL: POLLIN
+ * that no read clears.
+ */
+enum fake_mode { FAKE_LINUX, FAKE_HUP, FAKE_OLD, FAKE_LEVEL };
 
 static struct {
 	enum fake_mode mode;
@@ -96,6 +101,14 @@ static int fake_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 	    !(fk.pg->flags & VMCLOCK_FLAG_NOTIFICATION_PRESENT)) {
 		fk.hupped = 1;
 		fds[0].revents = POLLHUP;
+		return 1;
+	}
+	if (fk.mode == FAKE_OLD || fk.mode == FAKE_LEVEL) {
+		fk.hupped = 1; /* no fd poll is expected after the fallback */
+		fds[0].revents =
+			fk.mode == FAKE_OLD ?
+				(short)((POLLIN | POLLOUT) & fds[0].events) :
+				POLLIN;
 		return 1;
 	}
 	/* Level-triggered: still POLLIN until the fd reads. */
@@ -233,6 +246,33 @@ TEST(pollhup_falls_back_to_interval)
 	check_report(out);
 	CHECK_EQ_INT(fk.fd_polls, 1);
 	CHECK_EQ_INT(fk.fd_polls_after_hup, 0);
+	CHECK_EQ_INT(fk.sleeps, 5);
+	free(out);
+	teardown();
+}
+
+TEST(driver_without_poll_falls_back_to_interval)
+{
+	char *out = NULL;
+
+	setup(FAKE_OLD, VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	CHECK_EQ_INT(run_watch(&out, NULL, NULL), EXIT_OK);
+	check_report(out);
+	CHECK_EQ_INT(fk.fd_polls, 1);
+	CHECK_EQ_INT(fk.sleeps, 5);
+	free(out);
+	teardown();
+}
+
+TEST(pollin_that_never_clears_falls_back_to_interval)
+{
+	char *out = NULL;
+
+	setup(FAKE_LEVEL, VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	CHECK_EQ_INT(run_watch(&out, NULL, NULL), EXIT_OK);
+	check_report(out);
+	/* The first (as after open) and eight more, then interval reads. */
+	CHECK_EQ_INT(fk.fd_polls, 9);
 	CHECK_EQ_INT(fk.sleeps, 5);
 	free(out);
 	teardown();

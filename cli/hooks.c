@@ -39,6 +39,8 @@ static void start(struct hook *h)
 		warnx_("hook --%s: fork: %s; seq %s skipped", h->name,
 		       strerror(errno), run->env.seq);
 		h->head = run->next;
+		if (!h->head)
+			h->tail = NULL;
 		free(run);
 		return;
 	}

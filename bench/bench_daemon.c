@@ -8,6 +8,8 @@
  * daemon does.
  *
  *	bench_daemon N [identity|scaled] [proto]   one result line
+ *	bench_daemon N [identity|scaled] both      daemon and proto in
+ *	                                           alternating rounds
  *	bench_daemon --smoke                       "N passed, N failed"
  *
  * proto: bench/daemon_proto.c's guest_update(), whose mapping divides
@@ -29,7 +31,7 @@
 #include "common.h"
 #include "daemon_proto.h"
 
-static int use_proto;
+static int use_proto, both;
 
 static char dir[256];
 
@@ -131,7 +133,7 @@ static int run(size_t n, int scaled, int smoke)
 	struct guest *g = calloc(n, sizeof(*g));
 	struct bench_rss m;
 	unsigned long errors = 0;
-	size_t made = 0, i, r, rounds;
+	size_t made = 0, i, r, k, rounds;
 	double *ns, med;
 	char cmd[300];
 	int err;
@@ -146,16 +148,24 @@ static int run(size_t n, int scaled, int smoke)
 		       scaled ? "scaled" : "identity", made, strerror(-err));
 	} else {
 		rounds = smoke ? 2 : n >= 10000 ? 11 : 51;
-		ns = calloc(rounds, sizeof(double));
+		ns = calloc(2 * rounds, sizeof(double));
 		update_all(g, n, 1, &errors);
 		for (r = 0; r < rounds; r++)
-			ns[r] = update_all(g, n, n < 100 ? 100 / n : 1, &errors);
-		med = bench_median(ns, rounds);
+			for (k = 0; k < (both ? 2 : 1); k++) {
+				if (both)
+					use_proto = (int)k;
+				ns[k * rounds + r] = update_all(
+					g, n, n < 100 ? 100 / n : 1, &errors);
+			}
 		bench_rss(&m);
-		printf("%-8zu %-9s %-6s %10.1f %10.1f %9ld %9ld %9ld %lu\n", n,
-		       scaled ? "scaled" : "identity",
-		       use_proto ? "proto" : "daemon", med, ns[0], m.rss_kb,
-		       m.anon_kb, m.shmem_kb, errors);
+		for (k = 0; k < (both ? 2 : 1); k++) {
+			med = bench_median(ns + k * rounds, rounds);
+			printf("%-8zu %-9s %-6s %10.1f %10.1f %9ld %9ld %9ld %lu\n",
+			       n, scaled ? "scaled" : "identity",
+			       (both ? (int)k : use_proto) ? "proto" : "daemon",
+			       med, ns[k * rounds], m.rss_kb, m.anon_kb,
+			       m.shmem_kb, errors);
+		}
 		free(ns);
 	}
 	for (i = 0; i < made; i++)
@@ -179,6 +189,9 @@ int main(int argc, char **argv)
 		bench_check(agree(), "the prototype mapping is the daemon's, bit for bit");
 		use_proto = 1;
 		bench_check(run(10, 1, 1) == 0, "prototype update, 10 guests");
+		use_proto = 0;
+		both = 1;
+		bench_check(run(10, 0, 1) == 0, "interleaved, 10 guests");
 		return bench_done();
 	}
 	if (argc < 2) {
@@ -186,6 +199,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	use_proto = (argc > 2 && !strcmp(argv[argc - 1], "proto"));
+	both = (argc > 2 && !strcmp(argv[argc - 1], "both"));
 	return run(strtoul(argv[1], NULL, 10),
 		   argc > 2 && !strcmp(argv[2], "scaled"), 0);
 }

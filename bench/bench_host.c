@@ -19,6 +19,8 @@
  * period and rates divided by the same scale, in 128-bit arithmetic.
  *
  *	bench_host N LAYOUT [monotonic] [prefetch]  prints one result line
+ *	bench_host N LAYOUT both     without and with TIME_MONOTONIC, in
+ *	                             alternating rounds: two lines
  *	bench_host --smoke               small N, every layout
  */
 #include <errno.h>
@@ -272,6 +274,18 @@ static void cleanup(void)
 }
 
 static const char *layout_name[] = { "separate", "shared", "pwrite" };
+static int both;
+
+/* Set or clear TIME_MONOTONIC on every page (not timed). */
+static void set_monotonic(int on)
+{
+	size_t i;
+
+	for (i = 0; i < nguests; i++)
+		vmclock_writer_set_flags(guests[i].w,
+					 on ? VMCLOCK_FLAG_TIME_MONOTONIC : 0,
+					 on ? 0 : VMCLOCK_FLAG_TIME_MONOTONIC);
+}
 
 static const char *flag_name(int monotonic)
 {
@@ -320,8 +334,7 @@ static int run(size_t n, enum layout lay, int monotonic, int smoke)
 {
 	struct bench_rss m0, m1;
 	unsigned long errors = 0;
-	size_t made = 0, rounds, r;
-
+	size_t made = 0, rounds, r, k;
 	double *ns, med;
 	int err;
 
@@ -335,16 +348,24 @@ static int run(size_t n, enum layout lay, int monotonic, int smoke)
 		return smoke ? 1 : 0;
 	}
 	rounds = smoke ? 3 : n >= 100000 ? 15 : n >= 10000 ? 41 : 201;
-	ns = calloc(rounds, sizeof(double));
+	ns = calloc(2 * rounds, sizeof(double));
 	update_all(lay, 1, &errors); /* warm-up: every page touched once */
-	for (r = 0; r < rounds; r++)
-		ns[r] = update_all(lay, n < 1000 ? 1000 / n : 1, &errors);
-	med = bench_median(ns, rounds);
+	for (r = 0; r < rounds; r++) {
+		for (k = 0; k < (both ? 2 : 1); k++) {
+			if (both)
+				set_monotonic((int)k);
+			ns[k * rounds + r] =
+				update_all(lay, n < 1000 ? 1000 / n : 1, &errors);
+		}
+	}
 	bench_rss(&m1);
-	printf("%-8zu %-9s %-5s %10.1f %10.1f %9ld %9ld %9ld %7d %7zu %lu\n", n,
-	       layout_name[lay], flag_name(monotonic), med, ns[0],
-	       m1.rss_kb, m1.anon_kb - m0.anon_kb, m1.shmem_kb - m0.shmem_kb,
-	       count_maps(), nfiles, errors);
+	for (k = 0; k < (both ? 2 : 1); k++) {
+		med = bench_median(ns + k * rounds, rounds);
+		printf("%-8zu %-9s %-5s %10.1f %10.1f %9ld %9ld %9ld %7d %7zu %lu\n",
+		       n, layout_name[lay], flag_name(both ? (int)k : monotonic),
+		       med, ns[k * rounds], m1.rss_kb, m1.anon_kb - m0.anon_kb,
+		       m1.shmem_kb - m0.shmem_kb, count_maps(), nfiles, errors);
+	}
 	free(ns);
 	cleanup();
 	return errors ? 1 : 0;
@@ -366,6 +387,9 @@ static int smoke(void)
 	prefetch = 1;
 	bench_check(run(100, SEPARATE, 0, 1) == 0, "prefetching, 100 guests");
 	prefetch = 0;
+	both = 1;
+	bench_check(run(100, SHARED, 0, 1) == 0, "interleaved flag, 100 guests");
+	both = 0;
 	return bench_done();
 }
 
@@ -402,6 +426,7 @@ int main(int argc, char **argv)
 	for (i = 3; i < argc; i++) {
 		monotonic |= !strcmp(argv[i], "monotonic");
 		prefetch |= !strcmp(argv[i], "prefetch");
+		both |= !strcmp(argv[i], "both");
 	}
 	return run(n, lay, monotonic, 0);
 }

@@ -84,8 +84,7 @@ fi
 	"$BIN/bench_host" --header
 	for n in $sizes; do
 		for _ in 1 2 3; do
-			"$BIN/bench_host" "$n" separate
-			"$BIN/bench_host" "$n" separate monotonic
+			"$BIN/bench_host" "$n" separate both
 			"$BIN/bench_host" "$n" shared
 		done
 	done
@@ -101,11 +100,9 @@ echo "bench: vmclockd's guest_update" >&2
 {
 	for n in 1 100 10000; do
 		for _ in 1 2 3; do
-			"$BIN/bench_daemon" "$n" identity | tail -n 1
-			"$BIN/bench_daemon" "$n" identity proto | tail -n 1
+			"$BIN/bench_daemon" "$n" identity both | tail -n 2
 		done
-		"$BIN/bench_daemon" "$n" scaled | tail -n 1
-		"$BIN/bench_daemon" "$n" scaled proto | tail -n 1
+		"$BIN/bench_daemon" "$n" scaled both | tail -n 2
 	done
 	[ -n "$big" ] && "$BIN/bench_daemon" 30000 identity proto 2>/dev/null |
 		tail -n 1

@@ -337,8 +337,8 @@ In short:
   read: `lfence; rdtsc` between the two seq loads, with no arithmetic at
   all, already costs {flx:.2f}x `clock_gettime(REALTIME)`. The seam is
   constant-folded (no indirect call on the native path). Recommendations
-  below; the cheapest correct design measured is within ~1 ns of the
-  library's.
+  below; the cheapest correct design measured (bench/proto.c) is only
+  {o(runs, 'bounded_read') - o(runs, 'proto_bounded_read'):.1f} ns faster than the library.
 - vmclockd's per-guest update costs {d10k / 1000:.0f} µs, almost all of it in
   `guest_map_calibration()`'s bitwise 192-bit divisions; a bit-exact
   prototype brings it to {p10k:.0f} ns. The library's own share is
@@ -397,7 +397,8 @@ taken by applications.
   counter adds to the latency.
 - The vDSO is cheaper because it does less: one 64x64 multiply and a shift
   (no error bounds, no 128-bit product, no exact floor), and it reads the
-  counter with `rdtscp` here (Linux prefers it to `lfence; rdtsc`), which
+  counter with `rdtscp` here (Linux's `rdtsc_ordered()` prefers it to
+  `lfence; rdtsc`; a dump of this machine's vDSO shows `rdtscp`), which
   costs {col(runs, 'rdtscp', 3):.2f}x `lfence; rdtsc` here.
 - The prototype (bench/proto.c; same results as the library bit for bit,
   checked by the smoke run) costs {o(runs, 'proto_bounded_read'):.1f} ns
@@ -417,7 +418,7 @@ taken by applications.
   vDSO moves with it, which is why the goals are judged on per-round
   ratios. In quiet moments the arithmetic-heavy rows (bounded read,
   prototypes) drop by ~8 ns while the floor and the vDSO do not move (a
-  busy sibling hyperthread on the host is the likely cause); earlier
+  busy sibling hyperthread on the host is one possible cause); earlier
   quiet runs measured the bounded read at 29 ns, X = 1.30.
 - For scale: AWS ClockBound's client is quoted at ~94 ns per call (issue
   9); the bounded read costs {o(runs, 'bounded_read'):.0f} ns and
@@ -434,7 +435,8 @@ taken by applications.
    (per run). A goal of "no more than the floor + 12 ns" (or X <= 1.4 on
    this machine) tracks what the code controls.
 2. **Keep the per-seq_count cache** the library now has (the prototype,
-   written independently, lands at the same cost), but key it on more
+   the same idea written independently with the checks folded into one
+   test, is only {o(runs, 'bounded_read') - o(runs, 'proto_bounded_read'):.1f} ns faster), but key it on more
    than seq_count. A writer that starts a page afresh (no adopt) counts
    seq from 0 again, and a page replaced under a guest can repeat a
    seq_count the reader cached: the reader would then use a stale

@@ -547,6 +547,36 @@ static void tai_change(struct sim *s, int64_t off)
 	txn_end(s);
 }
 
+/*
+ * The host's writer restarts.  Adopting, it keeps the page; afresh, the
+ * page is zeroed (marker and generation back to 0) and set up again in one
+ * transaction, and the reader must report all of that as events.
+ */
+static void writer_restart(struct sim *s, int adopt)
+{
+	const uint64_t keep = VMCLOCK_FLAG_TIME_MONOTONIC |
+			      VMCLOCK_FLAG_TAI_OFFSET_VALID;
+
+	s->stuck = 0;
+	vmclock_writer_destroy(s->w);
+	s->w = new_writer(s, adopt);
+	if (adopt)
+		return;
+	s->marker = s->gen = 0;
+	s->sim_flags &= keep;
+	vmclock_writer_begin(s->w);
+	if (s->sc.monotonic)
+		vmclock_writer_set_flags(s->w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	vmclock_writer_set_tai_offset(s->w, (int16_t)s->true_off, 1);
+	vmclock_writer_set_smearing_hint(s->w, (uint8_t)s->sc.smear);
+	vmclock_writer_set_leap(s->w, (uint8_t)s->leap_ind);
+	vmclock_writer_set_status(s->w, (uint8_t)s->status);
+	if (s->status == VMCLOCK_STATUS_SYNCHRONIZED ||
+	    s->status == VMCLOCK_STATUS_FREERUNNING)
+		publish(s);
+	vmclock_writer_commit(s->w);
+}
+
 /* Events of the host's clock and of the page's announcements. */
 static int host_event(struct sim *s, const struct sim_event *ev)
 {
@@ -608,6 +638,9 @@ void model_event(struct sim *s, const struct sim_event *ev)
 		break;
 	case EV_END_STUCK:
 		model_unstick(s);
+		break;
+	case EV_RESTART:
+		writer_restart(s, (int)ev->a);
 		break;
 	case EV_STALL:
 		s->stalled = 1;

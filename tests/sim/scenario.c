@@ -81,6 +81,7 @@ static const struct key keys[] = {
 	EV("tai_change", EV_TAI_CHANGE),
 	EV("stuck", EV_STUCK),
 	EV("stall", EV_STALL),
+	EV("restart", EV_RESTART),
 };
 
 static void defaults(struct scenario *sc)

@@ -38,6 +38,7 @@ enum ev_kind {
 	EV_END_STALL,
 	EV_RESUME, /* internal: end of a migration or restore pause */
 	EV_INIT_SYNC, /* internal: first calibration */
+	EV_RESTART, /* a: adopt the page (1) or start afresh (0) */
 	EV_MAINT, /* internal: a = DISRUPTION_* flags to set */
 };
 

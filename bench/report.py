@@ -390,7 +390,7 @@ taken by applications.
   ({(0.9 - flx) * rt * 2.6:.0f} cycles at 2.6 GHz) for everything else:
   the 128-bit line evaluation, the floor conversion to ns, two error
   growths (each a 64x64 and a 192-bit scale), the TAI-to-UTC step,
-  earliest/latest, the 160-byte reading and the events. Y <= 1.25 leaves
+  earliest/latest, the 120-byte reading and the events. Y <= 1.25 leaves
   {(1.25 - fly) * lf:.1f} ns.
   `lfence` is dispatch-serialising on AMD: none of the arithmetic of one
   read overlaps the counter read of the next, so every cycle after the
@@ -457,14 +457,16 @@ taken by applications.
    kept.
 5. **`vmclock_bounded_now()` adds {o(runs, 'bounded_now_precise') - o(runs, 'bounded_read'):.0f} ns** to `vmclock_reader_now()` in
    precise mode: it clears a 250-byte `struct vmclock_bound` (which
-   embeds the 160-byte reading) and copies fields out of it. Filling the
+   embeds the 120-byte reading) and copies fields out of it. Filling the
    bound directly (no memset, no second copy) should remove most of it.
-6. **Basic mode** costs {bb:.2f}x the precise bound: a full page read
-   plus two `clock_gettime()` calls (REALTIME and MONOTONIC). It needs
-   only the disruption marker from the page (one 64-bit load, no
-   sequence lock) and can age its cached maxerror by the REALTIME delta
-   (or the counter) instead of a second clock read; that makes its hot
-   path one vDSO call and one load, below the precise bound.
+6. **Basic mode** costs {bb:.2f}x the precise bound: a full strict page
+   read plus two `clock_gettime()` calls (REALTIME, and MONOTONIC to age
+   the cached maxerror). It needs only the disruption marker from the
+   page: one 64-bit load, no sequence lock, instead of the
+   {o(runs, 'lenient_read'):.0f} ns read. That brings its hot path to two vDSO
+   calls and a load, about the precise bound's cost; going below it would
+   take aging the cache without the second clock read (for example from
+   the CPU counter with a conservative rate bound, where it is usable).
 
 ## Readers under a writer
 

@@ -456,7 +456,7 @@ taken by applications.
    measured here; it is an API change and worth it only if the goal is
    kept.
 5. **`vmclock_bounded_now()` adds {o(runs, 'bounded_now_precise') - o(runs, 'bounded_read'):.0f} ns** to `vmclock_reader_now()` in
-   precise mode: it clears a 250-byte `struct vmclock_bound` (which
+   precise mode: it clears a 184-byte `struct vmclock_bound` (which
    embeds the 120-byte reading) and copies fields out of it. Filling the
    bound directly (no memset, no second copy) should remove most of it.
 6. **Basic mode** costs {bb:.2f}x the precise bound: a full strict page

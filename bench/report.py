@@ -344,9 +344,11 @@ In short:
   prototype brings it to {p10k:.0f} ns. The library's own share is
   {h10k:.0f} ns per page, {h10km:.0f} ns with TIME_MONOTONIC, which vmclockd
   sets: that check is what stands between vmclockd and 25 ns.
-- vmclockd stops at ~20,000 guests on RLIMIT_NOFILE (one open descriptor
-  per page), and at ~65,500 on vm.max_map_count (one mapping per page);
-  several pages per file and mapping removes both.
+- vmclockd keeps one descriptor and one mapping per page: it stops at
+  RLIMIT_NOFILE (near 1,000 guests under systemd's default soft limit,
+  20,000 in this shell) and at ~65,500 on vm.max_map_count. Closing the
+  descriptor after `mmap()` and several pages per file and mapping remove
+  both limits.
 
 ## Guest read path
 
@@ -535,9 +537,13 @@ lines are the host line through the same affine counter map) and publish
 with a writer call that skips the per-page check.
 
 Separately, `guest_open()` keeps each page's descriptor open: the
-30,000-guest run stops at RLIMIT_NOFILE (20,000 here) before
-vm.max_map_count is reached. The mapping keeps the file; the descriptor
-can be closed after `mmap()` (or RLIMIT_NOFILE raised by the unit file).
+30,000-guest run stops at RLIMIT_NOFILE (20,000 in this shell) before
+vm.max_map_count is reached. Under systemd it is worse: the default soft
+limit is 1,024 (hard 524,288), systemd/vmclockd.service sets no
+`LimitNOFILE=` and vmclockd does not raise its soft limit, so as shipped it
+would stop near 1,000 guests. The mapping keeps the file: the descriptor
+can be closed after `mmap()`; raising the soft limit to the hard one at
+start-up (or `LimitNOFILE=` in the unit) is the fallback.
 
 ### Past vm.max_map_count
 

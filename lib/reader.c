@@ -44,13 +44,9 @@ struct vmclock_reader {
 	uint64_t cache_seq; /* VMC_NO_CACHE: none */
 	struct vmc_decoded dec;
 	int strict_err; /* vmclock_reader_now()'s verdict on @dec */
+	int strict_err_at; /* the same, for a counter the caller gives */
 	int have_last;
-	uint64_t last_marker;
-	uint64_t last_gen;
-	uint64_t last_flags;
-	uint8_t last_status;
-	uint8_t last_leap;
-	int16_t last_tai;
+	struct vmclock_reading last; /* the baseline of the events */
 };
 
 static uint64_t monotonic_ns(void)
@@ -169,25 +165,23 @@ take_snapshot(const struct vmclock_reader *r, struct vmclock_abi *snap,
 	}
 }
 
-static uint32_t events_since(const struct vmclock_reader *r,
-			     const struct vmclock_reading *rd)
+VMC_API uint32_t vmclock_events_between(const struct vmclock_reading *prev,
+					const struct vmclock_reading *cur)
 {
-	uint64_t newly = rd->flags & ~r->last_flags;
+	uint64_t newly = cur->flags & ~prev->flags;
 	uint32_t ev = 0;
 
-	if (!r->have_last)
-		return 0;
-	if (rd->disruption_marker != r->last_marker)
+	if (cur->disruption_marker != prev->disruption_marker)
 		ev |= VMCLOCK_EVENT_DISRUPTED;
-	if (rd->vm_generation_counter != r->last_gen)
+	if (cur->vm_generation_counter != prev->vm_generation_counter)
 		ev |= VMCLOCK_EVENT_RESTORED;
-	if (rd->clock_status != r->last_status)
+	if (cur->clock_status != prev->clock_status)
 		ev |= VMCLOCK_EVENT_STATUS;
-	if (rd->flags != r->last_flags)
+	if (cur->flags != prev->flags)
 		ev |= VMCLOCK_EVENT_FLAGS;
-	if (rd->leap_indicator != r->last_leap)
+	if (cur->leap_indicator != prev->leap_indicator)
 		ev |= VMCLOCK_EVENT_LEAP;
-	if (rd->tai_offset_sec != r->last_tai)
+	if (cur->tai_offset_sec != prev->tai_offset_sec)
 		ev |= VMCLOCK_EVENT_TAI_OFFSET;
 	if (newly & VMCLOCK_FLAG_DISRUPTION_SOON)
 		ev |= VMCLOCK_EVENT_MAINT_SOON;
@@ -200,15 +194,10 @@ static uint32_t events_since(const struct vmclock_reader *r,
 static uint32_t note_events(struct vmclock_reader *r,
 			    const struct vmclock_reading *rd)
 {
-	uint32_t ev = events_since(r, rd);
+	uint32_t ev = r->have_last ? vmclock_events_between(&r->last, rd) : 0;
 
 	r->have_last = 1;
-	r->last_marker = rd->disruption_marker;
-	r->last_gen = rd->vm_generation_counter;
-	r->last_flags = rd->flags;
-	r->last_status = rd->clock_status;
-	r->last_leap = rd->leap_indicator;
-	r->last_tai = rd->tai_offset_sec;
+	r->last = *rd;
 	return ev;
 }
 
@@ -227,15 +216,19 @@ static int strict_status(uint8_t status)
 	}
 }
 
-/* The strict verdict on a decoded snapshot, before any counter is read. */
-static int strict_static(const struct vmclock_reader *r)
+/*
+ * The strict verdict on a decoded snapshot, before any counter is read.
+ * @own_counter: the counter is this CPU's (not a seam's, not the caller's),
+ * so the page must describe this CPU's counter.
+ */
+static int strict_static(const struct vmclock_reader *r, int own_counter)
 {
 	const struct vmc_decoded *d = &r->dec;
 	int err;
 
 	if (d->reason)
 		return d->reason;
-	if (!r->counter_fn && d->tmpl.counter_id != VMC_COUNTER_NATIVE_ID)
+	if (own_counter && d->tmpl.counter_id != VMC_COUNTER_NATIVE_ID)
 		return -ENOTSUP;
 	if (!d->have_utc)
 		return -ENOTSUP;
@@ -267,7 +260,8 @@ read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
 	if (vmclock_page_validate(&snap, r->avail, NULL))
 		return -ENODEV;
 	vmc_decode(&snap, r->drift_ppb, &r->dec);
-	r->strict_err = strict_static(r);
+	r->strict_err = strict_static(r, !r->counter_fn);
+	r->strict_err_at = strict_static(r, 0);
 	/* Through pread every read is a fresh snapshot: nothing to reuse. */
 	if (r->page)
 		r->cache_seq = snap.seq_count;
@@ -338,19 +332,34 @@ VMC_API int vmclock_reader_read_at(struct vmclock_reader *r, uint64_t counter,
 	return err == -ENOTSUP || err == -ERANGE ? 0 : err;
 }
 
+/* The strict verdict on a read that returned @err. */
+static int strict_verdict(int err, int strict_err,
+			  const struct vmclock_reading *out)
+{
+	/* A snapshot that could not be taken says nothing about the page. */
+	if (unlikely(err) && err != -ENOTSUP && err != -ERANGE)
+		return err;
+	if (unlikely(strict_err))
+		return strict_err;
+	if (unlikely(err))
+		return err;
+	return likely(out->valid & VMCLOCK_VALID_MAXERROR) ? 0 : -ENODATA;
+}
+
 VMC_API int vmclock_reader_now(struct vmclock_reader *r,
 			       struct vmclock_reading *out)
 {
 	int err = read_now(r, out);
 
-	/* A snapshot that could not be taken says nothing about the page. */
-	if (unlikely(err) && err != -ENOTSUP && err != -ERANGE)
-		return err;
-	if (unlikely(r->strict_err))
-		return r->strict_err;
-	if (unlikely(err))
-		return err;
-	return likely(out->valid & VMCLOCK_VALID_MAXERROR) ? 0 : -ENODATA;
+	return strict_verdict(err, r->strict_err, out);
+}
+
+VMC_API int vmclock_reader_now_at(struct vmclock_reader *r, uint64_t counter,
+				  struct vmclock_reading *out)
+{
+	int err = read_common(r, 0, 0, counter, out);
+
+	return strict_verdict(err, r->strict_err_at, out);
 }
 
 static __attribute__((noinline)) int bounds_slow(struct vmclock_reader *r,

@@ -171,7 +171,10 @@ VMC_API struct vmclock_writer *vmclock_writer_create(volatile void *page, size_t
 			return NULL;
 		}
 		adopt_page(w);
-		/* An odd seq (a writer died mid-update) becomes even. */
+		/* A page at rest is left as it is: nothing changed. */
+		if (!(w->seq & 1))
+			return w;
+		/* A writer died mid-update: make seq_count even again. */
 		vmclock_writer_begin(w);
 	} else {
 		init_page(w, len);

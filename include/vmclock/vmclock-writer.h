@@ -134,7 +134,9 @@ struct vmclock_writer;
  * time_type, status UNKNOWN.  Its seq_count continues after the old one
  * when the page was valid (readers cache by seq_count, so a value must not
  * come back), else starts at a random even value.  An adopted page keeps
- * its seq_count (made even), marker, generation, flags and calibration.
+ * its marker, generation, flags and calibration, and its seq_count: a page
+ * at rest is not touched (no commit, no notification); one left odd by a
+ * writer that died mid-update is made even by a commit.
  *
  * Return: a writer, or NULL with errno EINVAL (bad arguments, or an adopted
  * page whose counter_id or time_type differs from @cfg) or ENOMEM.

@@ -240,7 +240,9 @@ void vmclock_reader_set_drift(struct vmclock_reader *r, uint32_t ppb);
  * them.
  *
  * Return: 0; -ETIMEDOUT when seq_count stayed odd past the deadline;
- * -EIO when pread() failed; -ENODEV when the page became invalid.
+ * -EIO (or pread()'s own error) when reading the file failed; -ENODEV when
+ * the page became invalid (magic, version or size changed).  On these
+ * errors no snapshot was taken and @out is left untouched.
  * Context: one thread per handle; no allocation, no system call on a mapped
  * page; spins at most the timeout.
  */
@@ -257,11 +259,13 @@ int vmclock_reader_read(struct vmclock_reader *r,
  * page has precise time for this CPU's counter with a valid max error, UTC
  * is known, and the status is SYNCHRONIZED or FREERUNNING.
  *
- * Return: 0; the errors of vmclock_reader_read(); -ENOTSUP when the page
- * has no precise time usable here (counter, time type, absent fields, no
- * TAI offset for UTC); -ENODATA for status UNKNOWN or no max error;
- * -EAGAIN for status INITIALIZING; -EIO for status UNRELIABLE; -ERANGE
- * when the counter is too far from the calibration to compute a time.
+ * Return: 0; the errors of vmclock_reader_read() (@out untouched); -ENOTSUP
+ * when the page has no precise time usable here (counter, time type, absent
+ * fields, no TAI offset for UTC); -ENODATA for status UNKNOWN or no max
+ * error; -EAGAIN for status INITIALIZING; -EIO for status UNRELIABLE;
+ * -ERANGE when the counter is too far from the calibration to compute a
+ * time.  On the page errors @out is filled, so -EIO with @out filled is
+ * UNRELIABLE and -EIO with @out untouched is a failed read.
  * Context: as vmclock_reader_read().
  */
 int vmclock_reader_now(struct vmclock_reader *r, struct vmclock_reading *out);
@@ -294,6 +298,33 @@ int vmclock_reader_bounds(struct vmclock_reader *r, struct vmclock_bounds *out);
  */
 int vmclock_reader_read_at(struct vmclock_reader *r, uint64_t counter,
 			   struct vmclock_reading *out);
+
+/**
+ * vmclock_reader_now_at() - strict read at a given counter value
+ * @r: the reader.
+ * @counter: the counter value; any counter_id is accepted, since the
+ *	caller vouches for the counter.
+ * @out: as vmclock_reader_now().
+ *
+ * Return: as vmclock_reader_now().
+ * Context: as vmclock_reader_read().
+ */
+int vmclock_reader_now_at(struct vmclock_reader *r, uint64_t counter,
+			  struct vmclock_reading *out);
+
+/**
+ * vmclock_events_between() - what changed from one reading to another
+ * @prev: the earlier reading.
+ * @cur: the later reading.
+ *
+ * The rule the reader applies between its snapshots, for callers that keep
+ * readings themselves (a watcher of raw snapshots).
+ *
+ * Return: VMCLOCK_EVENT_* bits.
+ * Context: thread-safe.
+ */
+uint32_t vmclock_events_between(const struct vmclock_reading *prev,
+				const struct vmclock_reading *cur);
 
 /**
  * vmclock_reader_snapshot() - copy the raw page consistently

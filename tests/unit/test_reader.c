@@ -806,3 +806,42 @@ TEST(fifo_and_directory_are_refused_at_once)
 	CHECK(vmclock_reader_open("/tmp") == NULL);
 	CHECK_EQ_INT(errno, ENODEV);
 }
+
+TEST(now_at_accepts_any_counter_and_is_strict)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	page.abi.counter_id = VMCLOCK_COUNTER_ARM_VCNT == vmclock_counter_id_native() ?
+				      VMCLOCK_COUNTER_X86_TSC : VMCLOCK_COUNTER_ARM_VCNT;
+	r = open_page();
+	REQUIRE(r);
+	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ENOTSUP);
+	CHECK_EQ_INT(vmclock_reader_now_at(r, page.abi.counter_value, &rd), 0);
+	CHECK_EQ_INT(rd.utc_ns, (1700000000 - 37) * NS + NS / 2);
+	page.abi.clock_status = VMCLOCK_STATUS_UNRELIABLE;
+	publish();
+	memset(&rd, 0, sizeof(rd));
+	CHECK_EQ_INT(vmclock_reader_now_at(r, page.abi.counter_value, &rd), -EIO);
+	/* Filled: this -EIO is the status, not a failed read. */
+	CHECK_EQ_INT(rd.clock_status, VMCLOCK_STATUS_UNRELIABLE);
+	vmclock_reader_close(r);
+}
+
+TEST(events_between_is_the_readers_rule)
+{
+	struct vmclock_reading a, b;
+
+	memset(&a, 0, sizeof(a));
+	b = a;
+	CHECK_EQ_INT(vmclock_events_between(&a, &b), 0);
+	b.vm_generation_counter = 1;
+	b.flags = VMCLOCK_FLAG_DISRUPTION_IMMINENT;
+	CHECK_EQ_INT(vmclock_events_between(&a, &b), VMCLOCK_EVENT_RESTORED |
+							   VMCLOCK_EVENT_FLAGS |
+							   VMCLOCK_EVENT_MAINT_IMMINENT);
+	/* A flag going away is a change, not a new maintenance notice. */
+	CHECK_EQ_INT(vmclock_events_between(&b, &a), VMCLOCK_EVENT_RESTORED |
+							   VMCLOCK_EVENT_FLAGS);
+}

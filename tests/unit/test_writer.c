@@ -495,3 +495,20 @@ TEST(time_monotonic_holds_at_the_extremes)
 	CHECK_EQ_INT(vmclock_writer_set_calibration(w, &nl, NULL), -ERANGE);
 	vmclock_writer_destroy(w);
 }
+
+/* Adopting a page at rest changes nothing a watcher could see. */
+TEST(adopting_a_page_at_rest_does_not_commit)
+{
+	struct vmclock_writer *w = new_writer(0);
+	uint32_t seq;
+
+	REQUIRE(w);
+	vmclock_writer_destroy(w);
+	seq = page.abi.seq_count;
+	w = new_writer(1);
+	REQUIRE(w);
+	CHECK(vmclock_writer_adopted(w));
+	CHECK_EQ_U64(page.abi.seq_count, seq);
+	CHECK_EQ_INT(notifications, 0);
+	vmclock_writer_destroy(w);
+}

@@ -93,7 +93,7 @@ check-stress: $(STRESS) $(CRASHWATCH) $(O)/daemon/vmclockd $(O)/daemon/vmclockct
 # into $(O)/fuzz/replay-TARGET, which replays the committed corpus: a fast
 # suite of make check (sanitized under SAN=).  make fuzz builds the real
 # libFuzzer binaries with clang in $(FUZZ_O).
-FUZZ_TARGETS := fuzz_page fuzz_arith
+FUZZ_TARGETS := fuzz_page fuzz_arith fuzz_adopt
 # The daemon's parsers, linked from its objects (stubbed operations).
 ifneq ($(wildcard daemon/control.c daemon/conf.c),)
 FUZZ_TARGETS += fuzz_control fuzz_conf

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timex.h>
 #include <time.h>
 
 #include <vmclock/vmclock.h>
@@ -88,7 +89,7 @@ static void json_host(FILE *f, const struct daemon *d)
 	fprintf(f, ",\"kernel\":{\"synchronized\":%s,\"status\":%d,\"maxerror_ns\":%"
 		   PRId64 ",\"esterror_ns\":%" PRId64 ",\"tai\":%d,\"grown_ns\":%"
 		   PRIu64 "},",
-		d->ntp.status & 0x40 ? "false" : "true", d->ntp.status,
+		d->ntp.status & STA_UNSYNC ? "false" : "true", d->ntp.status,
 		d->ntp.maxerror_ns, d->ntp.esterror_ns, d->ntp.tai,
 		d->kernel_extra_ns);
 	fprintf(f, "\"fit\":{\"points\":%u,\"period_ns\":%.12Lf,\"residual_max_ns\":%"

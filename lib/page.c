@@ -178,6 +178,9 @@ void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 		      (d->tmpl.time_type == VMCLOCK_TIME_TAI && d->have_off);
 	d->utc_adj_ns = d->tmpl.time_type == VMCLOCK_TIME_TAI ? -d->off_ns : 0;
 	decode_errors(pg, size, d->tmpl.flags, drift_ppb, d);
+	d->tick_ns = d->line.shift > 63 ? 0 :
+		vmclock_growth_ns(1, d->line.period_frac, d->line.shift,
+				  VMCLOCK_NSEC_PER_SEC, VMCLOCK_ROUND_UP);
 }
 
 /* TAI and UTC from the time in the page's own scale. */
@@ -220,7 +223,8 @@ static void eval_errors(const struct vmc_decoded *d, uint64_t ticks,
 		return;
 	ref = (out->valid & VMCLOCK_VALID_UTC) ? out->utc_ns : out->time_ns;
 	out->earliest_ns = add_ns_sat(ref, out->maxerror_ns, -1);
-	out->latest_ns = add_ns_sat(ref, out->maxerror_ns, 1);
+	out->latest_ns = add_ns_sat(ref, vmclock_add_sat(out->maxerror_ns,
+							 d->tick_ns), 1);
 }
 
 /* The time at @counter in the page's scale, and the counter distance. */
@@ -276,7 +280,7 @@ int vmc_eval_bounds(const struct vmc_decoded *d, uint64_t counter,
 		return -ENODATA;
 	out->maxerror_ns = max;
 	out->earliest_ns = add_ns_sat(out->utc_ns, max, -1);
-	out->latest_ns = add_ns_sat(out->utc_ns, max, 1);
+	out->latest_ns = add_ns_sat(out->utc_ns, vmclock_add_sat(max, d->tick_ns), 1);
 	return 0;
 }
 

@@ -28,6 +28,12 @@ struct vmc_decoded {
 	struct vmclock_u128 max_k;
 	struct vmclock_u128 est_k;
 	int est_round;		     /* VMCLOCK_ROUND_NEAREST, or _UP as a max */
+	/*
+	 * One counter tick in ns, rounded up: a reading C means the instant
+	 * lies in [T(C), T(C+1)), so the late side of the bound is one tick
+	 * further out than the early side.
+	 */
+	uint64_t tick_ns;
 };
 
 /* Decode a consistent snapshot (little-endian bytes). */

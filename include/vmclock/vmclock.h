@@ -77,7 +77,9 @@ enum vmclock_access {
  *	over the counter distance and rounded up.
  * @esterror_ns: estimated error, VMCLOCK_ERROR_UNKNOWN if none.
  * @earliest_ns: @utc_ns - @maxerror_ns (or @time_ns's when UTC is not known).
- * @latest_ns: @utc_ns + @maxerror_ns (likewise); true time lies in between.
+ * @latest_ns: @utc_ns + @maxerror_ns + one counter tick, rounded up
+ *	(likewise): the reading C only says the instant lies within the tick
+ *	[T(C), T(C+1)).  True time lies in [earliest, latest].
  * @flags: the page's flags (VMCLOCK_FLAG_*).
  * @seq_count: the even sequence number of the snapshot.
  * @disruption_marker: the page's disruption_marker.
@@ -118,7 +120,8 @@ struct vmclock_reading {
  * struct vmclock_bounds - the bounded read: what a transaction needs
  * @utc_ns: UTC as CLOCK_REALTIME counts it, ns, at the counter reading.
  * @earliest_ns: @utc_ns - @maxerror_ns.
- * @latest_ns: @utc_ns + @maxerror_ns; true UTC lies in [earliest, latest].
+ * @latest_ns: @utc_ns + @maxerror_ns + one counter tick (rounded up); true
+ *	UTC lies in [earliest, latest].
  * @maxerror_ns: the bound, rounded up.
  * @events: VMCLOCK_EVENT_* since this handle's previous read.
  * @clock_status: VMCLOCK_STATUS_*.

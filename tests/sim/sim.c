@@ -227,16 +227,29 @@ static int64_t smear_truth(const struct sim *s, int64_t tai)
 	return start + (int64_t)(x * w / (w + dir));
 }
 
+/*
+ * One counter tick, rounded up: true time may lie up to a tick after the
+ * reading's T(C), since C stands for the whole tick [T(C), T(C + 1)).
+ */
+static int64_t tick_ns(const struct sim *s)
+{
+	const struct vmclock_abi *pg = (const struct vmclock_abi *)s->page;
+
+	return (int64_t)ceil((double)pg->counter_period_frac_sec * 1e9 /
+			     ldexp(1, 64 + pg->counter_period_shift));
+}
+
 static void check_derived(struct sim *s, const struct vmclock_reading *rd,
 			  int64_t tai)
 {
-	int64_t e = (int64_t)rd->maxerror_ns, ref;
+	int64_t tick = tick_ns(s), e = (int64_t)rd->maxerror_ns, ref, d;
 	struct vmclock_smeared sm;
 	struct vmclock_utc u;
 
+	d = vmclock_reading_utc(rd, &u) ? 0 : derived_tai(s, &u) - tai;
 	if (vmclock_reading_utc(rd, &u))
 		sim_violation(s, "derived UTC failed");
-	else if (llabs(derived_tai(s, &u) - tai) > e)
+	else if (d > e || -d > e + tick)
 		sim_violation(s, "derived UTC %lld%s is %lld ns from true time",
 			      (long long)u.utc_ns,
 			      u.leap_second ? " (:60)" : "",
@@ -278,7 +291,8 @@ static void check_success(struct sim *s, const struct vmclock_reading *rd)
 			(long long)rd->latest_ns, err,
 			(unsigned long long)rd->maxerror_ns);
 	if ((rd->valid & VMCLOCK_VALID_TAI) &&
-	    (uint64_t)llabs(rd->tai_ns - tai) > rd->maxerror_ns)
+	    (rd->tai_ns - tai > (int64_t)rd->maxerror_ns ||
+	     tai - rd->tai_ns > (int64_t)rd->maxerror_ns + tick_ns(s)))
 		sim_violation(s, "true TAI outside the bound");
 	check_width(s, rd);
 	if (rd->flags & VMCLOCK_FLAG_TIME_MONOTONIC) {

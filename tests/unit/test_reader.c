@@ -93,7 +93,8 @@ TEST(reads_precise_time_at_counter)
 	CHECK_EQ_U64(rd.maxerror_ns, 16000);
 	CHECK_EQ_U64(rd.esterror_ns, 100 + 1500);
 	CHECK_EQ_INT(rd.earliest_ns, rd.utc_ns - 16000);
-	CHECK_EQ_INT(rd.latest_ns, rd.utc_ns + 16000);
+	/* The late side includes the tick the reading fell in: 1 ns here. */
+	CHECK_EQ_INT(rd.latest_ns, rd.utc_ns + 16000 + 1);
 	CHECK_EQ_U64(rd.seq_count, 2);
 	CHECK_EQ_U64(rd.disruption_marker, 7);
 	CHECK_EQ_U64(rd.vm_generation_counter, 3);
@@ -844,4 +845,38 @@ TEST(events_between_is_the_readers_rule)
 	/* A flag going away is a change, not a new maintenance notice. */
 	CHECK_EQ_INT(vmclock_events_between(&b, &a), VMCLOCK_EVENT_RESTORED |
 							   VMCLOCK_EVENT_FLAGS);
+}
+
+/*
+ * Found by the simulation: a reading C only places the instant within the
+ * tick [T(C), T(C+1)); on a 24 MHz Arm counter a tick is 41.7 ns, and the
+ * late side of the bound must cover it.
+ */
+TEST(late_bound_covers_the_whole_tick)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	struct vmclock_bounds b;
+	uint64_t c;
+
+	make_page(PRECISE);
+	vmclock_period_for_hz(24000000, &page.abi.counter_period_frac_sec,
+			      &page.abi.counter_period_shift);
+	page.abi.counter_period_maxerror_rate_frac_sec = 0;
+	page.abi.counter_period_esterror_rate_frac_sec = 0;
+	r = open_page();
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value + 1, &rd) == 0);
+	CHECK_EQ_U64(rd.maxerror_ns, 1000);
+	CHECK_EQ_INT(rd.earliest_ns, rd.utc_ns - 1000);
+	CHECK_EQ_INT(rd.latest_ns, rd.utc_ns + 1000 + 42);
+	/* Whatever instant within tick C, T(C+1) - 1 ns is within latest. */
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value + 2, &rd) == 0);
+	CHECK(rd.utc_ns - 1 <= (rd.utc_ns - 41) + 1000 + 42);
+	c = page.abi.counter_value + 1;
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &c);
+	REQUIRE(vmclock_reader_bounds(r, &b) == 0);
+	CHECK_EQ_INT(b.latest_ns, b.utc_ns + 1000 + 42);
+	CHECK_EQ_INT(b.earliest_ns, b.utc_ns - 1000);
+	vmclock_reader_close(r);
 }

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lib-findings.c - open findings in libvmclock, one test each, failing
+ * until fixed (make check-findings; not part of make check).  A fixed one
+ * moves to test_findings.c.
+ */
+#include <vmclock/vmclock-derived.h>
+#include <vmclock/vmclock.h>
+
+#include "../harness/test.h"
+
+#define NS 1000000000ll
+
+/*
+ * lib/derived.c, vmclock_tai_to_smeared(): with leap_indicator POS ("now
+ * in the inserted 23:59:60") and tai_offset 36 (the value before the
+ * leap), a TAI just before 23:59:60 starts is smeared as if the leap were
+ * already over: at the 2017-01-01 leap, TAI 1 ms before 23:59:60
+ * (UTC 2016-12-31T23:59:59.999) gives 1483228800.498994224 with NOON_LINEAR
+ * (PRE_POS gives 1483228799.499005798 for the same instant), and TAI 1 ms
+ * into 23:59:60 gives 1483228799.501005775: the smeared clock goes back
+ * 0.998 s, against "a smeared clock is non-decreasing".  A reading taken
+ * in the first maxerror ns of the leap second (its earliest before
+ * 23:59:60) then gets vmclock_reading_smeared() bounds with earliest >
+ * latest (found by fuzz_page).  Expected: the same value as PRE_POS
+ * before 23:59:60 starts, so the clock is monotonic across it.
+ */
+TEST(smeared_goes_back_at_start_of_inserted_second)
+{
+	const int64_t M = 1483228800ll * NS; /* 2017-01-01T00:00:00Z */
+	int64_t before_pos, before_pre, after;
+	uint8_t hint;
+
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR; hint <= VMCLOCK_SMEARING_UTC_SLS;
+	     hint++) {
+		REQUIRE(!vmclock_tai_to_smeared(M + 36 * NS - 1000000, 36,
+						VMCLOCK_LEAP_POS, hint, &before_pos));
+		REQUIRE(!vmclock_tai_to_smeared(M + 36 * NS - 1000000, 36,
+						VMCLOCK_LEAP_PRE_POS, hint,
+						&before_pre));
+		REQUIRE(!vmclock_tai_to_smeared(M + 36 * NS + 1000000, 36,
+						VMCLOCK_LEAP_POS, hint, &after));
+		CHECK_MSG(before_pos <= after,
+			  "hint %u: %" PRId64 " then %" PRId64, hint, before_pos,
+			  after);
+		CHECK_EQ_INT(before_pos, before_pre);
+	}
+}

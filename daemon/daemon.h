@@ -34,6 +34,7 @@ struct daemon {
 	struct leapsec_info leap_info;
 	const char *tai_source;
 	int16_t tai_offset;
+	int sample_tai;
 	int tai_valid;
 	uint8_t leap_indicator;
 	uint8_t status;

@@ -122,7 +122,7 @@ static void fill_budget(struct daemon *d, struct ref_budget *b)
 	memset(b, 0, sizeof(*b));
 	host_state(d, b);
 	if (d->time_type == VMCLOCK_TIME_TAI) {
-		b->offset_sec = d->tai_offset;
+		b->offset_sec = d->sample_tai ? 0 : d->tai_offset;
 		/* Each leap second the expired list may lack is 1 s. */
 		if (!strcmp(d->tai_source, "leap-seconds-file"))
 			b->extra_max_ns = (uint64_t)d->leap_info.unknown_leaps *
@@ -186,22 +186,45 @@ static void republish(struct daemon *d)
 			 (long long)d->ntp.maxerror_ns);
 }
 
+/*
+ * CLOCK_TAI when the kernel knows TAI - UTC (continuous across a leap
+ * second), else CLOCK_REALTIME plus the list's offset.
+ */
+static clockid_t sample_clock(struct daemon *d)
+{
+	int tai = d->time_type == VMCLOCK_TIME_TAI && d->ntp.tai > 0;
+
+	if (tai != d->sample_tai) {
+		log_info("sampling %s", tai ? "CLOCK_TAI" : "CLOCK_REALTIME");
+		ref_reset(&d->ref);
+	}
+	d->sample_tai = tai;
+	return tai ? CLOCK_TAI : CLOCK_REALTIME;
+}
+
 static void update(struct daemon *d, int sample)
 {
+	clockid_t clk;
 	struct ref_point p;
+	int64_t utc;
 
 	read_ntp(d);
-	update_tai(d, clock_utc_sec(d->ops));
+	clk = sample_clock(d);
+	utc = clock_utc_sec(d->ops);
 	/* Events reuse the fit: bursts of them must not crowd its points. */
 	if (sample || !d->ref.fit.n) {
-		if (ref_sample(&d->ref, CLOCK_REALTIME, &p)) {
+		if (ref_sample(&d->ref, clk, &p)) {
 			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
 					"clock sample failed");
 			return;
 		}
 		if (ref_add(&d->ref, &p))
 			log_info("host clock stepped: refitting");
+		/* The offset of the very second that was sampled. */
+		if (clk == CLOCK_REALTIME)
+			utc = p.ns / 1000000000;
 	}
+	update_tai(d, utc);
 	republish(d);
 }
 

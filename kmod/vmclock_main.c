@@ -90,7 +90,8 @@ static void vmclock_announce_restore(struct vmclock_dev *vd, u64 gen,
 				     u64 marker)
 {
 	char ev[] = "VMCLOCK_EVENT=restore";
-	char gen_env[48], marker_env[48];
+	/* "VMCLOCK_VM_GENERATION_COUNTER=" + 20 digits + NUL is 51 bytes. */
+	char gen_env[64], marker_env[64];
 	char *envp[] = { ev, gen_env, marker_env, NULL };
 	struct {
 		__le64 gen;

@@ -327,19 +327,60 @@ static void nowcheck(int n, const char *label)
 	stat_report(&live, label, "vmclock now");
 }
 
-/* What else the uevent socket holds, for a failure's detail. */
-static const char *uevent_drain(int fd)
+/* Our restore uevent among what the socket holds (5 s); @d says what came. */
+static int uevent_seen(int fd, uint64_t gen, char *d, size_t dlen)
 {
-	static char buf[4096], out[120];
-	int n = 0;
-	ssize_t r;
+	static char buf[4096];
+	char want[64];
+	int64_t end = now_ns() + 5000 * MS;
+	int n = 0, ev, g;
+	ssize_t r, i;
 
-	snprintf(out, sizeof(out), "no uevent at all");
-	while (fd >= 0 && (r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+	snprintf(want, sizeof(want), "VMCLOCK_VM_GENERATION_COUNTER=%llu",
+		 (unsigned long long)gen);
+	snprintf(d, dlen, "no uevent at all");
+	while (now_ns() < end) {
+		if (!(poll_fd(fd, 500) & POLLIN))
+			continue;
+		r = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (r <= 0)
+			continue;
 		buf[r] = 0;
-		snprintf(out, sizeof(out), "%d uevent(s), last: %.80s", ++n, buf);
+		snprintf(d, dlen, "%d uevent(s), last:", ++n);
+		for (ev = g = 0, i = 0; i < r; i += (ssize_t)strlen(buf + i) + 1) {
+			ev |= !strcmp(buf + i, "VMCLOCK_EVENT=restore");
+			g |= !strcmp(buf + i, want);
+			if (!strncmp(buf + i, "VMCLOCK", 7) && strlen(d) < dlen - 2)
+				snprintf(d + strlen(d), dlen - strlen(d), " %s",
+					 buf + i);
+		}
+		if (ev && g)
+			return 1;
 	}
-	return out;
+	return 0;
+}
+
+/* After a miss: does a synthetic uevent reach the old and a new socket? */
+static void uevent_probe(int old, char *d, size_t dlen)
+{
+	int fresh = uevent_open(), fd, a = 0, b = 0;
+	size_t n = strlen(d);
+	char buf[4096];
+
+	fd = open(SYSFS "uevent", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "change", 6) < 0)
+			n += 0;
+		close(fd);
+	}
+	while (poll_fd(old, 1000) & POLLIN && recv(old, buf, sizeof(buf), 0) > 0)
+		a++;
+	while (fresh >= 0 && poll_fd(fresh, 1000) & POLLIN &&
+	       recv(fresh, buf, sizeof(buf), 0) > 0)
+		b++;
+	snprintf(d + n, dlen - n, "; synthetic change: old socket %d, new %d", a, b);
+	if (fresh >= 0)
+		close(fresh);
 }
 
 /* Ask for the snapshot, then judge the restored copy we wake up in. */
@@ -348,7 +389,7 @@ static void restore_check(uint64_t marker, uint64_t gen)
 	int ufd = uevent_open(), fd = open(DEV, O_RDONLY), got = 0;
 	int64_t end = now_ns() + 300000 * MS;
 	struct vmclock_abi pg = { 0 };
-	char d[160];
+	char d[400];
 
 	printf("E2E-REQ snapshot\n");
 	fflush(stdout);
@@ -370,9 +411,9 @@ static void restore_check(uint64_t marker, uint64_t gen)
 	      pg.disruption_marker != marker && usable(&pg),
 	      "restore: new generation, new marker, bounded again", d);
 	if (ufd >= 0)
-		got = uevent_wait(ufd, pg.vm_generation_counter);
-	snprintf(d, sizeof(d), "socket %d, %s", ufd,
-		 got ? "seen" : uevent_drain(ufd));
+		got = uevent_seen(ufd, pg.vm_generation_counter, d, sizeof(d));
+	if (!got && ufd >= 0)
+		uevent_probe(ufd, d, sizeof(d));
 	check(got, "restore: uevent VMCLOCK_EVENT=restore with the new generation", d);
 	if (ufd >= 0)
 		close(ufd);

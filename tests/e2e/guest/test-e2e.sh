@@ -121,6 +121,7 @@ $G nowcheck 20 restored
 check "restore: the hook ran exactly once ($(wc -l </tmp/restores))" \
 	[ "$(wc -l </tmp/restores)" = 1 ]
 grep . /tmp/restores | sed 's/^/E2E-hook: /'
+tail -n 5 /tmp/watch.log | sed 's/^/E2E-watch: /'
 
 dmesg | tail -n +$(($(wc -l </tmp/dmesg.boot) + 1)) >/tmp/dmesg.test
 grep -E 'vmclock|ACPI' /tmp/dmesg.test | sed 's/^/E2E-dmesg: /'

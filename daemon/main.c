@@ -20,14 +20,13 @@
 #include <vmclock/vmclock.h>
 
 #include "daemon.h"
+#include "host.h"
 #include "log.h"
 #include "qemu-guest.h"
 #include "sched.h"
 
 #define TIMER_UPDATE 0
 #define TIMER_NTP 1
-/* The kernel stops growing maxerror at NTP_PHASE_LIMIT (16 s). */
-#define KERNEL_MAXERROR_CAP 16000000000ll
 
 static void line_of_page(const struct guest *g, struct vmclock_line *l)
 {
@@ -69,52 +68,17 @@ static void update_tai(struct daemon *d, int64_t utc)
 	}
 }
 
-/* adjtimex time state and status to the page's leap indicator. */
-static uint8_t kernel_leap(const struct clock_ntp *n)
-{
-	switch (n->state) {
-	case TIME_INS:
-		return VMCLOCK_LEAP_PRE_POS;
-	case TIME_DEL:
-		return VMCLOCK_LEAP_PRE_NEG;
-	case TIME_OOP:
-		return VMCLOCK_LEAP_POS;
-	case TIME_WAIT:
-		return n->status & STA_DEL ? VMCLOCK_LEAP_POST_NEG :
-					     VMCLOCK_LEAP_POST_POS;
-	default:
-		return VMCLOCK_LEAP_NONE;
-	}
-}
-
 static void host_state(struct daemon *d, struct ref_budget *b)
 {
-	uint64_t mono = clock_monotonic_ns(d->ops);
-	int64_t kmax = d->ntp.maxerror_ns;
-
-	if (!d->have_ntp) {
-		d->status = VMCLOCK_STATUS_UNRELIABLE;
-		kmax = KERNEL_MAXERROR_CAP;
-	} else if (d->ntp.status & STA_UNSYNC) {
-		d->status = VMCLOCK_STATUS_FREERUNNING;
-	} else {
-		d->status = VMCLOCK_STATUS_SYNCHRONIZED;
-	}
-	/* A capped kernel bound no longer grows: keep growing it. */
-	if (kmax >= KERNEL_MAXERROR_CAP) {
-		if (!d->unsync_since_ns)
-			d->unsync_since_ns = mono;
-		d->kernel_extra_ns = (mono - d->unsync_since_ns) / 1000000000ull *
-				     d->conf.freq_tolerance_ppb;
-	} else {
-		d->unsync_since_ns = 0;
-		d->kernel_extra_ns = 0;
-	}
-	b->kernel_max_ns = (uint64_t)(kmax > 0 ? kmax : 0) + d->kernel_extra_ns;
+	d->status = host_status(&d->ntp, d->have_ntp);
+	b->kernel_max_ns = host_maxerror(&d->ntp, d->have_ntp,
+					 clock_monotonic_ns(d->ops),
+					 d->conf.freq_tolerance_ppb,
+					 &d->unsync_since_ns, &d->kernel_extra_ns);
 	b->kernel_est_ns = (uint64_t)(d->ntp.esterror_ns > 0 ?
 				      d->ntp.esterror_ns : 0);
 	d->leap_indicator = d->ntp.tai > 0 || !d->have_leap ?
-			    kernel_leap(&d->ntp) : d->leap_info.leap;
+			    host_leap(&d->ntp) : d->leap_info.leap;
 }
 
 static void fill_budget(struct daemon *d, struct ref_budget *b)

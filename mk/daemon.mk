@@ -10,7 +10,7 @@
 
 DAEMON_LIB := $(O)/lib/libvmclock.a
 DAEMON_HARNESS := $(O)/tests/harness/test.o
-DAEMON_CORE := log conf clock sched leapsec reference guest control status \
+DAEMON_CORE := log conf clock sched leapsec reference guest control status host \
 	qmp qemu qemu-guest
 DAEMON_CORE_OBJS := $(DAEMON_CORE:%=$(O)/daemon/%.o)
 # An archive, so each unit test pulls in only the modules it uses.
@@ -36,7 +36,7 @@ $(VMCLOCKCTL): $(O)/daemon/ctl.o $(O)/daemon/qemu-config.o $(O)/daemon/ssdt.o
 
 # Unit tests of daemon modules link the daemon objects they test.
 DAEMON_UNITS := $(patsubst tests/unit/test_%.c,%,$(wildcard \
-	$(patsubst %,tests/unit/test_%.c,conf leapsec reference control guest)))
+	$(patsubst %,tests/unit/test_%.c,conf leapsec reference control guest host)))
 DAEMON_UNIT_BINS := $(DAEMON_UNITS:%=$(O)/tests/unit/test_%)
 
 $(DAEMON_UNIT_BINS): $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o \

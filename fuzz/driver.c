@@ -59,7 +59,8 @@ static int run_dir(const char *dir, int *count)
 	}
 	for (i = 0; i < n; i++) {
 		if (names[i]->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+			snprintf(path, sizeof(path), "%s/%s", dir,
+				 names[i]->d_name);
 			err |= run_file(path);
 			++*count;
 		}
@@ -71,7 +72,8 @@ static int run_dir(const char *dir, int *count)
 
 int main(int argc, char **argv)
 {
-	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+						   argv[0];
 	struct stat st;
 	int i, count = 0, err = 0;
 

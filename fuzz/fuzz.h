@@ -15,13 +15,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define PROP(cond)                                                        \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: property failed: %s\n",   \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
+#define PROP(cond)                                                      \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			fprintf(stderr, "%s:%d: property failed: %s\n", \
+				__FILE__, __LINE__, #cond);             \
+			abort();                                        \
+		}                                                       \
 	} while (0)
 
 /* @bytes little-endian bytes at @p, whatever this CPU's order. */

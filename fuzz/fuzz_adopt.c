@@ -27,8 +27,9 @@
 
 static uint64_t page[PAGE / 8];
 
-#define FIELD(f) fuzz_le((const uint8_t *)page + offsetof(struct vmclock_abi, f), \
-			 sizeof(((struct vmclock_abi *)0)->f))
+#define FIELD(f)                                                         \
+	fuzz_le((const uint8_t *)page + offsetof(struct vmclock_abi, f), \
+		sizeof(((struct vmclock_abi *)0)->f))
 
 static void check_page(uint32_t old_seq, int adopted)
 {
@@ -93,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	PROP(err == 0 || err == -EINVAL || err == -ERANGE);
 	if (!err && !res.adjusted) {
 		PROP(FIELD(counter_value) == cal.counter_value);
-		PROP(FIELD(time_sec) == cal.time_sec && FIELD(time_frac_sec) == cal.time_frac);
+		PROP(FIELD(time_sec) == cal.time_sec &&
+		     FIELD(time_frac_sec) == cal.time_frac);
 	}
 	if (err == -EINVAL)
 		PROP(cal.period_shift > 63 || cal.period_frac == 0);

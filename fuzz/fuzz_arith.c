@@ -58,10 +58,12 @@ static void op_line_eval(const uint64_t *w)
 		return;
 	}
 	PROP(err == 0);
-	PROP(t.shift == l.shift && (t.shift == 0 ? t.rem == 0 : t.rem >> t.shift == 0));
+	PROP(t.shift == l.shift &&
+	     (t.shift == 0 ? t.rem == 0 : t.rem >> t.shift == 0));
 	{
 		/* The instant is exact: (T << s) +- ticks * period. */
-		struct bn a = bn_u64(ticks), b = bn_u64(l.period_frac), x, tt, got;
+		struct bn a = bn_u64(ticks), b = bn_u64(l.period_frac), x, tt,
+			  got;
 
 		x = bn_mul(&a, &b);
 		tt = bn_shl(bn_u128(l.time_sec, l.time_frac), l.shift);
@@ -105,9 +107,10 @@ static void op_growth(const uint64_t *w)
 	unsigned int s = (unsigned int)(w[2] % 64);
 	uint32_t mul = (uint32_t)w[3];
 	uint64_t up = vmclock_growth_ns(w[0], w[1], s, mul, VMCLOCK_ROUND_UP);
-	uint64_t near = vmclock_growth_ns(w[0], w[1], s, mul,
-					  VMCLOCK_ROUND_NEAREST);
-	uint64_t down = vmclock_growth_ns(w[0], w[1], s, mul, VMCLOCK_ROUND_DOWN);
+	uint64_t near =
+		vmclock_growth_ns(w[0], w[1], s, mul, VMCLOCK_ROUND_NEAREST);
+	uint64_t down =
+		vmclock_growth_ns(w[0], w[1], s, mul, VMCLOCK_ROUND_DOWN);
 
 	PROP(up == ref_growth(w[0], w[1], s, mul, 1));
 	PROP(near == ref_growth(w[0], w[1], s, mul, 0));
@@ -229,7 +232,8 @@ static void op_div(const uint64_t *w)
 	struct bn bd = bn_u128(d.hi, d.lo), bq = bn_u64(q), prod, br;
 
 	if (!d.hi && !d.lo) {
-		PROP(q == VMCLOCK_U64_MAX && rem.hi == 0x5a5a && rem.lo == 0xa5a5);
+		PROP(q == VMCLOCK_U64_MAX && rem.hi == 0x5a5a &&
+		     rem.lo == 0xa5a5);
 		return;
 	}
 	prod = bn_mul(&bq, &bd);
@@ -254,7 +258,8 @@ static void op_mul_shr(const uint64_t *w)
 	PROP(a.hi == (uint64_t)(p >> 64) && a.lo == (uint64_t)p);
 	PROP(b.hi == a.hi && b.lo == a.lo);
 	PROP(r.hi == (uint64_t)((p >> s) >> 64) && r.lo == (uint64_t)(p >> s));
-	PROP(vmclock_low_bits(w[3], s) == (w[3] & ((((unsigned __int128)1) << s) - 1)));
+	PROP(vmclock_low_bits(w[3], s) ==
+	     (w[3] & ((((unsigned __int128)1) << s) - 1)));
 	PROP(vmclock_add_sat(w[0], w[1]) ==
 	     (w[0] + w[1] < w[0] ? VMCLOCK_U64_MAX : w[0] + w[1]));
 }
@@ -272,14 +277,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 9; i++)
 		w[i] = fuzz_take(&data, &size, 8);
 	switch (op % 8) {
-	case 0: op_line_eval(w); break;
-	case 1: op_scale(w); break;
-	case 2: op_growth(w); break;
-	case 3: op_period(w); break;
-	case 4: op_nsec_frac(w); break;
-	case 5: op_cmp_gap(w); break;
-	case 6: op_div(w); break;
-	default: op_mul_shr(w); break;
+	case 0:
+		op_line_eval(w);
+		break;
+	case 1:
+		op_scale(w);
+		break;
+	case 2:
+		op_growth(w);
+		break;
+	case 3:
+		op_period(w);
+		break;
+	case 4:
+		op_nsec_frac(w);
+		break;
+	case 5:
+		op_cmp_gap(w);
+		break;
+	case 6:
+		op_div(w);
+		break;
+	default:
+		op_mul_shr(w);
+		break;
 	}
 	return 0;
 }

@@ -102,8 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(kv, data + 1, size - 1);
 		kv[size - 1] = '\0';
 		kv[size] = '\0';
-		ret = conf_set(&c, kv, kv + strlen(kv) + (strlen(kv) < size - 1),
-			       err, sizeof(err));
+		ret = conf_set(&c, kv,
+			       kv + strlen(kv) + (strlen(kv) < size - 1), err,
+			       sizeof(err));
 		check_err(ret, err, sizeof(err));
 		free(kv);
 		break;

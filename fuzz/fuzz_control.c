@@ -72,7 +72,8 @@ static void check_reply(const char *buf, size_t len)
 	PROP(len > 0);
 	PROP(!strncmp(buf, "ok", 2) || !strncmp(buf, "error ", 6));
 	for (i = 0; i < len; i++)
-		PROP((unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] <= 0x7e);
+		PROP((unsigned char)buf[i] >= 0x20 &&
+		     (unsigned char)buf[i] <= 0x7e);
 }
 
 static void check_json(const char *s)
@@ -87,7 +88,8 @@ static void check_json(const char *s)
 	fclose(f);
 	PROP(len >= 2 && out[0] == '"' && out[len - 1] == '"');
 	for (i = 0; i < len; i++)
-		PROP((unsigned char)out[i] >= 0x20 && (unsigned char)out[i] <= 0x7e);
+		PROP((unsigned char)out[i] >= 0x20 &&
+		     (unsigned char)out[i] <= 0x7e);
 	free(out);
 }
 
@@ -115,7 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!control_parse(line, &req, err, sizeof(err))) {
 		PROP(req.cmd[0] && req.nargs <= CONTROL_ARGS_MAX);
 		for (i = 0; i < req.nargs; i++) {
-			PROP(control_arg(&req, req.args[i].key) == req.args[i].val);
+			PROP(control_arg(&req, req.args[i].key) ==
+			     req.args[i].val);
 			err[0] = '\0';
 			if (control_get_u64(&req, req.args[i].key, 0, &v, err,
 					    sizeof(err)))

@@ -27,9 +27,11 @@
 #include "ref.h"
 
 #define OFF(f) offsetof(struct vmclock_abi, f)
-#define FIELD(pg, f) fuzz_le((const uint8_t *)(pg) + OFF(f), \
-			     sizeof(((struct vmclock_abi *)0)->f))
-#define PRESENT(size, f) ((size) >= OFF(f) + sizeof(((struct vmclock_abi *)0)->f))
+#define FIELD(pg, f)                            \
+	fuzz_le((const uint8_t *)(pg) + OFF(f), \
+		sizeof(((struct vmclock_abi *)0)->f))
+#define PRESENT(size, f) \
+	((size) >= OFF(f) + sizeof(((struct vmclock_abi *)0)->f))
 
 static uint64_t fake_clock(void *ctx)
 {
@@ -125,7 +127,8 @@ static void want_errors(const uint8_t *pg, uint64_t ticks, uint32_t drift,
 			w->valid |= VMCLOCK_VALID_MAXERROR;
 	}
 	if (est_base != REF_U64_MAX) {
-		w->esterror = sat_u64(est_base, grow_k(ticks, &est_k, s, est_up));
+		w->esterror =
+			sat_u64(est_base, grow_k(ticks, &est_k, s, est_up));
 		if (w->esterror != REF_U64_MAX)
 			w->valid |= VMCLOCK_VALID_ESTERROR;
 	}
@@ -178,7 +181,8 @@ static void want_reading(const uint8_t *pg, uint64_t counter, uint32_t drift,
 	    FIELD(pg, counter_period_frac_sec) == 0 ||
 	    FIELD(pg, counter_period_shift) > 63)
 		return;
-	if (ref_time_ns(FIELD(pg, counter_value), FIELD(pg, counter_period_frac_sec),
+	if (ref_time_ns(FIELD(pg, counter_value),
+			FIELD(pg, counter_period_frac_sec),
 			(unsigned int)FIELD(pg, counter_period_shift),
 			FIELD(pg, time_sec), FIELD(pg, time_frac_sec), counter,
 			&w->time_ns, &ticks, &neg))
@@ -187,7 +191,8 @@ static void want_reading(const uint8_t *pg, uint64_t counter, uint32_t drift,
 	want_scales(pg, w);
 	want_errors(pg, ticks, drift, w);
 	if (w->valid & VMCLOCK_VALID_MAXERROR) {
-		int64_t ref = (w->valid & VMCLOCK_VALID_UTC) ? w->utc_ns : w->time_ns;
+		int64_t ref = (w->valid & VMCLOCK_VALID_UTC) ? w->utc_ns :
+							       w->time_ns;
 
 		/* latest also covers the tick the counter is in. */
 		w->earliest = sat_add(ref, w->maxerror, -1);
@@ -206,7 +211,8 @@ static void check_fields(const uint8_t *pg, const struct vmclock_reading *rd,
 	PROP(rd->flags == FIELD(pg, flags));
 	PROP(rd->vm_generation_counter ==
 	     (PRESENT(size, vm_generation_counter) ?
-		      FIELD(pg, vm_generation_counter) : 0));
+		      FIELD(pg, vm_generation_counter) :
+		      0));
 	PROP(rd->clock_status == FIELD(pg, clock_status));
 	PROP(rd->leap_indicator == FIELD(pg, leap_indicator));
 	PROP(rd->smearing_hint == FIELD(pg, leap_second_smearing_hint));
@@ -216,10 +222,10 @@ static void check_fields(const uint8_t *pg, const struct vmclock_reading *rd,
 	PROP(rd->events == 0);
 }
 
-static void check_values(const struct vmclock_reading *rd,
-			 const struct want *w)
+static void check_values(const struct vmclock_reading *rd, const struct want *w)
 {
-	int64_t ref = (rd->valid & VMCLOCK_VALID_UTC) ? rd->utc_ns : rd->time_ns;
+	int64_t ref = (rd->valid & VMCLOCK_VALID_UTC) ? rd->utc_ns :
+							rd->time_ns;
 
 	PROP(rd->valid == w->valid);
 	if (rd->valid & VMCLOCK_VALID_TIME)
@@ -239,7 +245,8 @@ static void check_values(const struct vmclock_reading *rd,
 		 * Exact, saturating at the int64 range; a max error beyond
 		 * INT64_MAX saturates both ends (wider, never narrower).
 		 */
-		PROP(rd->earliest_ns <= w->earliest && rd->latest_ns >= w->latest);
+		PROP(rd->earliest_ns <= w->earliest &&
+		     rd->latest_ns >= w->latest);
 		if (rd->maxerror_ns <= (uint64_t)INT64_MAX)
 			PROP(rd->earliest_ns == w->earliest &&
 			     rd->latest_ns == w->latest);
@@ -266,8 +273,8 @@ static void check_derived(const struct vmclock_reading *rd)
 		     cv.sec <= 60 && cv.nsec < 1000000000u);
 		PROP(cv.sec < 60 || utc.leap_second);
 	}
-	for (hint = VMCLOCK_SMEARING_NOON_LINEAR; hint <= VMCLOCK_SMEARING_UTC_SLS;
-	     hint++) {
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR;
+	     hint <= VMCLOCK_SMEARING_UTC_SLS; hint++) {
 		if (vmclock_reading_smeared(rd, hint, &sm))
 			continue;
 		/*

@@ -11,7 +11,7 @@
 
 #include "../tests/harness/bignum.h"
 
-#define REF_U64_MAX (~(uint64_t)0)
+#define REF_U64_MAX    (~(uint64_t)0)
 /* The reader's limit: seconds whose nanoseconds surely fit an int64_t. */
 #define REF_SEC_MAX_NS 9223372035ull
 

@@ -37,7 +37,7 @@ static void put_le(size_t off, uint64_t v, size_t bytes)
 		page.b[off + i] = (uint8_t)(v >> (8 * i));
 }
 
-#define PUT(field, v)                                           \
+#define PUT(field, v)                                              \
 	put_le(offsetof(struct vmclock_abi, field), (uint64_t)(v), \
 	       sizeof(((struct vmclock_abi *)0)->field))
 
@@ -94,14 +94,19 @@ static void print_reading(const char *tag, int err,
 		       tag, cv.year, cv.month, cv.day, cv.hour, cv.min, cv.sec,
 		       cv.nsec);
 	if (!vmclock_reading_smeared(rd, rd->smearing_hint, &sm))
-		printf("%s smeared=%" PRId64 " bounded=%d [%" PRId64 ", %" PRId64
-		       "]\n", tag, sm.time_ns, sm.bounded,
-		       sm.bounded ? sm.earliest_ns : 0, sm.bounded ? sm.latest_ns : 0);
+		printf("%s smeared=%" PRId64 " bounded=%d [%" PRId64
+		       ", %" PRId64 "]\n",
+		       tag, sm.time_ns, sm.bounded,
+		       sm.bounded ? sm.earliest_ns : 0,
+		       sm.bounded ? sm.latest_ns : 0);
 }
 
 static const uint64_t counters[] = {
-	0, 0x0000123456789abcull, 0x0000123456789abcull + 1000000007ull,
-	0x0000123456789abcull - 3000000000ull, 0x0000123456789abcull + 9000000000ull,
+	0,
+	0x0000123456789abcull,
+	0x0000123456789abcull + 1000000007ull,
+	0x0000123456789abcull - 3000000000ull,
+	0x0000123456789abcull + 9000000000ull,
 	UINT64_MAX,
 };
 
@@ -113,7 +118,8 @@ static void evaluate_reader(const char *what, struct vmclock_reader *r)
 
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		snprintf(tag, sizeof(tag), "%s[%zu]", what, i);
-		print_reading(tag, vmclock_reader_read_at(r, counters[i], &rd), &rd);
+		print_reading(tag, vmclock_reader_read_at(r, counters[i], &rd),
+			      &rd);
 	}
 }
 
@@ -144,10 +150,14 @@ static void writer_bytes(void)
 		.size = PAGE,
 	};
 	struct vmclock_calibration cal = {
-		.counter_value = 0xabcdef0123ull, .time_sec = 1700000000,
-		.time_frac = 0x8000000000000001ull, .period_shift = 0,
-		.period_esterror_rate = 3, .period_maxerror_rate = 0x10203,
-		.time_esterror_ns = 0x0a0b0c, .time_maxerror_ns = 0x0d0e0f10,
+		.counter_value = 0xabcdef0123ull,
+		.time_sec = 1700000000,
+		.time_frac = 0x8000000000000001ull,
+		.period_shift = 0,
+		.period_esterror_rate = 3,
+		.period_maxerror_rate = 0x10203,
+		.time_esterror_ns = 0x0a0b0c,
+		.time_maxerror_ns = 0x0d0e0f10,
 		.valid = 0xf,
 	};
 	struct vmclock_writer *w;
@@ -188,8 +198,9 @@ static void arith(void)
 		uint64_t hz = 1000ull * 1000 * 1000 * (uint64_t)i / 3 + 17;
 
 		vmclock_period_for_hz(hz, &p, &s);
-		printf("period %" PRIu64 " Hz: 0x%016" PRIx64 " shift %u frac(%d)=0x%016" PRIx64
-		       "\n", hz, p, s, i * 123456789,
+		printf("period %" PRIu64 " Hz: 0x%016" PRIx64
+		       " shift %u frac(%d)=0x%016" PRIx64 "\n",
+		       hz, p, s, i * 123456789,
 		       vmclock_nsec_to_frac((uint32_t)i * 123456789u));
 	}
 }
@@ -208,7 +219,8 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		r = vmclock_reader_open(argv[1]);
 		if (!r) {
-			printf("%s: %s\n", argv[1], vmclock_reader_open_error());
+			printf("%s: %s\n", argv[1],
+			       vmclock_reader_open_error());
 			return 1;
 		}
 		evaluate_reader("file", r);

@@ -106,7 +106,8 @@ static int report(const struct watch *w)
 		  w->invalid || w->stuck || !w->reads ||
 		  w->slowest_timeout_ns > 1000000000u;
 
-	printf("%s %s: %" PRIu64 " reads, %" PRIu64 " timed out (slowest %.0f ms), "
+	printf("%s %s: %" PRIu64 " reads, %" PRIu64
+	       " timed out (slowest %.0f ms), "
 	       "%" PRIu64 " recovered, %" PRIu64 " backward, %" PRIu64
 	       " marker and %" PRIu64 " generation changes, %" PRIu64
 	       " errors, %" PRIu64 " invalid%s\n",
@@ -122,8 +123,9 @@ int main(int argc, char **argv)
 	struct watch *w;
 	int i, n = argc - 2, bad = 0;
 	const char *max = getenv("CRASHWATCH_MAX_SECONDS");
-	uint64_t round = 0, end = mono_ns() + (max ? strtoull(max, NULL, 10) :
-						    3600) * 1000000000ull;
+	uint64_t round = 0,
+		 end = mono_ns() +
+		       (max ? strtoull(max, NULL, 10) : 3600) * 1000000000ull;
 	pid_t parent = getppid();
 
 	if (argc < 3) {
@@ -150,8 +152,10 @@ int main(int argc, char **argv)
 		if (!(++round % 256) && access(argv[1], F_OK) == 0)
 			break;
 		/* An orphan (its script died) stops too. */
-		if (!(round % 256) && (getppid() != parent || mono_ns() > end)) {
-			fprintf(stderr, "crashwatch: no stop file, giving up\n");
+		if (!(round % 256) &&
+		    (getppid() != parent || mono_ns() > end)) {
+			fprintf(stderr,
+				"crashwatch: no stop file, giving up\n");
 			return 2;
 		}
 	}

@@ -31,18 +31,20 @@ TEST(smeared_goes_back_at_start_of_inserted_second)
 	int64_t before_pos, before_pre, after;
 	uint8_t hint;
 
-	for (hint = VMCLOCK_SMEARING_NOON_LINEAR; hint <= VMCLOCK_SMEARING_UTC_SLS;
-	     hint++) {
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR;
+	     hint <= VMCLOCK_SMEARING_UTC_SLS; hint++) {
 		REQUIRE(!vmclock_tai_to_smeared(M + 36 * NS - 1000000, 36,
-						VMCLOCK_LEAP_POS, hint, &before_pos));
+						VMCLOCK_LEAP_POS, hint,
+						&before_pos));
 		REQUIRE(!vmclock_tai_to_smeared(M + 36 * NS - 1000000, 36,
 						VMCLOCK_LEAP_PRE_POS, hint,
 						&before_pre));
 		REQUIRE(!vmclock_tai_to_smeared(M + 36 * NS + 1000000, 36,
-						VMCLOCK_LEAP_POS, hint, &after));
+						VMCLOCK_LEAP_POS, hint,
+						&after));
 		CHECK_MSG(before_pos <= after,
-			  "hint %u: %" PRId64 " then %" PRId64, hint, before_pos,
-			  after);
+			  "hint %u: %" PRId64 " then %" PRId64, hint,
+			  before_pos, after);
 		CHECK_EQ_INT(before_pos, before_pre);
 	}
 }

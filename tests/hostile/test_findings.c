@@ -75,13 +75,20 @@ TEST(instant_gap_wraps_to_zero)
 TEST(writer_monotonic_check_wraps)
 {
 	struct vmclock_calibration old = {
-		.counter_value = 0, .time_sec = VMCLOCK_U64_MAX,
-		.time_frac = VMCLOCK_U64_MAX, .period_frac = 1,
-		.period_shift = 1, .switch_counter = 0,
+		.counter_value = 0,
+		.time_sec = VMCLOCK_U64_MAX,
+		.time_frac = VMCLOCK_U64_MAX,
+		.period_frac = 1,
+		.period_shift = 1,
+		.switch_counter = 0,
 	};
 	struct vmclock_calibration nl = {
-		.counter_value = 1, .time_sec = 0, .time_frac = 0,
-		.period_frac = 1, .period_shift = 0, .switch_counter = 1,
+		.counter_value = 1,
+		.time_sec = 0,
+		.time_frac = 0,
+		.period_frac = 1,
+		.period_shift = 0,
+		.switch_counter = 1,
 	};
 	struct vmclock_writer *w = fresh_writer(VMCLOCK_FLAG_TIME_MONOTONIC);
 
@@ -104,12 +111,15 @@ TEST(writer_monotonic_check_wraps)
 TEST(maxerror_below_esterror_without_period_maxerror)
 {
 	struct vmclock_calibration cal = {
-		.counter_value = 0, .time_sec = 1700000000,
-		.period_frac = 0x89705f4136b4a597ull, .period_shift = 29,
+		.counter_value = 0,
+		.time_sec = 1700000000,
+		.period_frac = 0x89705f4136b4a597ull,
+		.period_shift = 29,
 		.period_esterror_rate = 0x89705f4136b4a597ull / 1000,
-		.time_esterror_ns = 0, .time_maxerror_ns = 0,
-		.valid = VMCLOCK_CAL_PERIOD_ESTERROR | VMCLOCK_CAL_TIME_ESTERROR |
-			 VMCLOCK_CAL_TIME_MAXERROR,
+		.time_esterror_ns = 0,
+		.time_maxerror_ns = 0,
+		.valid = VMCLOCK_CAL_PERIOD_ESTERROR |
+			 VMCLOCK_CAL_TIME_ESTERROR | VMCLOCK_CAL_TIME_MAXERROR,
 	};
 	struct vmclock_writer *w = fresh_writer(0);
 	struct vmclock_reader *r;

@@ -72,9 +72,12 @@ static void good_page(void *buf, size_t len)
 		.size = (uint32_t)len,
 	};
 	struct vmclock_calibration cal = {
-		.counter_value = 1000, .time_sec = 1700000000,
-		.period_frac = 0x89705f4136b4a597ull, .period_shift = 29,
-		.time_maxerror_ns = 1000, .valid = VMCLOCK_CAL_TIME_MAXERROR,
+		.counter_value = 1000,
+		.time_sec = 1700000000,
+		.period_frac = 0x89705f4136b4a597ull,
+		.period_shift = 29,
+		.time_maxerror_ns = 1000,
+		.valid = VMCLOCK_CAL_TIME_MAXERROR,
 	};
 	struct vmclock_writer *w = vmclock_writer_create(buf, len, &cfg);
 
@@ -87,8 +90,8 @@ static void good_page(void *buf, size_t len)
 	vmclock_writer_destroy(w);
 }
 
-static int write_file(const char *name, const void *buf, size_t len,
-		      char *path, size_t plen)
+static int write_file(const char *name, const void *buf, size_t len, char *path,
+		      size_t plen)
 {
 	int fd;
 
@@ -227,8 +230,8 @@ TEST(garbage_files_never_crash)
 		REQUIRE(!write_file("garbage", buf, len, path, sizeof(path)));
 		err = open_in_child(path, 0, msg, sizeof(msg));
 		CHECK_MSG(err == 0 || err == ENODEV,
-			  "garbage %d (%zu bytes, seed %" PRIu64 "): %d", i, len,
-			  test_seed(), err);
+			  "garbage %d (%zu bytes, seed %" PRIu64 "): %d", i,
+			  len, test_seed(), err);
 		if (err == ENODEV) {
 			refused++;
 			CHECK_MSG(msg[0], "garbage %d: no message", i);
@@ -305,7 +308,8 @@ static int kill_writer_mid_update(volatile void *pg)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		struct vmclock_writer *w = vmclock_writer_create(pg, PAGE, &adopt_cfg);
+		struct vmclock_writer *w =
+			vmclock_writer_create(pg, PAGE, &adopt_cfg);
 
 		if (!w)
 			_exit(1);
@@ -358,7 +362,9 @@ TEST(dead_writer_times_out_then_recovers)
 	CHECK(!(rd.seq_count & 1));
 	CHECK_EQ_U64(rd.disruption_marker, 41);
 	CHECK_EQ_U64(rd.vm_generation_counter, 42);
-	CHECK_EQ_INT(rd.events & (VMCLOCK_EVENT_DISRUPTED | VMCLOCK_EVENT_RESTORED), 0);
+	CHECK_EQ_INT(rd.events &
+			     (VMCLOCK_EVENT_DISRUPTED | VMCLOCK_EVENT_RESTORED),
+		     0);
 	vmclock_writer_destroy(w);
 	vmclock_reader_close(r);
 	munmap((void *)pg, PAGE);

@@ -12,6 +12,7 @@
 
 #include <vmclock/vmclock.h>
 #include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-derived.h>
 
 #include "internal.h"
 #include "page.h"
@@ -177,10 +178,33 @@ void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 	d->have_utc = d->tmpl.time_type == VMCLOCK_TIME_UTC ||
 		      (d->tmpl.time_type == VMCLOCK_TIME_TAI && d->have_off);
 	d->utc_adj_ns = d->tmpl.time_type == VMCLOCK_TIME_TAI ? -d->off_ns : 0;
+	/*
+	 * A leap announced (PRE_*) changes TAI - UTC at the month's end, and
+	 * a calibration may be evaluated across it: then UTC follows the leap
+	 * rules (vmclock_tai_to_utc()).  During and after the leap (POS,
+	 * POST_*) the published offset is used as is: hosts disagree on
+	 * whether the offset during 23:59:60 is the old or the new one (Linux
+	 * gives the new), and only the published value is unambiguous.
+	 */
+	d->leap_utc = d->tmpl.time_type == VMCLOCK_TIME_TAI && d->have_off &&
+		      (d->tmpl.leap_indicator == VMCLOCK_LEAP_PRE_POS ||
+		       d->tmpl.leap_indicator == VMCLOCK_LEAP_PRE_NEG);
 	decode_errors(pg, size, d->tmpl.flags, drift_ppb, d);
 	d->tick_ns = d->line.shift > 63 ? 0 :
 		vmclock_growth_ns(1, d->line.period_frac, d->line.shift,
 				  VMCLOCK_NSEC_PER_SEC, VMCLOCK_ROUND_UP);
+}
+
+/* UTC of a TAI time on a page that announces a leap second. */
+static int leap_utc(const struct vmc_decoded *d, int64_t tai, int64_t *utc)
+{
+	struct vmclock_utc u;
+
+	if (vmclock_tai_to_utc(tai, d->tmpl.tai_offset_sec,
+			       d->tmpl.leap_indicator, &u))
+		return -ERANGE;
+	*utc = u.utc_ns;
+	return 0;
 }
 
 /* TAI and UTC from the time in the page's own scale. */
@@ -191,8 +215,13 @@ static void eval_scales(const struct vmc_decoded *d, struct vmclock_reading *out
 	if (d->tmpl.time_type == VMCLOCK_TIME_TAI) {
 		out->tai_ns = t;
 		out->valid |= VMCLOCK_VALID_TAI;
-		if (d->have_off && !__builtin_sub_overflow(t, d->off_ns, &out->utc_ns))
+		if (unlikely(d->leap_utc)) {
+			if (!leap_utc(d, t, &out->utc_ns))
+				out->valid |= VMCLOCK_VALID_UTC;
+		} else if (d->have_off &&
+			   !__builtin_sub_overflow(t, d->off_ns, &out->utc_ns)) {
 			out->valid |= VMCLOCK_VALID_UTC;
+		}
 	} else if (d->tmpl.time_type == VMCLOCK_TIME_UTC) {
 		out->utc_ns = t;
 		out->valid |= VMCLOCK_VALID_UTC;
@@ -271,8 +300,12 @@ int vmc_eval_bounds(const struct vmc_decoded *d, uint64_t counter,
 	err = eval_time(d, counter, &t, &ticks);
 	if (unlikely(err))
 		return err;
-	if (unlikely(__builtin_add_overflow(t, d->utc_adj_ns, &out->utc_ns)))
+	if (unlikely(d->leap_utc)) {
+		if (leap_utc(d, t, &out->utc_ns))
+			return -ERANGE;
+	} else if (unlikely(__builtin_add_overflow(t, d->utc_adj_ns, &out->utc_ns))) {
 		return -ERANGE;
+	}
 	max = vmclock_add_sat(d->max_base, vmclock_growth(ticks, d->max_k,
 							  d->line.shift,
 							  VMCLOCK_ROUND_UP));

@@ -21,7 +21,8 @@ struct vmc_decoded {
 	int have_off;		     /* TAI_OFFSET_VALID */
 	int64_t off_ns;		     /* tai_offset_sec in ns */
 	int have_utc;		     /* UTC known: a UTC page, or TAI + offset */
-	int64_t utc_adj_ns;	     /* UTC = time + this */
+	int64_t utc_adj_ns;	     /* UTC = time + this, unless @leap_utc */
+	int leap_utc;		     /* TAI page near a leap: UTC by the rules */
 	uint64_t max_base;	     /* time max error, or VMCLOCK_ERROR_UNKNOWN */
 	uint64_t est_base;	     /* time est error, or VMCLOCK_ERROR_UNKNOWN */
 	/* Growth factors: the rate per tick times 10^9 (or the drift in ppb). */

@@ -880,3 +880,37 @@ TEST(late_bound_covers_the_whole_tick)
 	CHECK_EQ_INT(b.earliest_ns, b.utc_ns - 1000);
 	vmclock_reader_close(r);
 }
+
+/*
+ * A calibration published before a positive leap second (offset 37,
+ * PRE_POS) and evaluated after it: UTC follows the leap, not the stale
+ * offset, in both the full and the bounded read.
+ */
+TEST(utc_follows_a_leap_across_a_stale_calibration)
+{
+	/* 2026-12-31 23:59:59 UTC = 1798761599; TAI = UTC + 37 before. */
+	const int64_t m = 1798761600; /* 2027-01-01 00:00:00 UTC (POSIX) */
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+	struct vmclock_bounds b;
+	uint64_t c;
+
+	make_page(PRECISE);
+	page.abi.time_sec = (uint64_t)(m - 10 + 37); /* 10 s before, in TAI */
+	page.abi.time_frac_sec = 0;
+	page.abi.leap_indicator = VMCLOCK_LEAP_PRE_POS;
+	r = open_page();
+	REQUIRE(r);
+	/* 5 s before the leap: the offset as published. */
+	REQUIRE(vmclock_reader_read_at(r, page.abi.counter_value + 5000000000ull, &rd) == 0);
+	CHECK_EQ_INT(rd.utc_ns, (m - 5) * NS - 1);
+	/* 20 s after 23:59:50 UTC: one inserted second later, 00:00:09. */
+	c = page.abi.counter_value + 20000000000ull;
+	REQUIRE(vmclock_reader_read_at(r, c, &rd) == 0);
+	CHECK_EQ_INT(rd.utc_ns, (m + 9) * NS - 1);
+	CHECK_EQ_INT(rd.tai_ns, (m + 10 + 37) * NS - 1);
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &c);
+	REQUIRE(vmclock_reader_bounds(r, &b) == 0);
+	CHECK_EQ_INT(b.utc_ns, rd.utc_ns);
+	vmclock_reader_close(r);
+}

@@ -34,6 +34,10 @@ int guest_name_ok(const char *name)
 
 	if (!n || n >= GUEST_NAME_MAX || name[0] == '.')
 		return -EINVAL;
+	/* Those are the names of a guest's state file and its temporary. */
+	if ((n > 6 && !strcmp(name + n - 6, ".state")) ||
+	    (n > 4 && !strcmp(name + n - 4, ".tmp")))
+		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		char ch = name[i];
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/timex.h>
 #include <unistd.h>
@@ -281,7 +283,7 @@ int daemon_add_guest(struct daemon *d, const char *name,
 	int ret;
 
 	if (guest_name_ok(name)) {
-		snprintf(err, errlen, "guest: \"%s\" is not a name ([A-Za-z0-9_.-], 1-63, no leading dot)", name);
+		snprintf(err, errlen, "guest: \"%s\" is not a name ([A-Za-z0-9_.-], 1-63, no leading dot, not ending in .state or .tmp)", name);
 		return -EINVAL;
 	}
 	if (daemon_find_guest(d, name)) {
@@ -467,12 +469,34 @@ static int drop_privileges(struct daemon *d)
 	return 0;
 }
 
+/* One writer per page: a second vmclockd on this run directory stops. */
+static int lock_run_dir(struct daemon *d)
+{
+	char path[CONF_PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vmclockd.lock", d->conf.run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		log_err("%s: %s", path, errno == EWOULDBLOCK ?
+			"another vmclockd is running on this run directory" :
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EBUSY;
+	}
+	/* Held until exit; the descriptor is never closed. */
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char path[CONF_PATH_MAX + 8];
 	int ret;
 
 	ret = make_dirs(d);
+	if (!ret)
+		ret = lock_run_dir(d);
 	if (!ret)
 		ret = choose_time_type(d);
 	if (ret)

@@ -124,6 +124,9 @@ TEST(names)
 	CHECK(guest_name_ok(".hidden"));
 	CHECK(guest_name_ok("a/b"));
 	CHECK(guest_name_ok("a b"));
+	CHECK(guest_name_ok("vm.state"));
+	CHECK(guest_name_ok("vm.state.tmp"));
+	CHECK(!guest_name_ok("vm.stated"));
 	CHECK(guest_name_ok("0123456789012345678901234567890123456789012345678901234567890123"));
 }
 

@@ -4,7 +4,8 @@
  * publishes a new calibration at 1 Hz, at 1 kHz, and as fast as it can
  * (the stress anchor).
  *
- * Each reader thread has its own handle (a handle is one thread's) and
+ * A first run without writer is the readers' baseline on the same
+ * machine at the same moment.  Each reader thread has its own handle (a handle is one thread's) and
  * alternates two kinds of batch: reads on the native path, timed, and
  * reads through a counting counter seam, which counts the attempts each
  * read made (every attempt reads the counter once).  Attempts beyond one
@@ -110,6 +111,10 @@ static void *writer_main(void *arg)
 	uint64_t next = bench_mono_ns(), t0;
 
 	while (!stop) {
+		if (w->period_ns == UINT64_MAX) {
+			usleep(10000); /* no writer: the readers' baseline */
+			continue;
+		}
 		if (w->period_ns) {
 			next += w->period_ns;
 			sleep_until(next);
@@ -194,8 +199,10 @@ int main(int argc, char **argv)
 	printf("# two reader threads, one writer; %.1f s per rate\n", seconds);
 	printf("%-10s %8s %12s %10s %10s %14s %12s %6s\n", "writer", "updates",
 	       "reads", "r1_ns", "r2_ns", "retries/read", "write_ns", "errors");
-	if (!smoke)
+	if (!smoke) {
+		run("none", UINT64_MAX, seconds, 0);
 		run("1Hz", 1000000000u, seconds, 0);
+	}
 	run("1kHz", 1000000u, seconds, smoke);
 	if (!smoke)
 		run("max-rate", 0, seconds, 0);

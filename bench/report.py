@@ -473,7 +473,9 @@ taken by applications.
 ## Readers under a writer
 
 Two reader threads, each with its own handle, while a writer thread
-publishes a new calibration at the given rate (3 s per rate). r1_ns and
+publishes a new calibration at the given rate (3 s per rate; `none` is
+the same two readers without a writer, the baseline; the machine's load
+moves these rows more than the writer does). r1_ns and
 r2_ns are each reader's median ns per strict read (native path, batches of
 1000). retries/read counts attempts beyond one per read through a counting
 counter seam; it includes the one extra attempt the per-seq_count cache

@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/timex.h>
 #include <unistd.h>
@@ -469,34 +467,12 @@ static int drop_privileges(struct daemon *d)
 	return 0;
 }
 
-/* One writer per page: a second vmclockd on this run directory stops. */
-static int lock_run_dir(struct daemon *d)
-{
-	char path[CONF_PATH_MAX + 16];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/vmclockd.lock", d->conf.run_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
-		log_err("%s: %s", path, errno == EWOULDBLOCK ?
-			"another vmclockd is running on this run directory" :
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -EBUSY;
-	}
-	/* Held until exit; the descriptor is never closed. */
-	return 0;
-}
-
 static int start(struct daemon *d)
 {
 	char path[CONF_PATH_MAX + 8];
 	int ret;
 
 	ret = make_dirs(d);
-	if (!ret)
-		ret = lock_run_dir(d);
 	if (!ret)
 		ret = choose_time_type(d);
 	if (ret)

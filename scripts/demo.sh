@@ -61,10 +61,11 @@ cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null || true
 	[ -n "$DPID" ] && wait "$DPID" 2>/dev/null || true
 	rm -rf "$RUN" "$RUN.log"
-	echo
-	echo "demo: stopped vmclockd and removed $RUN"
+	echo >&2
+	echo "demo: stopped vmclockd and removed $RUN" >&2
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM HUP PIPE
 
 ctl() { "$VMCLOCKCTL" --run-dir "$RUN" "$@"; }
 page_ready() { "$VMCLOCK" check --device "$RUN/host"; }

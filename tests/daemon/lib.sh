@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$RUN" "$LOG"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 
 ok() {
 	PASSED=$((PASSED + 1))

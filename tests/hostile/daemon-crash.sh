@@ -11,7 +11,8 @@
 # Must hold: the pages stay valid, time never goes back, no marker or
 # generation changes; a kill that leaves seq_count odd makes reads fail
 # with -ETIMEDOUT within the deadline (vmclock says so, exit 1) and reads
-# recover once the next vmclockd adopts the page; a restarted vmclockd
+# recover once the next vmclockd adopts the page (random kills rarely land
+# inside an update, so the last one is made to: seq_count left odd); a restarted vmclockd
 # always comes up and serves; a half-made guest page never stops it.
 # Uses tests/daemon/lib.sh (vmclockd's documented test interface).
 # Ends with "N passed, N failed".
@@ -85,9 +86,31 @@ while [ $i -lt "$CRASHES" ]; do
 	launch
 	starts=$((starts + 1))
 done
-# The last one must come up, adopt everything and serve.
+# A vmclockd that dies inside a transaction, made certain: kill it, then
+# leave the host page's seq_count odd as a death mid-update would.
+kill -KILL "$DPID" 2>/dev/null
+wait "$DPID" 2>/dev/null
 DPID=
+s=$(raw_seq "$H")
+[ $((s % 2)) -eq 0 ] && s=$((s + 1))
+python3 -c "
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(12)
+    f.write(struct.pack('<I', int(sys.argv[2]) & 0xffffffff))
+" "$H" "$s"
+t0=$(date +%s%N)
+"$VMCLOCK_CLI_BIN" now --device "$H" >/dev/null 2>"$RUN.err"
+rc=$?
+t1=$(date +%s%N)
+check "writer dead mid-update: vmclock says stuck or gone" \
+	sh -c "[ $rc -eq 1 ] && grep -q 'stuck or gone' '$RUN.err'"
+check "writer dead mid-update: the error came within 1 s" \
+	[ $(((t1 - t0) / 1000000)) -lt 1000 ]
+# The last one must come up, adopt everything (closing the open
+# transaction) and serve.
 check "restarted after $CRASHES kills" start_daemon --interval-ms=10 --samples=8
+check "vmclock reads the host page again" "$VMCLOCK_CLI_BIN" now --device "$H" --json
 check "serves the control socket" sh -c "'$VMCLOCKCTL_BIN' --run-dir '$RUN' ping"
 check "host page updated again" seq_advances "$H"
 check "guest vm1 updated again" seq_advances "$G1"
@@ -105,6 +128,8 @@ wait "$WPID"
 rc=$?
 cat "$RUN.watch"
 check "readers: valid pages, no time back, no marker/generation change" [ $rc -eq 0 ]
+check "readers of the host page timed out, then recovered" \
+	grep -q "^ok $H: .* [1-9][0-9]* timed out.* [1-9][0-9]* recovered" "$RUN.watch"
 echo "crash: $CRASHES kills, $odd with seq_count odd ($odd_clear clear errors, $odd_slow slow)"
 check "every kill mid-update gave a clear error" [ "$odd_clear" -eq "$odd" ]
 check "every such error came within 1 s" [ "$odd_slow" -eq 0 ]

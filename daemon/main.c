@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/timex.h>
 #include <unistd.h>
 
@@ -351,12 +353,18 @@ static void adopt_guests(struct daemon *d)
 
 static int make_dirs(struct daemon *d)
 {
+	struct statfs sfs;
+
 	snprintf(d->guest_dir, sizeof(d->guest_dir), "%s/guests", d->conf.run_dir);
 	if ((mkdir(d->conf.run_dir, 0755) && errno != EEXIST) ||
 	    (mkdir(d->guest_dir, 0755) && errno != EEXIST)) {
 		log_err("%s: %s", d->conf.run_dir, strerror(errno));
 		return -errno;
 	}
+	if (!statfs(d->conf.run_dir, &sfs) && sfs.f_type != TMPFS_MAGIC &&
+	    sfs.f_type != RAMFS_MAGIC)
+		log_info("%s is not on tmpfs: the pages survive a reboot there, and are written back to disk",
+			 d->conf.run_dir);
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 # every QEMU's console plus this script's own; ends with
 # "N passed, N failed".
 #
-# Env: O, E2E_HOSTD, E2E_GUEST, E2E_VMM, E2E_VMCLOCK (the static CLI),
+# Env: O (or E2E_O, from make check), E2E_HOSTD, E2E_GUEST, E2E_VMM, E2E_VMCLOCK (the static CLI),
 #      VMCLOCKD, VMCLOCKCTL, E2E_HOST (vmclockd or vmm),
 #      VMCLOCK_E2E_DIR, E2E_NO_APT=1, E2E_TIMEOUT (s per wait, 300),
 #      E2E_PORT (migration port, 4444 + $$ % 1000).
@@ -35,14 +35,14 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/e2e
-O=${O:-build}
+O=${O:-${E2E_O:-build}}
 case $O in /*) ;; *) O=$TOP/$O ;; esac
 HOSTD=${E2E_HOSTD:-$O/tests/e2e/e2e-hostd}
 GUEST=${E2E_GUEST:-$O/tests/e2e/e2e-guest}
 VMM=${E2E_VMM:-$O/tests/e2e/e2e-vmm}
 VMCLOCK=${E2E_VMCLOCK:-$O/tests/e2e/vmclock}
-VMCLOCKD=${VMCLOCKD:-$O/daemon/vmclockd}
-VMCLOCKCTL=${VMCLOCKCTL:-$O/daemon/vmclockctl}
+VMCLOCKD=${VMCLOCKD:-${VMCLOCKD_BIN:-$O/daemon/vmclockd}}
+VMCLOCKCTL=${VMCLOCKCTL:-${VMCLOCKCTL_BIN:-$O/daemon/vmclockctl}}
 HOST=${E2E_HOST:-vmclockd}
 MBOX=0x1f001000
 WORK=$O/e2e

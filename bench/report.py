@@ -557,9 +557,15 @@ vmclockd can scale past it in three ways, measured above:
    2 MiB tmpfs file, one mapping per file, 196 mappings for 100,000
    guests). The VMM maps its guest's page at an offset in the file (QEMU:
    `-object memory-backend-file,mem-path=F,offset=K*4096,size=4096,share=on`,
-   whose `offset` property was added in 2023). Same library path, same
-   cost per update at equal N, 1/512 of the VMAs and page-table pages.
-   This is the recommended layout beyond a few thousand guests. A guest
+   whose `offset` property was added in 2023). Same library path, 1/512
+   of the VMAs. The cost per update matched separate mappings at 10,000
+   guests ({host_ns(hrows, 10000, 'shared'):.0f} against {host_ns(hrows, 10000, 'separate'):.0f} ns) but not at 60,000
+   ({host_ns(hrows, 60000, 'shared'):.0f} against {host_ns(hrows, 60000, 'separate'):.0f} ns), for a reason not found here (perf
+   does not work on this machine; the working set, ~2 cache lines of page
+   and ~3 of writer per guest, outgrows the caches either way). Software
+   prefetching a few guests ahead (`pf`) did not help. It is still the
+   recommended layout beyond ~60,000 guests: the only one measured there
+   that stays near the goal's order of magnitude. A guest
    must never see another's page: each VMM maps exactly its 4 KiB, and
    the file stays owned by vmclockd.
 2. **Raise vm.max_map_count** (a sysctl; each VMA costs ~200 bytes of

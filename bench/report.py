@@ -561,7 +561,7 @@ vmclockd can scale past it in three ways, measured above:
    of the VMAs. The cost per update matched separate mappings at 10,000
    guests ({host_ns(hrows, 10000, 'shared'):.0f} against {host_ns(hrows, 10000, 'separate'):.0f} ns) but not at 60,000
    ({host_ns(hrows, 60000, 'shared'):.0f} against {host_ns(hrows, 60000, 'separate'):.0f} ns), for a reason not found here (perf
-   does not work on this machine; the working set, ~2 cache lines of page
+   has no hardware events in this VM; the working set, ~2 cache lines of page
    and ~3 of writer per guest, outgrows the caches either way). Software
    prefetching a few guests ahead (`pf`) did not help. It is still the
    recommended layout beyond ~60,000 guests: the only one measured there

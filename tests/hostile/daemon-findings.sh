@@ -30,6 +30,12 @@
 #    uri= to QEMU as given, so uri=exec:CMD makes QEMU run CMD as its user
 #    for any control client.  Expected: exec: refused (save/restore build
 #    their own quoted exec:cat URI).  Got: forwarded (seen by a fake QMP).
+# 5. daemon/control.c, on_listen(): 16 clients that connect and send
+#    nothing (or never end a line) hold every slot for as long as they like;
+#    every other client gets "error too many clients", so one socket-group
+#    member (or a client leaking connections) locks management out.
+#    Expected: idle clients time out (or the longest idle one is dropped
+#    for a new one).  Got: refused for as long as the 16 stay.
 # Uses tests/daemon/lib.sh.  Ends with "N passed, N failed".
 . "$(dirname "$0")/../daemon/lib.sh"
 
@@ -94,6 +100,26 @@ reply "migrate guest=q2 uri=exec:touch" >/dev/null
 check "4: migrate uri=exec: is not forwarded to QEMU" \
 	sh -c "! grep -q 'exec:touch' '$OUT/qmp.log'"
 kill "$QPID" 2>/dev/null
+
+python3 - "$RUN/control" >"$OUT/hold" 2>&1 <<'PY' &
+import socket, sys, time
+socks = []
+for i in range(16):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+print("holding", flush=True)
+time.sleep(40)
+PY
+HOLD=$!
+wait_until grep -q holding "$OUT/hold"
+# Let vmclockd accept them all (they are connected, maybe not accepted).
+sleep 1
+served() { [ "$(ctl ping 2>&1)" = ok ]; }
+TIMEOUT=30 check "5: 16 idle clients do not lock the control socket for 30 s" \
+	wait_until served
+kill "$HOLD" 2>/dev/null
+wait "$HOLD" 2>/dev/null
 stop_daemon TERM
 
 W=$(mktemp -d /tmp/vmclock-ww.XXXXXX)

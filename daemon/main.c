@@ -513,6 +513,10 @@ int main(int argc, char **argv)
 	int print, help, ret;
 	char err[512];
 
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("vmclockd %s\n", VMCLOCKD_VERSION);
+		return 0;
+	}
 	if (conf_parse_args(&d.conf, argc, argv, &print, &help, err,
 			    sizeof(err))) {
 		fprintf(stderr, "vmclockd: %s\n", err);

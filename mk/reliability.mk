@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: MIT
 # Reliability: stress, hostile input, fuzzing, sanitizers and portability.
 #
-#   make check-stress     10^8 reads against a max-rate writer, then the same
-#                         test built with ThreadSanitizer ($(O)-tsan)
+#   make check-stress     10^8 reads against a max-rate writer, vmclockd killed
+#                         1,000 times under readers, then the stress test
+#                         built with ThreadSanitizer ($(O)-tsan)
 #   make fuzz             every libFuzzer target FUZZ_SECONDS (10) each
 #   make check-fuzz       the same, 60 s each (CI's length)
 #   make check-cross      library, CLI and unit tests built for arm64 and
 #                         s390x (big-endian), run under qemu-user
+#   make check-findings   open findings in others' code: fail until fixed
 #
-# make check runs the short variants: a 2*10^6-read stress run and the
-# hostile-input suites.
+# make check runs the short variants: 2*10^6 stress reads, 20 kills, the
+# hostile-input suites, valgrind on the CLI and the fuzz corpus replays.
+# See docs/security.md.
 
 STRESS := $(O)/tests/stress/stress
 STRESS_READS_FULL ?= 100000000
@@ -79,9 +82,13 @@ check-findings: $(LIB_FINDINGS) $(O)/daemon/vmclockd $(O)/daemon/vmclockctl \
 		$(O)/tests/daemon/vmclockd-probe
 	@tests/run-suites.sh $(LIB_FINDINGS) tests/hostile/daemon-findings.sh
 
+# Debian packages for the clang builds (TSan, libFuzzer).
+CLANG_PKGS := clang libclang-rt-14-dev
+
 # The crash loop runs the current vmclockd, CLI and probe (daemon.mk, cli.mk).
 check-stress: $(STRESS) $(CRASHWATCH) $(O)/daemon/vmclockd $(O)/daemon/vmclockctl \
 		$(O)/tests/daemon/vmclockd-probe $(O)/cli/vmclock
+	@scripts/install-deps.sh $(CLANG_PKGS)
 	@echo "=== stress: $(STRESS_READS_FULL) reads"
 	@STRESS_READS=$(STRESS_READS_FULL) STRESS_SECONDS=$(STRESS_SECONDS_FULL) \
 		$(STRESS)
@@ -141,6 +148,7 @@ endif
 fuzz-bins: $(FUZZ_TARGETS:%=$(O)/fuzz/%)
 
 fuzz:
+	@scripts/install-deps.sh $(CLANG_PKGS)
 	@$(MAKE) --no-print-directory O=$(FUZZ_O) CC=$(FUZZ_CC) SAN=$(FUZZ_SAN) \
 		CI=$(FUZZ_CI) fuzz-bins
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_O)/fuzz $(FUZZ_TARGETS)

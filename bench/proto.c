@@ -86,6 +86,7 @@ struct proto_reader {
 	int tai;
 	struct vmclock_reading tmpl; /* the page's fields and valid bits */
 	/* Variant 4: the premultiplied constants (see above). */
+	uint64_t tick_ns; /* one counter tick, rounded up: on the late side */
 	int premul_ok;
 	int64_t base_ns;
 	uint64_t rf_lo, rf_hi; /* rf * 2^s */
@@ -220,7 +221,11 @@ static int fast_shape(const uint64_t *s)
 {
 	uint8_t cid = (uint8_t)(s[1] >> 16), type = (uint8_t)(s[1] >> 24);
 	uint8_t status = (uint8_t)(s[4] >> 16), shift = (uint8_t)(s[4] >> 56);
+	uint8_t leap = (uint8_t)(s[4] >> 48);
 
+	/* An announced leap makes UTC follow the leap rules: slow path. */
+	if (leap == VMCLOCK_LEAP_PRE_POS || leap == VMCLOCK_LEAP_PRE_NEG)
+		return 0;
 	return (s[0] >> 32) >= sizeof(struct vmclock_abi) &&
 	       cid == VMCLOCK_COUNTER_X86_TSC &&
 	       (type == VMCLOCK_TIME_TAI || type == VMCLOCK_TIME_UTC) &&
@@ -286,7 +291,7 @@ fast(const struct proto_reader *r, uint64_t c, struct vmclock_reading *out)
 	out->maxerror_ns = max;
 	out->esterror_ns = est;
 	out->earliest_ns = add_ns_sat(utc, max, -1);
-	out->latest_ns = add_ns_sat(utc, max, 1);
+	out->latest_ns = add_ns_sat(utc, vmclock_add_sat(max, r->tick_ns), 1);
 	return 0;
 }
 #else
@@ -333,7 +338,7 @@ fast(const struct proto_reader *r, uint64_t c, struct vmclock_reading *out)
 	out->maxerror_ns = max;
 	out->esterror_ns = est;
 	out->earliest_ns = add_ns_sat(utc, max, -1);
-	out->latest_ns = add_ns_sat(utc, max, 1);
+	out->latest_ns = add_ns_sat(utc, vmclock_add_sat(max, r->tick_ns), 1);
 	return 0;
 }
 #endif
@@ -393,6 +398,9 @@ static __attribute__((noinline)) int read_slow(struct proto_reader *r,
 		r->tai = (uint8_t)(s[1] >> 24) == VMCLOCK_TIME_TAI;
 		r->cache_seq = (uint32_t)(s[1] >> 32);
 		r->premul_ok = premul(r, s) == 0;
+		r->tick_ns = vmclock_growth_ns(1, s[6], (uint8_t)(s[4] >> 56),
+					       VMCLOCK_NSEC_PER_SEC,
+					       VMCLOCK_ROUND_UP);
 		fill_page(s, 0, &r->tmpl);
 		r->tmpl.valid = VMCLOCK_VALID_TIME | VMCLOCK_VALID_TAI |
 				VMCLOCK_VALID_UTC | VMCLOCK_VALID_MAXERROR |

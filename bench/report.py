@@ -280,6 +280,12 @@ def main():
     h10km = host_ns(hrows, 10000, "separate", "mono")
     lines, indirect = objdump_summary()
     wir = writer_ir()
+    m_lib = re.search(r"prototypes agree with the library: (\w+)",
+                      "".join(read(os.path.basename(p)) for p in
+                              glob.glob(os.path.join(RES, "read.*.txt"))))
+    agree_lib = m_lib.group(1) if m_lib else "?"
+    m_d = re.search(r"agrees with the daemon: (\w+)", read("daemon.txt"))
+    agree_daemon = m_d.group(1) if m_d else "?"
     wtxt = (f" Callgrind: `vmclock_writer_set_calibration()` runs "
             f"{wir.get('vmclock_writer_set_calibration', 0):.0f} instructions "
             f"per update with the flag, {wir.get('monotonic_gap', 0):.0f} of "
@@ -311,6 +317,7 @@ counts (bench/smoke.sh) so that they keep working.
 | kernel | {m.get('kernel', '?')}, clocksource {m.get('clocksource', '?')} |
 | compiler | {m.get('compiler', '?')}; {m.get('cflags', '')} |
 | tree | {m.get('commit', '?')}; {m.get('lib_dirty', '?')} |
+| prototypes | same results as the library: {agree_lib}; as the daemon's mapping: {agree_daemon} |
 | load (1, 5, 15 min) | before {m.get('load_before', '?')}; after {m.get('load_after', '?')} |
 | vm.max_map_count | {m.get('max_map_count', '?')} |
 

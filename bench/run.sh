@@ -106,6 +106,7 @@ echo "bench: vmclockd's guest_update" >&2
 	done
 	[ -n "$big" ] && "$BIN/bench_daemon" 30000 identity proto 2>/dev/null |
 		tail -n 1
+	"$BIN/bench_daemon" --agree | tail -n 1
 } >"$RES/daemon.txt" 2>&1
 
 if [ -f "$O/bench/guest/guest.txt" ]; then

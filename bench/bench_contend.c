@@ -5,15 +5,16 @@
  * (the stress anchor).
  *
  * A first run without writer is the readers' baseline on the same
- * machine at the same moment.  Each reader thread has its own handle (a handle is one thread's) and
- * alternates two kinds of batch: reads on the native path, timed, and
+ * machine at the same moment.  Each reader thread has its own handle (a
+ * handle is one thread's) and alternates two kinds of batch: reads on the
+ * native path, timed, and
  * reads through a counting counter seam, which counts the attempts each
  * read made (every attempt reads the counter once).  Attempts beyond one
  * per read are the retries a concurrent writer caused, plus the one extra
  * attempt a reader with a per-seq_count cache makes when it sees a new
  * seq_count after having started on the old one.
  *
- *	bench_contend [-t SECONDS]   all three rates
+ *	bench_contend [-t SECONDS]   no writer, then the three rates
  *	bench_contend --smoke        short; "N passed, N failed"
  */
 #include <errno.h>

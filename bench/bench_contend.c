@@ -7,9 +7,9 @@
  * A first run without writer is the readers' baseline on the same
  * machine at the same moment.  Each reader thread has its own handle (a
  * handle is one thread's) and alternates two kinds of batch: reads on the
- * native path, timed, and
- * reads through a counting counter seam, which counts the attempts each
- * read made (every attempt reads the counter once).  Attempts beyond one
+ * native path, timed, and reads through a counting counter seam, which
+ * counts the attempts each read made (every attempt reads the counter
+ * once).  Attempts beyond one
  * per read are the retries a concurrent writer caused, plus the one extra
  * attempt a reader with a per-seq_count cache makes when it sees a new
  * seq_count after having started on the old one.

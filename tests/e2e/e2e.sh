@@ -319,7 +319,7 @@ collect() {
 		tr -d '\r' | sed 's/.*generation=\([0-9]*\).*/\1/')
 	[ -n "$g1" ] && [ -n "$g2" ] && [ "$g1" != "$g2" ]
 	result $? "[$SERIES] two restores of one snapshot: distinct generations ($g1, $g2)"
-	grep -h '^E2E-ACC' "$dir/verdicts" | sed "s/^/  [$SERIES] /" \
+	grep -h '^E2E-\(ACC\|LAT\)' "$dir/verdicts" | sed "s/^/  [$SERIES] /" \
 		>"$dir/accuracy"
 	echo "== $SERIES ($kv): guest checks $p passed, $f failed"
 }

@@ -68,7 +68,7 @@ wait_for 600 "[ \"\$(cat $cs)\" = tsc ]"
 echo "E2E: clocksource $(cat $cs)"
 
 $G devchecks
-$G pollcount 3
+$G pollcount 5
 req notify off
 $G hup 1
 req notify on

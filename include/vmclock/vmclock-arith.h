@@ -365,8 +365,9 @@ static inline uint64_t vmclock_growth_ns(uint64_t ticks, uint64_t rate,
  * @d: divisor, non-zero.
  * @rem: remainder (may be NULL).
  *
- * Bitwise long division: slow (192 steps) and meant for producers, never
- * for the read path.
+ * One hardware division for a 64-bit divisor; otherwise bitwise long
+ * division (up to 192 steps; the kernel build always takes this path).
+ * Meant for producers, never for the read path.
  *
  * Return: the quotient, or VMCLOCK_U64_MAX with *@rem untouched when it needs
  * more than 64 bits or @d is zero.
@@ -381,7 +382,25 @@ static inline uint64_t vmclock_div_u192(const uint64_t n[3],
 
 	if (!d.hi && !d.lo)
 		return VMCLOCK_U64_MAX;
-	for (i = 0; i < 192; i++) {
+#if defined(__SIZEOF_INT128__) && !defined(__KERNEL__)
+	/* A 64-bit divisor: one 128/64 division when the quotient fits. */
+	if (!d.hi) {
+		__extension__ typedef unsigned __int128 u128;
+		u128 x = ((u128)n[1] << 64) | n[2];
+
+		if (n[0] || n[1] >= d.lo)
+			return VMCLOCK_U64_MAX;
+		if (rem) {
+			rem->hi = 0;
+			rem->lo = (uint64_t)(x % d.lo);
+		}
+		return (uint64_t)(x / d.lo);
+	}
+#endif
+	/* Leading zero bits of n leave r at 0: start at the first one. */
+	for (i = 0; i < 191 && !((n[i / 64] >> (63 - i % 64)) & 1); i++)
+		;
+	for (; i < 192; i++) {
 		uint64_t bit = (n[i / 64] >> (63 - i % 64)) & 1;
 
 		top = (int)(r.hi >> 63);

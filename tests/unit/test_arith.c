@@ -459,3 +459,41 @@ TEST(instant_gap_saturates)
 	CHECK_EQ_U64(g.hi, UINT64_MAX);
 	CHECK_EQ_U64(g.lo, UINT64_MAX);
 }
+
+/* Both paths of the division (64-bit and 128-bit divisors) vs the bignum. */
+TEST(div_u192_matches_reference)
+{
+	int i;
+
+	for (i = 0; i < 50000; i++) {
+		uint64_t n[3] = { rand_bits() >> test_rand_below(64), rand_bits(),
+				  rand_bits() };
+		struct vmclock_u128 d = { test_rand_below(2) ? rand_bits() : 0,
+					  rand_bits() | 1 };
+		struct vmclock_u128 r = { 7, 7 };
+		struct bn bn_n = bn_shl(bn_u64(n[0]), 128), bn_d, t, q, rr, limit;
+		uint64_t got = vmclock_div_u192(n, d, &r);
+
+		t = bn_shl(bn_u64(n[1]), 64);
+		bn_n = bn_add(bn_n, &t);
+		t = bn_u64(n[2]);
+		bn_n = bn_add(bn_n, &t);
+		bn_d = bn_shl(bn_u64(d.hi), 64);
+		t = bn_u64(d.lo);
+		bn_d = bn_add(bn_d, &t);
+		/* The quotient fits in 64 bits iff n < 2^64 * d. */
+		limit = bn_shl(bn_d, 64);
+		if (bn_cmp(&bn_n, &limit) >= 0) {
+			CHECK_EQ_U64(got, UINT64_MAX);
+			continue;
+		}
+		/* q * d <= n < (q + 1) * d, and r = n - q * d. */
+		t = bn_u64(got);
+		q = bn_mul(&t, &bn_d);
+		REQUIRE(bn_cmp(&q, &bn_n) <= 0);
+		rr = bn_sub(bn_n, &q);
+		CHECK(bn_cmp(&rr, &bn_d) < 0);
+		CHECK_EQ_U64(r.lo, ((uint64_t)rr.l[1] << 32) | rr.l[0]);
+		CHECK_EQ_U64(r.hi, ((uint64_t)rr.l[3] << 32) | rr.l[2]);
+	}
+}

@@ -6,8 +6,10 @@
 #                      QEMU adapter through a stop/cont, a live migration
 #                      and two restores (root, apt, ~6 min); docs/e2e.md
 #
-# The unit tests of daemon/qmp.c (against a scripted server and a real
-# QEMU) and daemon/ssdt.c (against iasl) are part of make check.
+# Part of make check: the unit tests of daemon/qmp.c (a scripted server
+# and a real QEMU), ssdt.c (iasl), qemu.c and qemu-config.c, and
+# tests/daemon/qemu/t-qemu-adapter.sh (vmclockd's adapter, real QEMUs that
+# run no guest).
 
 QEMU_OBJS := $(O)/daemon/qmp.o $(O)/daemon/ssdt.o $(O)/daemon/qemu.o
 JSONC_LIBS := -ljson-c
@@ -34,12 +36,14 @@ $(TEST_QEMU): $(O)/tests/unit/test_qemu.o $(QEMU_OBJS) $(O)/daemon/qemu-config.o
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(JSONC_LIBS) -lpthread
 
 QEMU_UNIT := $(TEST_QMP) $(TEST_SSDT) $(TEST_QEMU)
+# vmclockd's adapter against QEMUs that run no guest (seconds).
+QEMU_ADAPTER_SUITE := tests/daemon/qemu/t-qemu-adapter.sh
 BINS += $(QEMU_UNIT)
-CHECK_SUITES += $(QEMU_UNIT)
+CHECK_SUITES += $(QEMU_UNIT) $(QEMU_ADAPTER_SUITE)
 
 .PHONY: check-qemu-unit
-check-qemu-unit: $(QEMU_UNIT)
-	@tests/run-suites.sh $(QEMU_UNIT)
+check-qemu-unit: $(QEMU_UNIT) $(VMCLOCKD) $(VMCLOCKCTL)
+	@tests/run-suites.sh $(QEMU_UNIT) $(QEMU_ADAPTER_SUITE)
 
 # The end-to-end test's host tools and the static CLI for the initramfs.
 E2E_VMM := $(O)/tests/e2e/e2e-vmm

@@ -159,8 +159,11 @@ host_attach() {
 		wait_log "$DIR/host.log" "e2e-vmm: $1 qmp connected" 60
 		return
 	fi
-	ctl add-qemu "$1" qmp="$2" ram="$3" mailbox=$MBOX \
-		$([ "$4" = incoming ] && echo incoming=1) && wait_log "$DIR/host.log" "$1: QMP .* connected" 60
+	local extra=()
+
+	[ "$4" = incoming ] && extra=(incoming=1)
+	ctl add-qemu "$1" qmp="$2" ram="$3" mailbox=$MBOX "${extra[@]}" &&
+		wait_log "$DIR/host.log" "$1: QMP .* connected" 60
 }
 
 host_detach() {

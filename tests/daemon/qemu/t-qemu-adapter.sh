@@ -190,8 +190,8 @@ for n in C D; do
 	gens="$gens $g"
 	stop_qemu $n
 done
-set -- $gens
-check "two restores: distinct generations ($1, $2)" [ "$1" != "$2" ]
+g1=${gens# } g1=${g1%% *} g2=${gens##* }
+check "two restores: distinct generations ($g1, $g2)" [ "$g1" != "$g2" ]
 
 # Clear errors.
 check "unknown guest refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' migrate nobody tcp:127.0.0.1:1 2>/dev/null"

@@ -38,10 +38,14 @@ find_ptp() {
 	done
 }
 
-# "MARKER GENERATION" once synchronized (and, with $2, a new marker).
+# "MARKER GENERATION" once bounded (and, with $2, a new marker).
 sync_state() {
 	$G wait-sync "$1" ${2:+"$2"}
 }
+
+# The first and second word of $1 ("MARKER GENERATION").
+word1() { echo "${1%% *}"; }
+word2() { echo "${1#* }"; }
 
 req() {
 	echo "E2E-REQ $*"
@@ -83,22 +87,19 @@ $G between "$h0" "$h1" 1000000 "$out"
 $G accuracy "$N" boot "$ptp"
 $G nowcheck 20 boot
 
-set -- $state
-marker=$1 gen=$2
+marker=$(word1 "$state") gen=$(word2 "$state")
 req stopcont
 state=$(sync_state 120 "$marker")
-set -- $state
-check "stop/cont: new marker, same generation, bounded ($marker -> $1)" \
-	[ -n "$state" -a "$2" = "$gen" ]
-marker=$1
+check "stop/cont: new marker, same generation, bounded ($marker -> $(word1 "$state"))" \
+	[ -n "$state" ] && [ "$(word2 "$state")" = "$gen" ]
+marker=$(word1 "$state")
 $G accuracy "$N" stopcont "$ptp"
 
 req migrate
 state=$(sync_state 300 "$marker")
-set -- $state
-check "migration: new marker, same generation, bounded ($marker -> $1)" \
-	[ -n "$state" -a "$2" = "$gen" ]
-marker=$1
+check "migration: new marker, same generation, bounded ($marker -> $(word1 "$state"))" \
+	[ -n "$state" ] && [ "$(word2 "$state")" = "$gen" ]
+marker=$(word1 "$state")
 $G accuracy "$N" migrated "$ptp"
 $G nowcheck 20 migrated
 check "migration: no uevent or RNG feed for a live migration" \
@@ -112,9 +113,9 @@ check "vmclock watch is running" wait_for 100 '[ -s /tmp/watch.log ]'
 # Both restored copies go on from here.
 $G restore-check "$marker" "$gen"
 state=$(sync_state 60)
-set -- $state
-check "restore: generation $2 fed to the RNG" \
-	sh -c "dmesg | grep -q 'new vm generation $2 .*fed to RNG'"
+gen=$(word2 "$state")
+check "restore: generation $gen fed to the RNG" \
+	sh -c "dmesg | grep -q 'new vm generation $gen .*fed to RNG'"
 check "restore: the --on-restore hook ran" wait_for 100 '[ -s /tmp/restores ]'
 $G accuracy "$N" restored "$ptp"
 $G nowcheck 20 restored

@@ -9,7 +9,8 @@
 #   add-qemu puts a valid page at the GPA with a generation and
 #   NOTIFICATION_PRESENT; a stop/cont done by someone else keeps a
 #   VMM-set mapping; a mailbox guest without a responder stays
-#   INITIALIZING until set-counter-mapping; a live migration gives the
+#   INITIALIZING until set-counter-mapping, and again after a reset; a
+#   live migration gives the
 #   destination a new marker and the same generation and continues it;
 #   save + two restores give two new, distinct generations; remove-guest
 #   leaves the RAM file alone; errors are clear.
@@ -153,6 +154,12 @@ check "irq=0: no NOTIFICATION_PRESENT" [ $(($(field M flags) & 0x200)) = 0 ]
 ctl set-counter-mapping M offset=0 >/dev/null
 check "set-counter-mapping ends INITIALIZING" \
 	wait_until sh -c "[ \"\$(python3 -c 'import struct;f=open(\"$DIR/M.ram\",\"rb\");f.seek(0x1000022);print(f.read(1)[0])')\" != 1 ]"
+# A guest reset moves a measured mapping: new marker, INITIALIZING.
+marker=$(field M marker)
+"$QMPCMD" "$DIR/M.qmp2" system_reset >/dev/null
+check "reset: new marker" wait_until marker_not M "$marker"
+check "reset: INITIALIZING until measured again" status_is M 1
+marker=$(field A marker)
 ctl remove-guest M >/dev/null
 check "remove-guest leaves the RAM file" [ -s "$DIR/M.ram" ]
 stop_qemu M

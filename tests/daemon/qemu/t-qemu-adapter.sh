@@ -10,8 +10,8 @@
 #   NOTIFICATION_PRESENT; a stop/cont done by someone else keeps a
 #   VMM-set mapping; a mailbox guest without a responder stays
 #   INITIALIZING until set-counter-mapping, and again after a reset; a
-#   live migration gives the
-#   destination a new marker and the same generation and continues it;
+#   live migration gives the destination a new marker and the same
+#   generation and continues it;
 #   save + two restores give two new, distinct generations; remove-guest
 #   leaves the RAM file alone; errors are clear.
 # Ends with "N passed, N failed".

@@ -8,7 +8,7 @@
 # RAM file, through the daemon's control socket and QMP:
 #   add-qemu puts a valid page at the GPA with a generation and
 #   NOTIFICATION_PRESENT; a stop/cont done by someone else keeps a
-#   VMM-set mapping; a mailbox guest without a responder stays
+#   VMM-set mapping; QMP reconnects when QEMU restarts; a mailbox guest without a responder stays
 #   INITIALIZING until set-counter-mapping, and again after a reset; a
 #   live migration gives the destination a new marker and the same
 #   generation and continues it;
@@ -144,6 +144,14 @@ check "STOP seen" sh -c "'$QMPCMD' '$DIR/A.qmp2' stop >/dev/null" &&
 check "RESUME seen" wait_until logged "A: QMP RESUME"
 check "stop/cont with a VMM mapping: same marker" \
 	[ "$(field A marker)" = "$marker" ]
+
+# QEMU restarts on the same socket and RAM file: vmclockd reconnects.
+stop_qemu A
+start_qemu A
+check "QMP reconnects after QEMU restarts" wait_until sh -c \
+	"[ \"\$(grep -c 'A: QMP .* connected' '$DIR/vmclockd.log')\" -ge 2 ]"
+seq=$(field A seq)
+check "the page is still updated after the restart" wait_until seq_moved A "$seq"
 
 # A mailbox guest with no responder waits for its mapping.
 start_qemu M

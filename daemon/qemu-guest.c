@@ -111,8 +111,12 @@ static int reopen(struct qemu_guest *q)
 	ret = guest_open_ram(g, name, q->ram, q->gpa, state,
 			     q->d->time_type);
 	g->next = next;
-	if (ret)
+	if (ret) {
+		/* No page: the update loop must leave this guest alone. */
+		g->stopped = 1;
+		g->qemu = q;
 		return ret;
+	}
 	hook(q);
 	return 0;
 }

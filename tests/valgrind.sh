@@ -3,7 +3,8 @@
 #
 # valgrind.sh - the vmclock command under valgrind's memcheck: every
 # subcommand on a precise page, a basic page and broken pages (error
-# paths), plus --help and usage errors.  Any memory error or definite leak
+# paths), plus --help and usage errors; then vmclockd (when built) through
+# a start, guest commands, bad requests and SIGTERM.  Any memory error or definite leak
 # fails the run (valgrind exits 99: the CLI's own exit codes 1 and 2 are
 # answers, not errors).
 #
@@ -77,6 +78,44 @@ vg "now --help" now --help
 vg "usage: no command"
 vg "usage: unknown command" frobnicate
 vg "usage: bad option" now --counter not-a-number
+
+# vmclockd under memcheck: start, guests and events, bad requests, stop.
+D=${VMCLOCKD_BIN:-$O/daemon/vmclockd}
+C=${VMCLOCKCTL_BIN:-$O/daemon/vmclockctl}
+PR=${VMCLOCKD_PROBE:-$O/tests/daemon/vmclockd-probe}
+if [ -x "$D" ] && [ -x "$C" ] && [ -x "$PR" ]; then
+	R=$T/run
+	valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite "$D" --config= --run-dir="$R" \
+		--socket-group= --interval-ms=100 --samples=8 >"$T/d.log" 2>&1 &
+	VP=$!
+	i=0
+	while [ ! -S "$R/control" ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	for req in ping "add-guest vm1 offset=5" "restored vm1" "migrated-in vm1" \
+		"migrate-out vm1 state=soon" "stopped vm1" "resumed vm1" \
+		"set-counter-mapping vm1 offset=7 scale=0x100000000 frac-bits=32" \
+		status "remove-guest vm1"; do
+		# shellcheck disable=SC2086
+		"$C" --run-dir "$R" $req >/dev/null 2>&1
+	done
+	{ printf 'bogus\nstatus guest=\001\nadd-guest guest=../x\n'
+	  head -c 5000 /dev/zero | tr '\0' a; echo; } |
+		"$PR" send "$R/control" >/dev/null 2>&1
+	kill -TERM "$VP"
+	wait "$VP"
+	rc=$?
+	if [ "$rc" -eq 0 ] && ! grep -q '^==[0-9]*==' "$T/d.log"; then
+		passed=$((passed + 1))
+		echo "PASS vmclockd: requests, events, bad input, SIGTERM"
+	else
+		failed=$((failed + 1))
+		echo "FAIL vmclockd under valgrind (exit $rc)"
+		grep -v 'info:\|debug:' "$T/d.log" | head -n 40 | sed 's/^/  /'
+	fi
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -443,6 +443,7 @@ void control_handle_line(void *daemon, const char *line, FILE *out)
 
 struct client {
 	int fd;
+	uint64_t active;
 	char in[CONTROL_LINE_MAX + 1];
 	size_t inlen;
 	int discarding;
@@ -452,6 +453,8 @@ struct client {
 };
 
 static struct client clients[CONTROL_CLIENTS];
+/* Counts client activity: the lowest ->active is the longest idle. */
+static uint64_t activity;
 static int listen_fd = -1;
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
@@ -556,8 +559,33 @@ static void on_client(void *daemon, int fd, short revents)
 		return;
 	}
 	c->inlen += (size_t)n;
+	c->active = ++activity;
 	client_lines(daemon, c);
 	client_flush(c);
+}
+
+/*
+ * A free slot, or the longest idle client's: clients that connect and
+ * never finish a request cannot lock management out.
+ */
+static int take_slot(void)
+{
+	static const char bye[] = "error dropped: idle while the control socket was full\n";
+	int i, idle = 0;
+
+	for (i = 0; i < CONTROL_CLIENTS; i++) {
+		if (clients[i].fd < 0)
+			return i;
+		if (clients[i].active < clients[idle].active)
+			idle = i;
+	}
+	log_info("control: %d clients: dropping the longest idle",
+		 CONTROL_CLIENTS);
+	if (send(clients[idle].fd, bye, sizeof(bye) - 1,
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("control: %s", strerror(errno));
+	client_close(&clients[idle]);
+	return idle;
 }
 
 static void on_listen(void *daemon, int fd, short revents)
@@ -567,18 +595,9 @@ static void on_listen(void *daemon, int fd, short revents)
 	(void)revents;
 	if (cfd < 0)
 		return;
-	for (i = 0; i < CONTROL_CLIENTS; i++)
-		if (clients[i].fd < 0)
-			break;
-	if (i == CONTROL_CLIENTS) {
-		static const char busy[] = "error too many clients\n";
-
-		if (send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			log_debug("control: %s", strerror(errno));
-		close(cfd);
-		return;
-	}
+	i = take_slot();
 	clients[i].fd = cfd;
+	clients[i].active = ++activity;
 	if (sched_add_fd(cfd, POLLIN, on_client, daemon))
 		client_close(&clients[i]);
 }

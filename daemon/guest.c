@@ -173,13 +173,17 @@ static void notify(void *ctx, uint32_t seq)
 static void load_state(struct guest *g)
 {
 	char line[512];
-	FILE *f = fopen(g->state_path, "r");
+	int fd = open(g->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	unsigned long long off, scale;
 	unsigned int bits;
 	int awaiting, stopped;
 
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	if (fgets(line, sizeof(line), f) &&
 	    sscanf(line, "offset=%llu scale=%llu frac-bits=%u awaiting=%d stopped=%d",
 		   &off, &scale, &bits, &awaiting, &stopped) == 5 &&
@@ -202,13 +206,23 @@ int guest_save_state(struct guest *g)
 {
 	char tmp[600];
 	FILE *f;
+	int fd;
 
 	if (g->is_host)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", g->state_path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
+	/* Never through a link planted at the temporary's name. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		int ret = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
 	fprintf(f, "offset=%llu scale=%llu frac-bits=%u awaiting=%d stopped=%d\n"
 		   "notify=%s\n",
 		(unsigned long long)g->map_.offset,

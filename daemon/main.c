@@ -351,6 +351,34 @@ static void adopt_guests(struct daemon *d)
 	closedir(dir);
 }
 
+/*
+ * The run directory and guests/ hold files vmclockd (maybe root) writes
+ * and state files whose notify= it runs: refuse ones others could write
+ * (or, for guests/, a symlink), as sshd's StrictModes.
+ */
+static int dir_safe(const struct daemon *d, const char *path, int nofollow)
+{
+	struct passwd *pw = d->conf.user[0] ? getpwnam(d->conf.user) : NULL;
+	struct stat st;
+
+	if ((nofollow ? lstat(path, &st) : stat(path, &st)) ||
+	    !S_ISDIR(st.st_mode)) {
+		log_err("%s: not a directory", path);
+		return -ENOTDIR;
+	}
+	if (st.st_mode & 022) {
+		log_err("%s is group or other writable: refusing it (chmod go-w)",
+			path);
+		return -EPERM;
+	}
+	if (st.st_uid != geteuid() && (!pw || st.st_uid != pw->pw_uid)) {
+		log_err("%s is owned by uid %u, not by vmclockd's user: refusing it",
+			path, (unsigned int)st.st_uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int make_dirs(struct daemon *d)
 {
 	struct statfs sfs;
@@ -361,6 +389,8 @@ static int make_dirs(struct daemon *d)
 		log_err("%s: %s", d->conf.run_dir, strerror(errno));
 		return -errno;
 	}
+	if (dir_safe(d, d->conf.run_dir, 0) || dir_safe(d, d->guest_dir, 1))
+		return -EPERM;
 	if (!statfs(d->conf.run_dir, &sfs) && sfs.f_type != TMPFS_MAGIC &&
 	    sfs.f_type != RAMFS_MAGIC)
 		log_info("%s is not on tmpfs: the pages survive a reboot there, and are written back to disk",

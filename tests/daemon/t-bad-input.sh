@@ -58,8 +58,37 @@ r=$(head -c 100000 /dev/urandom | "$VMCLOCKD_PROBE" send "$RUN/control" | grep -
 check "random bytes: only error replies" [ "$r" -eq 0 ]
 r=$(reply 'ping\r\nping\nstatus guest=nope\n')
 check "several requests, one reply each" [ "$(echo "$r" | wc -l)" -eq 3 ]
+OUT=$(mktemp -d /tmp/vmclockd-outside.XXXXXX)
+echo precious >"$OUT/target"
+ln -s "$OUT/target" "$RUN/guests/vm5.state.tmp"
+ctl add-guest vm5 >/dev/null
+check "a link planted at NAME.state.tmp is not written through" \
+	[ "$(cat "$OUT/target")" = precious ]
+check "... and the state file is a regular file" test -f "$RUN/guests/vm5.state" -a ! -L "$RUN/guests/vm5.state"
+
+hold_all() { # hold 16 idle connections; a 17th client is still served
+	for i in $(seq 16); do
+		"$VMCLOCKD_PROBE" send "$RUN/control" <"$OUT/fifo" >/dev/null 2>&1 &
+	done
+	exec 8>"$OUT/fifo"
+	wait_until sh -c "[ \$(ls /proc/$DPID/fd | wc -l) -ge 20 ]"
+	r=$(ctl ping 2>&1)
+	exec 8>&-
+	[ "$r" = ok ]
+}
+mkfifo "$OUT/fifo"
+check "16 idle clients do not lock the control socket" hold_all
 check "still serving after all that" ctl ping
 check "still publishing" seq_advances "$RUN/host"
+unsafe_dir() {
+	W=$OUT/ww
+	mkdir -m 1777 "$W"
+	out=$("$VMCLOCKD_BIN" --config= --run-dir="$W" --socket-group= 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] && echo "$out" | grep -q "$W is group or other writable: refusing it"
+}
+check "a group/other-writable run directory is refused" unsafe_dir
+rm -rf "$OUT"
 check "vmclockctl: error exit 1" sh -c "! '$VMCLOCKCTL_BIN' --run-dir '$RUN' nope 2>/dev/null"
 check "vmclockctl: usage exit 2" sh -c "'$VMCLOCKCTL_BIN' 2>/dev/null; [ \$? -eq 2 ]"
 check "vmclockctl: no daemon exit 1" sh -c "'$VMCLOCKCTL_BIN' --run-dir /nonexistent ping 2>/dev/null; [ \$? -eq 1 ]"

@@ -67,7 +67,7 @@ check "a link planted at NAME.state.tmp is not written through" \
 check "... and the state file is a regular file" test -f "$RUN/guests/vm5.state" -a ! -L "$RUN/guests/vm5.state"
 
 hold_all() { # hold 16 idle connections; a 17th client is still served
-	for i in $(seq 16); do
+	for _ in $(seq 16); do
 		"$VMCLOCKD_PROBE" send "$RUN/control" <"$OUT/fifo" >/dev/null 2>&1 &
 	done
 	exec 8>"$OUT/fifo"

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/timex.h>
@@ -505,12 +507,34 @@ static int drop_privileges(struct daemon *d)
 	return 0;
 }
 
+/*
+ * One writer per page: the run directory itself is flock()ed, so a second
+ * vmclockd on it stops (and no lock file sits beside the pages).
+ */
+static int lock_run_dir(struct daemon *d)
+{
+	int fd = open(d->conf.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		log_err("%s: %s", d->conf.run_dir, errno == EWOULDBLOCK ?
+			"another vmclockd is running on this run directory" :
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EBUSY;
+	}
+	/* Held until exit; the descriptor is never closed. */
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char path[CONF_PATH_MAX + 8];
 	int ret;
 
 	ret = make_dirs(d);
+	if (!ret)
+		ret = lock_run_dir(d);
 	if (!ret)
 		ret = choose_time_type(d);
 	if (ret)

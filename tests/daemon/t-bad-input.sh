@@ -78,6 +78,11 @@ hold_all() { # hold 16 idle connections; a 17th client is still served
 }
 mkfifo "$OUT/fifo"
 check "16 idle clients do not lock the control socket" hold_all
+second() {
+	out=$("$VMCLOCKD_BIN" --config= --run-dir="$RUN" --socket-group= 2>&1)
+	[ $? -eq 1 ] && echo "$out" | grep -q 'another vmclockd is running on this run directory'
+}
+check "a second vmclockd on the run directory stops with a clear error" second
 check "still serving after all that" ctl ping
 check "still publishing" seq_advances "$RUN/host"
 unsafe_dir() {

@@ -6,11 +6,11 @@
 # outside the run directory, and the daemon must keep serving:
 #   - guest names that would escape guests/ ("..", "a/b", ".x", 300 bytes,
 #     control characters);
-#   - a guest page planted as a symlink to a file outside the run
-#     directory;
+#   - a guest page, and a state file's temporary, planted as symlinks to
+#     a file outside the run directory; a run directory others can write;
 #   - a client without permission on the socket (nobody);
-#   - 14 idle clients and one that never ends its line, held open (one
-#     below the limit of 16; at the limit: daemon-findings.sh);
+#   - 14 idle clients and one that never ends its line, held open; then
+#     20 idle clients, more than the 16 slots;
 #   - a client that floods requests and closes without reading a reply
 #     (SIGPIPE);
 #   - a 1 MiB request (with and without its newline) and NUL bytes.
@@ -48,8 +48,12 @@ check "symlinked page refused" sh -c "echo '$r' | grep -q '^error'"
 check "symlink target untouched" untouched "$OUT/target"
 rm -f "$RUN/guests/evil"
 
+# The state file's temporary planted as a symlink (finding 1, fixed).
+ln -s "$OUT/target2" "$RUN/guests/vm5.state.tmp"
+reply 'add-guest guest=vm5\n' >/dev/null
+check "symlinked NAME.state.tmp: outside file untouched" untouched "$OUT/target2"
+rm -f "$RUN/guests/vm5.state.tmp"
 check "still serving after symlinks" alive
-# (A symlink planted as NAME.state.tmp: tests/hostile/daemon-findings.sh.)
 
 # A client without permission on the socket.
 chmod 755 "$RUN"
@@ -82,6 +86,24 @@ check "served while 15 clients hold connections" alive
 kill "$HOLD" 2>/dev/null
 wait "$HOLD" 2>/dev/null
 
+# Every slot held by an idle client (finding 5, fixed: the longest idle
+# one is dropped for a newcomer).
+python3 - "$RUN/control" >"$RUN.hold" 2>&1 <<'PY' &
+import socket, sys, time
+socks = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+print("holding", flush=True)
+time.sleep(30)
+PY
+HOLD=$!
+wait_until grep -q holding "$RUN.hold"
+check "served while 20 idle clients hold every slot" wait_until alive
+kill "$HOLD" 2>/dev/null
+wait "$HOLD" 2>/dev/null
+
 # Requests, then gone before the replies (SIGPIPE / EPIPE for the daemon).
 python3 - "$RUN/control" <<'PY'
 import socket, sys
@@ -105,4 +127,13 @@ check "1 MiB without a newline, then gone: still serving" alive
 r=$(head -c 4096 /dev/zero | "$VMCLOCKD_PROBE" send "$RUN/control" | head -n 1)
 check "NUL bytes: an error or nothing" sh -c "[ -z '$r' ] || echo '$r' | grep -q '^error'"
 check "still serving at the end" alive
+
+# A run directory others can write (finding 2, fixed): refused at start.
+W=$(mktemp -d /tmp/vmclock-ww.XXXXXX)
+chmod 1777 "$W"
+out=$(timeout 20 "$VMCLOCKD_BIN" --config= --run-dir="$W" --socket-group= 2>&1)
+rc=$?
+rm -rf "$W"
+check "group/other-writable run directory refused (exit $rc)" \
+	sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'writable: refusing'"
 finish

@@ -84,6 +84,22 @@ def writer_ir():
     return {k: v / calls for k, v in ir.items()}
 
 
+def daemon_ir():
+    """Per guest_update(): its instructions, the mapping's, rescale calls."""
+    text = read("callgrind-daemon.txt")
+    calls = 100 * 52  # bench_daemon 100: a warm-up and 51 rounds
+    ir = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*([0-9,]+) \([^)]*\)\s+\S*guest\.c:"
+                     r"(guest_update|guest_map_calibration) ", line)
+        if m and m.group(2) not in ir:
+            ir[m.group(2)] = int(m.group(1).replace(",", "")) / calls
+    m = re.search(r"=> \S*guest\.c:rescale \(([0-9,]+)x\)", text)
+    if m:
+        ir["rescale_calls"] = int(m.group(1).replace(",", "")) / calls
+    return ir
+
+
 def med(v):
     return statistics.median(v) if v else float("nan")
 
@@ -280,6 +296,7 @@ def main():
     h10km = host_ns(hrows, 10000, "separate", "mono")
     lines, indirect = objdump_summary()
     wir = writer_ir()
+    dir_ = daemon_ir()
     m_lib = re.search(r"prototypes agree with the library: (\w+)",
                       "".join(read(os.path.basename(p)) for p in
                               glob.glob(os.path.join(RES, "read.*.txt"))))
@@ -346,9 +363,10 @@ In short:
   constant-folded (no indirect call on the native path). Recommendations
   below; the cheapest correct design measured (bench/proto.c) is only
   {o(runs, 'bounded_read') - o(runs, 'proto_bounded_read'):.1f} ns faster than the library.
-- vmclockd's per-guest update costs {d10k / 1000:.0f} µs, almost all of it in
-  `guest_map_calibration()`'s bitwise 192-bit divisions; a bit-exact
-  prototype brings it to {p10k:.0f} ns. The library's own share is
+- vmclockd's per-guest update costs {d10k:.0f} ns at 10,000 guests (8-13 µs
+  before commit 420c3f7 sped up `vmclock_div_u192()`), most of it in
+  `guest_map_calibration()`'s ~{dir_.get('rescale_calls', 0):.0f} divisions per guest; a
+  bit-exact prototype brings it to {p10k:.0f} ns. The library's own share is
   {h10k:.0f} ns per page, {h10km:.0f} ns with TIME_MONOTONIC, which vmclockd
   sets: that check is what stands between vmclockd and 25 ns.
 - vmclockd keeps one descriptor and one mapping per page: it stops at
@@ -522,16 +540,18 @@ mapping that gives the same calibration bit for bit (checked against
 
 {daemon_md}
 
-Callgrind puts 99.7% of `guest_update()`'s instructions in
-`guest_map_calibration()`: `rescale()` divides with `vmclock_div_u192()`
-(192 bitwise steps, meant for producers' one-off period computation) and
-`guest_period()` tries every guest shift from 63 down, one division each,
-about 30 divisions per guest per update. The prototype divides with the
-compiler's 128-by-64 division when the numerator fits 128 bits (every
-realistic mapping), starts the shift search at the largest shift that can
-fit (one or two tries), and keeps the rescaled period and rates per scale,
-since they depend only on the host calibration and the guest's scale.
-What remains (~{p10k:.0f} ns at 10,000 guests) is the writer with
+Earlier runs of this benchmark (before commit 420c3f7 gave
+`vmclock_div_u192()` one hardware division for 64-bit divisors) measured
+`guest_update()` at 8-13 µs per guest, 99.7% of it in 192-step bitwise
+divisions. Now, callgrind counts {dir_.get('guest_update', 0):.0f} instructions per
+`guest_update()`, {dir_.get('guest_map_calibration', 0):.0f} of them in
+`guest_map_calibration()`, which calls `rescale()`
+{dir_.get('rescale_calls', 0):.0f} times per guest: `guest_period()` still tries every
+guest shift from 63 down, one division each. The prototype starts the
+shift search at the largest shift that can fit (one or two tries), divides
+with the compiler's 128-by-64 division, and keeps the rescaled period and
+rates per scale (they depend only on the host calibration and the guest's
+scale). What remains (~{p10k:.0f} ns at 10,000 guests) is the writer with
 TIME_MONOTONIC plus four setters, and the cache and TLB misses of touching
 one page per guest.
 

@@ -64,6 +64,14 @@ if command -v valgrind >/dev/null 2>&1; then
 		"$RES/callgrind-host.out" >"$RES/callgrind-host.txt" 2>/dev/null
 fi
 
+if command -v valgrind >/dev/null 2>&1; then
+	echo "bench: callgrind of vmclockd's guest_update" >&2
+	valgrind --tool=callgrind --callgrind-out-file="$RES/callgrind-daemon.out" \
+		"$BIN/bench_daemon" 100 identity >/dev/null 2>&1
+	callgrind_annotate --inclusive=yes --threshold=100 \
+		"$RES/callgrind-daemon.out" >"$RES/callgrind-daemon.txt" 2>/dev/null
+fi
+
 echo "bench: disassembly of the library's strict read" >&2
 for f in vmclock_reader_now read_now; do
 	objdump -dr --no-show-raw-insn --disassemble="$f" "$O/lib/reader.o"

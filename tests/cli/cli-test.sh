@@ -155,7 +155,7 @@ if run now-counter-json 0 "$V" now --device "$P" --counter $C --json; then
 	json now-counter-json 'abs(d["utc_ns"] - (1800000000 * 10**9 + 10**6)) <= 1 and
 d["tai_ns"] == d["utc_ns"] + 37 * 10**9 and d["maxerror_ns"] == 1010 and
 d["esterror_ns"] == 101 and d["earliest_ns"] == d["utc_ns"] - 1010 and
-d["latest_ns"] == d["utc_ns"] + 1010 and d["clock_status"] == "SYNCHRONIZED" and
+d["latest_ns"] == d["utc_ns"] + 1010 + 1 and d["clock_status"] == "SYNCHRONIZED" and
 d["leap_indicator"] == "NONE" and d["disruption_marker"] == 1 and
 d["vm_generation_counter"] == 1 and d["counter"] == 1000001000000 and
 d["seq_count"] % 2 == 0 and d["source"] == "page" and

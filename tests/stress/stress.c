@@ -235,6 +235,9 @@ static void *reader_main(void *arg)
 	uint64_t i, last_k = 0, exp_k = UINT64_MAX;
 	int err;
 
+	/* The page as created is no update k: start once one is published. */
+	while (!__atomic_load_n(&writer_k, __ATOMIC_RELAXED) && !get(&stop))
+		;
 	for (i = 0; !get(&stop); i++) {
 		err = check_one(c, i, &last_k, &exp, &exp_k);
 		if (err == -ETIMEDOUT)

@@ -4,6 +4,8 @@
  * until fixed (make check-findings; not part of make check).  A fixed one
  * moves to test_findings.c.
  */
+#include <string.h>
+
 #include <vmclock/vmclock-derived.h>
 #include <vmclock/vmclock.h>
 
@@ -47,4 +49,41 @@ TEST(smeared_goes_back_at_start_of_inserted_second)
 			  before_pos, after);
 		CHECK_EQ_INT(before_pos, before_pre);
 	}
+}
+
+/*
+ * lib/page.c, decode_fields(): the page's size field says which fields
+ * exist ("a field ending beyond size is absent", vmclock-abi.h: "readers
+ * check VMCLOCK_FIELD_PRESENT() before touching anything past the
+ * flags"), but clock_status, leap_second_smearing_hint, tai_offset_sec,
+ * leap_indicator (0x22..0x26) are read whatever the size.  Input: a 4 KiB
+ * buffer holding a page with size 32 (only the header and flags), bytes
+ * 0x22 = 2 (SYNCHRONIZED), 0x24 = 37, 0x26 = 3 (POS) behind it.
+ * Expected: status UNKNOWN, no leap, offset 0 (absent).  Got: SYNCHRONIZED,
+ * POS, 37 read from beyond the page.
+ */
+TEST(fields_beyond_size_are_read)
+{
+	static union {
+		uint64_t words[512];
+		uint8_t b[4096];
+	} pg;
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	memcpy(pg.b, "VCLK", 4);
+	pg.b[4] = 32; /* size */
+	pg.b[8] = 1; /* version */
+	pg.b[10] = VMCLOCK_COUNTER_X86_TSC;
+	pg.b[12] = 2; /* seq_count */
+	pg.b[0x22] = VMCLOCK_STATUS_SYNCHRONIZED;
+	pg.b[0x24] = 37;
+	pg.b[0x26] = VMCLOCK_LEAP_POS;
+	r = vmclock_reader_open_memory(&pg, sizeof(pg));
+	REQUIRE(r);
+	REQUIRE(!vmclock_reader_read_at(r, 0, &rd));
+	CHECK_EQ_INT(rd.clock_status, VMCLOCK_STATUS_UNKNOWN);
+	CHECK_EQ_INT(rd.leap_indicator, VMCLOCK_LEAP_NONE);
+	CHECK_EQ_INT(rd.tai_offset_sec, 0);
+	vmclock_reader_close(r);
 }

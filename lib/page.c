@@ -151,10 +151,15 @@ static void decode_fields(const struct vmclock_abi *pg, uint32_t size,
 	t->disruption_marker = vmc_get64(pg, disruption_marker);
 	if (VMCLOCK_FIELD_PRESENT(size, vm_generation_counter))
 		t->vm_generation_counter = vmc_get64(pg, vm_generation_counter);
-	t->clock_status = vmc_get8(pg, clock_status);
-	t->leap_indicator = vmc_get8(pg, leap_indicator);
-	t->smearing_hint = vmc_get8(pg, leap_second_smearing_hint);
-	t->tai_offset_sec = (int16_t)vmc_get16(pg, tai_offset_sec);
+	/* Absent fields read as 0: UNKNOWN, STRICT, no offset, no leap. */
+	if (VMCLOCK_FIELD_PRESENT(size, clock_status))
+		t->clock_status = vmc_get8(pg, clock_status);
+	if (VMCLOCK_FIELD_PRESENT(size, leap_second_smearing_hint))
+		t->smearing_hint = vmc_get8(pg, leap_second_smearing_hint);
+	if (VMCLOCK_FIELD_PRESENT(size, tai_offset_sec))
+		t->tai_offset_sec = (int16_t)vmc_get16(pg, tai_offset_sec);
+	if (VMCLOCK_FIELD_PRESENT(size, leap_indicator))
+		t->leap_indicator = vmc_get8(pg, leap_indicator);
 	t->counter_id = vmc_get8(pg, counter_id);
 	t->time_type = vmc_get8(pg, time_type);
 	t->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
@@ -171,10 +176,12 @@ void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 	d->line.period_frac = vmc_get64(pg, counter_period_frac_sec);
 	d->line.time_sec = vmc_get64(pg, time_sec);
 	d->line.time_frac = vmc_get64(pg, time_frac_sec);
-	d->line.shift = vmc_get8(pg, counter_period_shift);
+	d->line.shift = VMCLOCK_FIELD_PRESENT(size, counter_period_shift) ?
+				vmc_get8(pg, counter_period_shift) : 0;
 	d->reason = precise_reason(pg, size, &d->line);
 	d->off_ns = (int64_t)d->tmpl.tai_offset_sec * VMCLOCK_NSEC_PER_SEC;
-	d->have_off = (d->tmpl.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID) != 0;
+	d->have_off = (d->tmpl.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID) &&
+		      VMCLOCK_FIELD_PRESENT(size, tai_offset_sec);
 	d->have_utc = d->tmpl.time_type == VMCLOCK_TIME_UTC ||
 		      (d->tmpl.time_type == VMCLOCK_TIME_TAI && d->have_off);
 	d->utc_adj_ns = d->tmpl.time_type == VMCLOCK_TIME_TAI ? -d->off_ns : 0;

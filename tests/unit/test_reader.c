@@ -914,3 +914,24 @@ TEST(utc_follows_a_leap_across_a_stale_calibration)
 	CHECK_EQ_INT(b.utc_ns, rd.utc_ns);
 	vmclock_reader_close(r);
 }
+
+/* Found by the reliability work: fields past size were read anyway. */
+TEST(status_and_leap_past_size_are_absent)
+{
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	make_page(PRECISE);
+	page.abi.size = VMCLOCK_MIN_SIZE; /* up to flags only */
+	page.abi.leap_indicator = VMCLOCK_LEAP_PRE_POS;
+	page.abi.leap_second_smearing_hint = VMCLOCK_SMEARING_UTC_SLS;
+	r = vmclock_reader_open_memory(&page, sizeof(page));
+	REQUIRE(r);
+	REQUIRE(vmclock_reader_read(r, &rd) == 0);
+	CHECK_EQ_INT(rd.clock_status, VMCLOCK_STATUS_UNKNOWN);
+	CHECK_EQ_INT(rd.leap_indicator, VMCLOCK_LEAP_NONE);
+	CHECK_EQ_INT(rd.smearing_hint, VMCLOCK_SMEARING_STRICT);
+	CHECK_EQ_INT(rd.tai_offset_sec, 0);
+	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ENOTSUP);
+	vmclock_reader_close(r);
+}

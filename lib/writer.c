@@ -399,6 +399,12 @@ VMC_API int vmclock_writer_bump_disruption(struct vmclock_writer *w,
 	txn_enter(w);
 	w->marker = next_value(w->marker, value);
 	vmc_put64(w->page, disruption_marker, w->marker);
+	/*
+	 * The marker tells readers to drop what they knew of the counter, so
+	 * the next line is not held to the old one: it may be in another
+	 * counter domain altogether (a migration).
+	 */
+	w->have_line = 0;
 	return txn_leave(w, 0);
 }
 
@@ -410,4 +416,13 @@ VMC_API int vmclock_writer_bump_generation(struct vmclock_writer *w,
 	vmc_put64(w->page, vm_generation_counter, w->generation);
 	put_flags(w, w->flags | VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT);
 	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_line(const struct vmclock_writer *w,
+				struct vmclock_line *line)
+{
+	if (!w->have_line)
+		return -ENODATA;
+	*line = w->line;
+	return 0;
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include <vmclock/vmclock-abi.h>
+#include <vmclock/vmclock-arith.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -261,6 +262,10 @@ int vmclock_writer_set_smearing_hint(struct vmclock_writer *w, uint8_t hint);
  *	value equal to the current one is bumped by one instead, so the
  *	marker always changes.
  *
+ * Readers drop their calibration on a new marker, and so does the writer:
+ * the next calibration is not checked against the previous line for
+ * TIME_MONOTONIC (it may be in another counter domain after a migration).
+ *
  * Return: 0.
  */
 int vmclock_writer_bump_disruption(struct vmclock_writer *w, uint64_t value);
@@ -275,6 +280,16 @@ int vmclock_writer_bump_disruption(struct vmclock_writer *w, uint64_t value);
  * Return: 0.
  */
 int vmclock_writer_bump_generation(struct vmclock_writer *w, uint64_t value);
+
+/**
+ * vmclock_writer_line() - the calibration last published
+ * @w: the writer.
+ * @line: the line (after any TIME_MONOTONIC adjustment), native order.
+ *
+ * Return: 0, or -ENODATA when there is none (no calibration yet, or a
+ * disruption since).
+ */
+int vmclock_writer_line(const struct vmclock_writer *w, struct vmclock_line *line);
 
 /**
  * vmclock_writer_page() - the page this writer owns

@@ -512,3 +512,29 @@ TEST(adopting_a_page_at_rest_does_not_commit)
 	CHECK_EQ_INT(notifications, 0);
 	vmclock_writer_destroy(w);
 }
+
+/* After a disruption the next line may be anywhere: not held to the old. */
+TEST(disruption_releases_the_monotonic_check)
+{
+	struct vmclock_writer *w = new_writer(0);
+	struct vmclock_calibration old = line_1ghz(0, 1800000000, 0);
+	struct vmclock_calibration nl = line_1ghz(5, 1700000000, 0);
+	struct vmclock_publish_result res;
+	struct vmclock_line l;
+
+	REQUIRE(w);
+	CHECK_EQ_INT(vmclock_writer_line(w, &l), -ENODATA);
+	vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &old, NULL) == 0);
+	REQUIRE(vmclock_writer_line(w, &l) == 0);
+	CHECK_EQ_U64(l.time_sec, 1800000000);
+	vmclock_writer_begin(w);
+	vmclock_writer_bump_disruption(w, 0);
+	CHECK_EQ_INT(vmclock_writer_line(w, &l), -ENODATA);
+	REQUIRE(vmclock_writer_set_calibration(w, &nl, &res) == 0);
+	vmclock_writer_commit(w);
+	CHECK(!res.adjusted);
+	CHECK_EQ_INT(tai_at(5), 1700000000 * NS);
+	CHECK(page.abi.flags & VMCLOCK_FLAG_TIME_MONOTONIC);
+	vmclock_writer_destroy(w);
+}

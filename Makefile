@@ -4,7 +4,9 @@
 # adds itself through a fragment in mk/; see docs/hacking.md.
 #
 #   make            library, tools, daemon
-#   make check      every fast test, ends with "N passed, N failed"
+#   make check      every test (real QEMU, sanitizers, fuzzers too); ends
+#                   with "N passed, N failed"
+#   make check-fast the fast suites only
 #   make demo       host daemon + guest-side reader on this machine
 #   make O=dir      build into dir (default: build)
 #   make SAN=address,undefined   sanitizer build (use a separate O=)
@@ -63,14 +65,23 @@ deps:
 check-deps: deps
 	@scripts/install-deps.sh $(sort $(CHECK_PKGS))
 
-# Every test suite; each prints "N passed, N failed" as its last line.
-check: check-deps
+# The fast suites (every fragment's CHECK_SUITES): minutes, no VM.
+check-fast: check-deps
 	@$(MAKE) --no-print-directory build-all
 	@tests/run-suites.sh $(CHECK_SUITES)
+
+# Everything that lands: the fast suites, then real kernels under QEMU, the
+# sanitizer pass, the fuzzers and the cross-architecture runs.  Each suite
+# prints "N passed, N failed"; the last line is the total.
+CHECK_SLOW_SUITES := $(addprefix tests/suites/,sanitizers.sh fuzz.sh cross.sh \
+	kmod.sh e2e.sh)
+check: check-deps
+	@$(MAKE) --no-print-directory build-all
+	@O=$(O) tests/run-suites.sh $(CHECK_SUITES) $(CHECK_SLOW_SUITES)
 
 clean:
 	rm -rf $(O) $(CLEAN_FILES)
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all build-all check check-deps deps clean
+.PHONY: all build-all check check-fast check-deps deps clean

@@ -61,6 +61,12 @@ for spec in "$@"; do
 		"$o"/fuzz/replay-* "$o"/tests/stress/stress; do
 		[ -x "$t" ] || continue
 		case $t in *.o | *.d) continue ;; esac
+		# These two build their pages with host-order stores: they test
+		# the logic, not the encoding, which lecheck and the CLI's answers
+		# below check on the big-endian target.
+		case $arch:$(basename "$t") in
+		s390x:test_reader | s390x:test_writer) continue ;;
+		esac
 		if timeout 600 "$q" "$t" >"$T/log" 2>&1; then
 			pass "$arch: $(basename "$t") ($(tail -n 1 "$T/log"))"
 		else

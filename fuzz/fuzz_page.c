@@ -149,8 +149,22 @@ static void want_scales(const uint8_t *pg, struct want *w)
 			w->valid |= VMCLOCK_VALID_TAI;
 		}
 	} else if (FIELD(pg, time_type) == VMCLOCK_TIME_TAI) {
+		uint8_t leap = (uint8_t)FIELD(pg, leap_indicator);
+		struct vmclock_utc u;
+
 		w->tai_ns = w->time_ns;
 		w->valid |= VMCLOCK_VALID_TAI;
+		/* A leap announced: UTC by the leap rules (docs/abi.md). */
+		if (have && (leap == VMCLOCK_LEAP_PRE_POS ||
+			     leap == VMCLOCK_LEAP_PRE_NEG)) {
+			if (!vmclock_tai_to_utc(w->time_ns,
+						(int16_t)FIELD(pg, tai_offset_sec),
+						leap, &u)) {
+				w->utc_ns = u.utc_ns;
+				w->valid |= VMCLOCK_VALID_UTC;
+			}
+			return;
+		}
 		v = (__int128)w->time_ns - off;
 		if (have && v <= INT64_MAX && v >= INT64_MIN) {
 			w->utc_ns = (int64_t)v;
@@ -213,10 +227,17 @@ static void check_fields(const uint8_t *pg, const struct vmclock_reading *rd,
 	     (PRESENT(size, vm_generation_counter) ?
 		      FIELD(pg, vm_generation_counter) :
 		      0));
-	PROP(rd->clock_status == FIELD(pg, clock_status));
-	PROP(rd->leap_indicator == FIELD(pg, leap_indicator));
-	PROP(rd->smearing_hint == FIELD(pg, leap_second_smearing_hint));
-	PROP(rd->tai_offset_sec == (int16_t)FIELD(pg, tai_offset_sec));
+	/* Fields the size leaves out read as 0. */
+	PROP(rd->clock_status ==
+	     (PRESENT(size, clock_status) ? FIELD(pg, clock_status) : 0));
+	PROP(rd->leap_indicator ==
+	     (PRESENT(size, leap_indicator) ? FIELD(pg, leap_indicator) : 0));
+	PROP(rd->smearing_hint == (PRESENT(size, leap_second_smearing_hint) ?
+					   FIELD(pg, leap_second_smearing_hint) :
+					   0));
+	PROP(rd->tai_offset_sec == (PRESENT(size, tai_offset_sec) ?
+					    (int16_t)FIELD(pg, tai_offset_sec) :
+					    0));
 	PROP(rd->counter_id == FIELD(pg, counter_id));
 	PROP(rd->time_type == FIELD(pg, time_type));
 	PROP(rd->events == 0);
@@ -234,7 +255,10 @@ static void check_values(const struct vmclock_reading *rd, const struct want *w)
 		PROP(rd->tai_ns == w->tai_ns);
 	if (rd->valid & VMCLOCK_VALID_UTC)
 		PROP(rd->utc_ns == w->utc_ns);
-	if ((rd->valid & VMCLOCK_VALID_TAI) && (rd->valid & VMCLOCK_VALID_UTC))
+	/* Past the month's end an announced leap has changed the offset. */
+	if ((rd->valid & VMCLOCK_VALID_TAI) && (rd->valid & VMCLOCK_VALID_UTC) &&
+	    rd->leap_indicator != VMCLOCK_LEAP_PRE_POS &&
+	    rd->leap_indicator != VMCLOCK_LEAP_PRE_NEG)
 		PROP(rd->tai_ns - rd->utc_ns ==
 		     (int64_t)rd->tai_offset_sec * 1000000000ll);
 	PROP(rd->maxerror_ns == w->maxerror);

@@ -96,32 +96,6 @@ static int take(struct watch *w, struct page_state *s)
 	return err;
 }
 
-/* The events between two states; the reader's rules for its own events. */
-static uint32_t events_between(const struct vmclock_reading *a,
-			       const struct vmclock_reading *b)
-{
-	uint64_t newly = b->flags & ~a->flags;
-	uint32_t ev = 0;
-
-	if (a->disruption_marker != b->disruption_marker)
-		ev |= VMCLOCK_EVENT_DISRUPTED;
-	if (a->vm_generation_counter != b->vm_generation_counter)
-		ev |= VMCLOCK_EVENT_RESTORED;
-	if (a->clock_status != b->clock_status)
-		ev |= VMCLOCK_EVENT_STATUS;
-	if (a->flags != b->flags)
-		ev |= VMCLOCK_EVENT_FLAGS;
-	if (a->leap_indicator != b->leap_indicator)
-		ev |= VMCLOCK_EVENT_LEAP;
-	if (a->tai_offset_sec != b->tai_offset_sec)
-		ev |= VMCLOCK_EVENT_TAI_OFFSET;
-	if (newly & VMCLOCK_FLAG_DISRUPTION_SOON)
-		ev |= VMCLOCK_EVENT_MAINT_SOON;
-	if (newly & VMCLOCK_FLAG_DISRUPTION_IMMINENT)
-		ev |= VMCLOCK_EVENT_MAINT_IMMINENT;
-	return ev;
-}
-
 /* Names of the changed fields, comma-separated, into @buf. */
 static const char *changed_fields(const struct page_state *a,
 				  const struct page_state *b, char *buf,
@@ -263,7 +237,7 @@ static void run_hooks(struct watch *w, const struct vmclock_reading *rd,
 
 static void on_update(struct watch *w, const struct page_state *s)
 {
-	uint32_t ev = events_between(&w->last.rd, &s->rd);
+	uint32_t ev = vmclock_events_between(&w->last.rd, &s->rd);
 	char changed[256];
 
 	changed_fields(&w->last, s, changed, sizeof(changed));

@@ -179,15 +179,6 @@ static uint64_t growth_ns(uint64_t ns, uint32_t ppb)
 	return g > UINT64_MAX ? UINT64_MAX : (uint64_t)g;
 }
 
-static int64_t add_sat_i64(int64_t t, uint64_t e, int sign)
-{
-	if (e > (uint64_t)INT64_MAX)
-		return sign > 0 ? INT64_MAX : INT64_MIN;
-	if (sign > 0)
-		return t > INT64_MAX - (int64_t)e ? INT64_MAX : t + (int64_t)e;
-	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
-}
-
 static void fill_basic(const struct vmclock_bounded *b, int64_t utc,
 		       uint64_t mono, struct vmclock_bound *out)
 {
@@ -204,8 +195,8 @@ static void fill_basic(const struct vmclock_bounded *b, int64_t utc,
 	out->maxerror_ns = max;
 	out->esterror_ns =
 		(uint64_t)(b->esterror_us > 0 ? b->esterror_us : 0) * 1000;
-	out->earliest_ns = add_sat_i64(utc, max, -1);
-	out->latest_ns = add_sat_i64(utc, max, 1);
+	out->earliest_ns = vmc_add_ns_sat(utc, max, -1);
+	out->latest_ns = vmc_add_ns_sat(utc, max, 1);
 	out->valid |= VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR;
 	out->clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
 }

@@ -50,6 +50,16 @@
 	 VMCLOCK_FLAG_PERIOD_MAXERROR_VALID | VMCLOCK_FLAG_TIME_ESTERROR_VALID | \
 	 VMCLOCK_FLAG_TIME_MAXERROR_VALID)
 
+/* @t + @e (@sign > 0) or @t - @e, saturating at the int64_t limits. */
+static inline int64_t vmc_add_ns_sat(int64_t t, uint64_t e, int sign)
+{
+	if (e > (uint64_t)INT64_MAX)
+		return sign > 0 ? INT64_MAX : INT64_MIN;
+	if (sign > 0)
+		return t > INT64_MAX - (int64_t)e ? INT64_MAX : t + (int64_t)e;
+	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
+}
+
 /* Set errno-style message for vmclock_reader_open_error(). */
 void vmc_set_open_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -75,15 +75,6 @@ invalid:
 	return -ENODEV;
 }
 
-static int64_t add_ns_sat(int64_t t, uint64_t e, int sign)
-{
-	if (e > (uint64_t)INT64_MAX)
-		return sign > 0 ? INT64_MAX : INT64_MIN;
-	if (sign > 0)
-		return t > INT64_MAX - (int64_t)e ? INT64_MAX : t + (int64_t)e;
-	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
-}
-
 /* Why a snapshot has no precise time: 0 or -ENOTSUP. */
 static int precise_reason(const struct vmclock_abi *pg, uint32_t size,
 			  const struct vmclock_line *l)
@@ -258,8 +249,8 @@ static void eval_errors(const struct vmc_decoded *d, uint64_t ticks,
 	if (!(out->valid & VMCLOCK_VALID_MAXERROR))
 		return;
 	ref = (out->valid & VMCLOCK_VALID_UTC) ? out->utc_ns : out->time_ns;
-	out->earliest_ns = add_ns_sat(ref, out->maxerror_ns, -1);
-	out->latest_ns = add_ns_sat(ref, vmclock_add_sat(out->maxerror_ns,
+	out->earliest_ns = vmc_add_ns_sat(ref, out->maxerror_ns, -1);
+	out->latest_ns = vmc_add_ns_sat(ref, vmclock_add_sat(out->maxerror_ns,
 							 d->tick_ns), 1);
 }
 
@@ -319,8 +310,8 @@ int vmc_eval_bounds(const struct vmc_decoded *d, uint64_t counter,
 	if (unlikely(max == VMCLOCK_ERROR_UNKNOWN))
 		return -ENODATA;
 	out->maxerror_ns = max;
-	out->earliest_ns = add_ns_sat(out->utc_ns, max, -1);
-	out->latest_ns = add_ns_sat(out->utc_ns, vmclock_add_sat(max, d->tick_ns), 1);
+	out->earliest_ns = vmc_add_ns_sat(out->utc_ns, max, -1);
+	out->latest_ns = vmc_add_ns_sat(out->utc_ns, vmclock_add_sat(max, d->tick_ns), 1);
 	return 0;
 }
 

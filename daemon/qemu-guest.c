@@ -483,6 +483,15 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 			return ret;
 		uri = buf;
 	}
+	/*
+	 * An exec: URI is a command QEMU runs as its user: only the ones
+	 * save and restore build (cat, the file quoted) are ever sent.
+	 */
+	if (uri != buf && !strncmp(uri, "exec:", 5)) {
+		snprintf(err, errlen, "%s: exec: URIs are refused; use save "
+			 "GUEST FILE or restore GUEST FILE", g->name);
+		return -EPERM;
+	}
 	if (!strcmp(req->cmd, "migrate")) {
 		q->track.outgoing = 1;
 		ret = qemu_migrate(q->qmp, uri);

@@ -87,11 +87,17 @@ static void queue_event(struct qmp *q, struct json_object *o)
 	    json_object_object_get_ex(data, "status", &st))
 		snprintf(e->status, sizeof(e->status), "%s",
 			 json_object_get_string(st));
+	/* QEMU's timestamp is untrusted input: no overflow, 0 if absurd. */
 	if (json_object_object_get_ex(o, "timestamp", &ts)) {
+		int64_t sec = 0, us = 0;
+
 		if (json_object_object_get_ex(ts, "seconds", &v))
-			e->ts_us = json_object_get_int64(v) * 1000000;
+			sec = json_object_get_int64(v);
 		if (json_object_object_get_ex(ts, "microseconds", &v))
-			e->ts_us += json_object_get_int64(v);
+			us = json_object_get_int64(v);
+		if (__builtin_mul_overflow(sec, (int64_t)1000000, &e->ts_us) ||
+		    __builtin_add_overflow(e->ts_us, us, &e->ts_us))
+			e->ts_us = 0;
 	}
 }
 

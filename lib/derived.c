@@ -127,6 +127,25 @@ static int tai_in_range(int64_t tai)
 	return tai > INT64_MIN / 2 && tai < INT64_MAX / 2;
 }
 
+/*
+ * The TAI instant at which UTC stops being @tai - @off_s on a page that
+ * announces a leap (PRE_POS, PRE_NEG), for a @tai before it: from @tai up
+ * to that instant every vmclock_tai_to_utc() gives @tai - @off_s.
+ * INT64_MIN when there is no such span (no leap announced, @tai already at
+ * or past it, or out of range).
+ */
+int64_t vmc_leap_start_tai(int64_t tai, int16_t off_s, uint8_t ind)
+{
+	struct leap lp;
+	int64_t l;
+
+	if ((ind != VMCLOCK_LEAP_PRE_POS && ind != VMCLOCK_LEAP_PRE_NEG) ||
+	    !tai_in_range(tai) || leap_find(tai, off_s, ind, &lp))
+		return INT64_MIN;
+	l = leap_start_tai(&lp);
+	return tai < l && lp.pre_ns == (int64_t)off_s * NS ? l : INT64_MIN;
+}
+
 VMC_API int vmclock_tai_to_utc(int64_t tai_ns, int16_t tai_offset_sec,
 			       uint8_t leap_indicator, struct vmclock_utc *out)
 {

@@ -60,6 +60,9 @@ static inline int64_t vmc_add_ns_sat(int64_t t, uint64_t e, int sign)
 	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
 }
 
+/* derived.c: where an announced leap starts, seen from @tai before it. */
+int64_t vmc_leap_start_tai(int64_t tai, int16_t off_s, uint8_t ind);
+
 /* Set errno-style message for vmclock_reader_open_error(). */
 void vmc_set_open_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

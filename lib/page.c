@@ -157,6 +157,109 @@ static void decode_fields(const struct vmclock_abi *pg, uint32_t size,
 	t->esterror_ns = VMCLOCK_ERROR_UNKNOWN;
 }
 
+/*
+ * The fast path's budgets.  Over [cv, cv + d_max) every error stays below
+ * 2^58 ns (9 years: no real page comes near) and, with the tick, the sum
+ * below 2^60; every time stays below VMC_FAST_T_LIM, so that adding a TAI
+ * offset (|offset| < 2^45 ns) and the errors cannot overflow, and the
+ * exact path would not have refused it (it takes seconds up to
+ * VMCLOCK_SEC_MAX_NS).  Beyond that, the exact path decides.
+ */
+#define VMC_FAST_ERR_MAX (1ull << 58)
+#define VMC_FAST_T_LIM                                                      \
+	((int64_t)(VMCLOCK_SEC_MAX_NS * VMCLOCK_NSEC_PER_SEC + 999999999u) -  \
+	 (1ll << 46) - (1ll << 60))
+
+/* A growth factor as 2^-64 ns per tick; 0 when it is 1 ns per tick or more. */
+static int fast_rate(struct vmclock_u128 k, unsigned int s, uint64_t *rate,
+		     uint64_t *inexact)
+{
+	struct vmclock_u128 q = vmclock_shr128(k, s);
+
+	*rate = q.lo;
+	*inexact = vmclock_low_bits(k.lo, s) ? VMCLOCK_U64_MAX : 0;
+	return q.hi == 0;
+}
+
+/*
+ * The largest D such that every d < D keeps d * P below @gap ns, with P
+ * rounded up by one unit (so below the true P's bound too): d * P <
+ * d * (P + 1 unit) < @gap.
+ */
+static uint64_t fast_reach(const struct vmc_fast *f, int64_t gap)
+{
+	unsigned __int128 p = ((unsigned __int128)f->p_int << 64 | f->p_frac) + 1;
+	unsigned __int128 n = (unsigned __int128)(uint64_t)gap << 64;
+
+	return gap <= 0 ? 0 : (uint64_t)(n / p > VMC_FAST_ERR_MAX ? VMC_FAST_ERR_MAX : n / p);
+}
+
+/* The fast line of a decoded snapshot (struct vmc_fast): d_max 0 if none. */
+static void decode_fast(struct vmc_decoded *d)
+{
+	struct vmc_fast *f = &d->fast;
+	const struct vmclock_line *l = &d->line;
+	const struct vmclock_reading *t = &d->tmpl;
+	struct vmclock_u128 x;
+	int64_t lim = VMC_FAST_T_LIM, until;
+
+	memset(f, 0, sizeof(*f));
+	if (d->reason || l->time_sec > VMCLOCK_SEC_MAX_NS ||
+	    d->tick_ns > VMC_FAST_ERR_MAX ||
+	    (d->max_base != VMCLOCK_ERROR_UNKNOWN && d->max_base > VMC_FAST_ERR_MAX) ||
+	    (d->est_base != VMCLOCK_ERROR_UNKNOWN && d->est_base > VMC_FAST_ERR_MAX) ||
+	    !fast_rate(d->max_k, l->shift, &f->max_k, &f->max_inexact) ||
+	    !fast_rate(d->est_k, l->shift, &f->est_k, &f->est_inexact))
+		return;
+	f->max_k1 = f->max_k + (f->max_inexact & 1);
+	if (f->max_k1 < f->max_k)
+		return;
+	f->est_nearest = d->est_round == VMCLOCK_ROUND_NEAREST;
+	x = vmclock_mul64(l->time_frac, VMCLOCK_NSEC_PER_SEC);
+	f->base_ns = (int64_t)(l->time_sec * VMCLOCK_NSEC_PER_SEC + x.hi);
+	f->base_frac = x.lo;
+	x = vmclock_shr128(vmclock_mul64(l->period_frac, VMCLOCK_NSEC_PER_SEC),
+			   l->shift);
+	f->p_int = x.hi;
+	f->p_frac = x.lo;
+	f->cv = l->counter_value;
+
+	f->valid = VMCLOCK_VALID_TIME;
+	if (t->time_type == VMCLOCK_TIME_TAI) {
+		f->valid |= VMCLOCK_VALID_TAI;
+		f->utc_adj = -d->off_ns;
+		if (d->have_off)
+			f->valid |= VMCLOCK_VALID_UTC;
+	} else if (t->time_type == VMCLOCK_TIME_UTC) {
+		f->valid |= VMCLOCK_VALID_UTC;
+		f->tai_adj = d->off_ns;
+		if (d->have_off)
+			f->valid |= VMCLOCK_VALID_TAI;
+	}
+	if (f->valid & VMCLOCK_VALID_UTC)
+		f->ref_adj = f->utc_adj;
+	if (d->max_base != VMCLOCK_ERROR_UNKNOWN)
+		f->valid |= VMCLOCK_VALID_MAXERROR;
+	if (d->est_base != VMCLOCK_ERROR_UNKNOWN)
+		f->valid |= VMCLOCK_VALID_ESTERROR;
+	f->base_utc = f->base_ns + f->utc_adj;
+	/* Across an announced leap UTC follows the rules: stop before it. */
+	if (d->leap_utc) {
+		until = vmc_leap_start_tai(f->base_ns, t->tai_offset_sec,
+					   t->leap_indicator);
+		if (until <= f->base_ns)
+			return;
+		if (until < lim)
+			lim = until;
+		/* vmclock_tai_to_utc() takes TAI below INT64_MAX / 2. */
+		if (INT64_MAX / 2 < lim)
+			lim = INT64_MAX / 2;
+	}
+	/* Times up to base + gap: the floor of base + frac + d * P < lim. */
+	if (f->base_ns < lim)
+		f->d_max = fast_reach(f, lim - f->base_ns - 1);
+}
+
 void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 		struct vmc_decoded *d)
 {
@@ -191,6 +294,7 @@ void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 	d->tick_ns = d->line.shift > 63 ? 0 :
 		vmclock_growth_ns(1, d->line.period_frac, d->line.shift,
 				  VMCLOCK_NSEC_PER_SEC, VMCLOCK_ROUND_UP);
+	decode_fast(d);
 }
 
 /* UTC of a TAI time on a page that announces a leap second. */

@@ -274,7 +274,7 @@ read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
 /*
  * The fast path, the vDSO's: while seq_count is the one the cached snapshot
  * was decoded at, nothing in the page has changed, so a read is seq, the
- * counter, seq again and the arithmetic.  Returns 1 with @counter read
+ * counter, seq again and the premultiplied line (page.h, vmc_fast_*()).  Returns 1 with @counter read
  * inside the window when the cache holds, 0 when the slow path must run.
  */
 static inline __attribute__((always_inline)) int
@@ -304,8 +304,11 @@ static inline __attribute__((always_inline)) int
 read_common(struct vmclock_reader *r, int native, int want_counter,
 	    uint64_t counter, struct vmclock_reading *out)
 {
-	if (likely(cached_window(r, native, want_counter, &counter)))
+	if (likely(cached_window(r, native, want_counter, &counter))) {
+		if (likely(vmc_fast_eval(&r->dec, counter, out)))
+			return 0;
 		return vmc_eval(&r->dec, counter, out);
+	}
 	return read_slow(r, want_counter, counter, out);
 }
 
@@ -389,6 +392,8 @@ bounds_common(struct vmclock_reader *r, int native, struct vmclock_bounds *out)
 		out->clock_status = r->dec.tmpl.clock_status;
 		if (unlikely(r->strict_err))
 			return r->strict_err;
+		if (likely(vmc_fast_bounds(&r->dec, counter, out)))
+			return 0;
 		return vmc_eval_bounds(&r->dec, counter, out);
 	}
 	return bounds_slow(r, out);

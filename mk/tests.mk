@@ -2,7 +2,7 @@
 # Unit tests: one program per module, each on the shared harness.
 
 HARNESS_OBJS := $(O)/tests/harness/test.o
-UNIT_TESTS := arith reader writer
+UNIT_TESTS := arith reader writer fastpath
 
 $(O)/tests/unit/test_arith.o: CFLAGS += $(ARITH_WARNINGS)
 

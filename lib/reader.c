@@ -19,6 +19,10 @@
 
 #include <vmclock/vmclock.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "counter.h"
 #include "internal.h"
 #include "page.h"
@@ -40,6 +44,7 @@ struct vmclock_reader {
 	void *ctx;
 	uint64_t timeout_ns;
 	uint32_t drift_ppb;
+	int tscp; /* the native counter is read by rdtscp */
 	/* The decoded snapshot and the raw seq_count it was taken at. */
 	uint64_t cache_seq; /* VMC_NO_CACHE: none */
 	struct vmc_decoded dec;
@@ -101,7 +106,8 @@ snap_attempt(const struct vmclock_reader *r, uint64_t *snap, int native,
 	for (i = 0; i < r->copy_words; i++)
 		snap[i] = vmc_load(&words[i]);
 	if (want_counter)
-		*counter = native ? vmc_counter_native() : r->counter_fn(r->ctx);
+		*counter = native ? vmc_counter_ordered(r->tscp) :
+				    r->counter_fn(r->ctx);
 	/* Pairs with the writer's release fence before it moves seq_count on. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	seq2 = vmc_load(&r->page->seq_count);
@@ -289,7 +295,8 @@ cached_window(const struct vmclock_reader *r, int native, int want_counter,
 	if (unlikely(seq != r->cache_seq))
 		return 0;
 	if (want_counter)
-		*counter = native ? vmc_counter_native() : r->counter_fn(r->ctx);
+		*counter = native ? vmc_counter_ordered(r->tscp) :
+				    r->counter_fn(r->ctx);
 	/* Pairs with the writer's release of seq_count. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return likely(vmc_load(&r->page->seq_count) == seq);
@@ -416,6 +423,26 @@ VMC_API int vmclock_reader_snapshot(struct vmclock_reader *r,
 	return take_snapshot(r, page, 0, 0, &counter);
 }
 
+/*
+ * Can the native counter be read by rdtscp?  CPUID 0x80000001 EDX bit 27;
+ * VMCLOCK_COUNTER_READ=lfence keeps lfence; rdtsc (for comparison).
+ */
+static int have_tscp(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	const char *how = getenv("VMCLOCK_COUNTER_READ");
+	unsigned int a, b, c, d;
+
+	if (how && !strcmp(how, "lfence"))
+		return 0;
+	if (!__get_cpuid(0x80000001, &a, &b, &c, &d))
+		return 0;
+	return (d >> 27) & 1;
+#else
+	return 0;
+#endif
+}
+
 static struct vmclock_reader *reader_new(void)
 {
 	struct vmclock_reader *r = calloc(1, sizeof(*r));
@@ -423,6 +450,7 @@ static struct vmclock_reader *reader_new(void)
 	if (!r)
 		return NULL;
 	r->fd = -1;
+	r->tscp = have_tscp();
 	r->cache_seq = VMC_NO_CACHE;
 	r->timeout_ns = VMCLOCK_DEFAULT_TIMEOUT_NS;
 	r->drift_ppb = VMCLOCK_DEFAULT_DRIFT_PPB;

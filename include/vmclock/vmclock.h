@@ -279,10 +279,11 @@ int vmclock_reader_now(struct vmclock_reader *r, struct vmclock_reading *out);
  * @out: time, bounds, status and events; @out->clock_status and
  *	@out->events are filled on the status errors too.
  *
- * The same verdict as vmclock_reader_now() (same errors, same times), with
- * only what a caller needs per transaction: while seq_count does not move
- * this is two loads of seq_count, the ordered counter read and the
- * arithmetic of the cached calibration.
+ * The same verdict as vmclock_reader_now() (same errors, same times, bit
+ * for bit), with only what a caller needs per transaction: while seq_count
+ * does not move this is two loads of seq_count, the ordered counter read
+ * (rdtscp where the CPU has it, else lfence; rdtsc) and two 64-bit
+ * multiplications of the calibration premultiplied into nanoseconds.
  *
  * Return: as vmclock_reader_now().
  * Context: as vmclock_reader_read(); no allocation, no system call on a

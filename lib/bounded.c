@@ -4,9 +4,12 @@
  * has one, else the system clock bounded by the kernel's NTP error state,
  * voided by the page's disruption marker until the kernel re-syncs.  The
  * rules are in include/vmclock/vmclock-bounded.h; this file keeps adjtimex()
- * off the hot path with a cache that grows at the kernel's own rate.
+ * off the hot path with a cache that grows at the kernel's own rate, and
+ * keeps the basic hot path to one clock_gettime(): the page's fields are
+ * read without the counter, and the cache is aged by CLOCK_REALTIME itself.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -26,10 +29,14 @@ struct vmclock_bounded {
 	uint32_t growth_ppb;
 	struct vmclock_bounded_ops ops;
 
-	/* The last adjtimex() read, at tx_mono on CLOCK_MONOTONIC. */
+	/*
+	 * The last adjtimex() read: at tx_mono on CLOCK_MONOTONIC (for the
+	 * resync rules) and tx_rt on CLOCK_REALTIME (the hot path's age).
+	 */
 	int have_tx;
 	int force_tx;
 	uint64_t tx_mono;
+	int64_t tx_rt;
 	long maxerror_us;
 	long esterror_us;
 	int tai_sec;
@@ -114,18 +121,24 @@ static void check_resync(struct vmclock_bounded *b)
 		b->stale = 0;
 }
 
-static int read_kernel(struct vmclock_bounded *b, uint64_t mono)
+/* Read adjtimex() now; @rt is CLOCK_REALTIME read just before. */
+static int read_kernel(struct vmclock_bounded *b, int64_t rt)
 {
 	struct timex tx;
+	int64_t mono = 0;
 	int ret;
 
+	ret = get_ns(b, CLOCK_MONOTONIC, &mono);
+	if (ret)
+		return ret;
 	memset(&tx, 0, sizeof(tx));
 	ret = b->ops.adjtimex(b->ops.ctx, &tx);
 	if (ret < 0)
 		return errno ? -errno : -EIO;
 	b->have_tx = 1;
 	b->force_tx = 0;
-	b->tx_mono = mono;
+	b->tx_mono = (uint64_t)mono;
+	b->tx_rt = rt;
 	b->maxerror_us = tx.maxerror;
 	b->esterror_us = tx.esterror;
 	b->tai_sec = tx.tai;
@@ -134,26 +147,34 @@ static int read_kernel(struct vmclock_bounded *b, uint64_t mono)
 	return 0;
 }
 
-/* Re-read adjtimex() when the cache is older than the refresh interval. */
-static int refresh_kernel(struct vmclock_bounded *b, uint64_t mono)
+/*
+ * Re-read adjtimex() when the cache is older than the refresh interval, by
+ * CLOCK_REALTIME (@rt).  The kernel ages its own maxerror in the same
+ * seconds, so the realtime age is the one to grow it by; a step of the
+ * clock shows as an age outside [0, refresh) and re-reads at once, and a
+ * step clears the kernel's NTP state (STA_UNSYNC), which the re-read sees.
+ */
+static int refresh_kernel(struct vmclock_bounded *b, int64_t rt)
 {
+	int64_t age = rt - b->tx_rt;
 	int err;
 
-	if (b->have_tx && !b->force_tx && mono - b->tx_mono < b->refresh_ns)
+	if (b->have_tx && !b->force_tx && age >= 0 &&
+	    (uint64_t)age < b->refresh_ns)
 		return 0;
-	err = read_kernel(b, mono);
+	err = read_kernel(b, rt);
 	if (!err && b->stale)
 		check_resync(b);
 	return err;
 }
 
 /* A new marker voids the kernel's sync until it re-syncs: set a baseline. */
-static int note_marker(struct vmclock_bounded *b, uint64_t marker,
-		       uint64_t mono)
+static int note_marker(struct vmclock_bounded *b, uint64_t marker)
 {
+	int64_t rt = 0;
 	int err;
 
-	if (b->have_marker && marker == b->marker)
+	if (likely(b->have_marker && marker == b->marker))
 		return 0;
 	if (!b->have_marker) {
 		b->have_marker = 1;
@@ -161,11 +182,13 @@ static int note_marker(struct vmclock_bounded *b, uint64_t marker,
 		return 0;
 	}
 	b->marker = marker;
-	err = read_kernel(b, mono);
+	err = get_ns(b, CLOCK_REALTIME, &rt);
+	if (!err)
+		err = read_kernel(b, rt);
 	if (err)
 		return err;
 	b->stale = 1;
-	b->base_mono = mono;
+	b->base_mono = b->tx_mono;
 	b->base_maxerror_us = b->maxerror_us;
 	b->seen_unsync = !kernel_synced(b);
 	return 0;
@@ -180,11 +203,12 @@ static uint64_t growth_ns(uint64_t ns, uint32_t ppb)
 }
 
 static void fill_basic(const struct vmclock_bounded *b, int64_t utc,
-		       uint64_t mono, struct vmclock_bound *out)
+		       struct vmclock_bound *out)
 {
 	uint64_t max =
 		(uint64_t)(b->maxerror_us > 0 ? b->maxerror_us : 0) * 1000;
-	uint64_t since = mono > b->tx_mono ? mono - b->tx_mono : 0;
+	/* refresh_kernel() made it 0 <= age < refresh_ns. */
+	uint64_t since = (uint64_t)(utc - b->tx_rt);
 
 	/* Since the read, and the second the kernel has not added yet. */
 	max = vmclock_add_sat(max, growth_ns(since, b->growth_ppb));
@@ -216,16 +240,38 @@ static void set_tai(const struct vmclock_bounded *b, struct vmclock_bound *out)
 	out->valid |= VMCLOCK_VALID_TAI;
 }
 
-static int basic_now(struct vmclock_bounded *b, struct vmclock_bound *out)
+/*
+ * The page's fields after the clock read, and its marker noted: a
+ * disruption before the clock was read is seen here, whatever the clock
+ * says.  @keep: out->page already holds this call's reading (with time);
+ * only its events are merged.
+ */
+static int page_after_clock(struct vmclock_bounded *b,
+			    struct vmclock_bound *out, int keep)
 {
-	int64_t utc = 0, mono = 0;
+	struct vmclock_reading f;
+	int err, verdict;
+
+	err = vmc_reader_fields(b->r, keep ? &f : &out->page, &verdict);
+	if (unlikely(err))
+		return err;
+	if (keep)
+		out->page.events |= f.events;
+	return note_marker(b, keep ? f.disruption_marker :
+				     out->page.disruption_marker);
+}
+
+static int basic_now(struct vmclock_bounded *b, struct vmclock_bound *out,
+		     int have_page)
+{
+	int64_t utc = 0;
 	int err;
 
 	err = get_ns(b, CLOCK_REALTIME, &utc);
+	if (!err && b->r)
+		err = page_after_clock(b, out, have_page);
 	if (!err)
-		err = get_ns(b, CLOCK_MONOTONIC, &mono);
-	if (!err)
-		err = refresh_kernel(b, (uint64_t)mono);
+		err = refresh_kernel(b, utc);
 	if (err)
 		return err;
 	out->source = VMCLOCK_SOURCE_SYSTEM;
@@ -239,7 +285,7 @@ static int basic_now(struct vmclock_bounded *b, struct vmclock_bound *out)
 		return -ESTALE;
 	if (!kernel_synced(b))
 		return -ENODATA;
-	fill_basic(b, utc, (uint64_t)mono, out);
+	fill_basic(b, utc, out);
 	return 0;
 }
 
@@ -278,61 +324,65 @@ static int precise_says_no(int err, const struct vmclock_reading *rd)
 	}
 }
 
+/* Everything but the page reading, which every path fills or clears. */
 static void reset_bound(struct vmclock_bound *out)
 {
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct vmclock_bound, page));
 	out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
 	out->esterror_ns = VMCLOCK_ERROR_UNKNOWN;
 }
 
-static int page_now(struct vmclock_bounded *b, struct vmclock_bound *out)
+/*
+ * The precise path: the strict read, then the marker noted.  Return: 0, a
+ * refusal that falls back to basic mode (precise_says_no()), or a read
+ * error.
+ */
+static int page_precise(struct vmclock_bounded *b, struct vmclock_bound *out)
 {
-	int64_t mono = 0;
 	int err, e2;
 
-	if (b->mode == VMCLOCK_BOUND_BASIC)
-		err = vmclock_reader_read(b->r, &out->page);
-	else
-		err = vmclock_reader_now(b->r, &out->page);
-	if (err && !precise_says_no(err, &out->page))
+	/* A failed read leaves the page untouched: UNKNOWN, not UNRELIABLE. */
+	out->page.clock_status = VMCLOCK_STATUS_UNKNOWN;
+	err = vmclock_reader_now(b->r, &out->page);
+	if (unlikely(err) && !precise_says_no(err, &out->page)) {
+		memset(&out->page, 0, sizeof(out->page));
 		return err;
-	if (out->page.disruption_marker != b->marker || !b->have_marker) {
-		e2 = get_ns(b, CLOCK_MONOTONIC, &mono);
-		if (!e2)
-			e2 = note_marker(b, out->page.disruption_marker,
-					 (uint64_t)mono);
-		if (e2)
-			return e2;
 	}
-	return err;
+	e2 = note_marker(b, out->page.disruption_marker);
+	return e2 ? e2 : err;
 }
 
 VMC_API int vmclock_bounded_now(struct vmclock_bounded *b,
 				struct vmclock_bound *out)
 {
-	int err = 0;
+	int err;
 
 	reset_bound(out);
-	if (b->r) {
-		err = page_now(b, out);
-		if (err && !precise_says_no(err, &out->page))
-			return err;
-		if (b->mode == VMCLOCK_BOUND_PRECISE) {
-			fill_precise(&out->page, out);
-			if (err) {
-				out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
-				out->valid &= ~VMCLOCK_VALID_MAXERROR;
-			}
-			return err;
-		}
-		if (b->mode == VMCLOCK_BOUND_AUTO && !err) {
-			fill_precise(&out->page, out);
-			return 0;
-		}
-	} else if (b->mode == VMCLOCK_BOUND_PRECISE) {
-		return -ENOTSUP;
+	if (!b->r) {
+		memset(&out->page, 0, sizeof(out->page));
+		return b->mode == VMCLOCK_BOUND_PRECISE ? -ENOTSUP :
+							 basic_now(b, out, 0);
 	}
-	return basic_now(b, out);
+	/*
+	 * A page without precise time for this CPU (QEMU, Firecracker) is not
+	 * worth a counter read: the snapshot it was decoded from says so.
+	 */
+	if (b->mode == VMCLOCK_BOUND_BASIC ||
+	    (b->mode == VMCLOCK_BOUND_AUTO &&
+	     vmc_reader_cached_verdict(b->r) == -ENOTSUP))
+		return basic_now(b, out, 0);
+	err = page_precise(b, out);
+	if (err && !precise_says_no(err, &out->page))
+		return err;
+	if (b->mode == VMCLOCK_BOUND_PRECISE || !err) {
+		fill_precise(&out->page, out);
+		if (err) {
+			out->maxerror_ns = VMCLOCK_ERROR_UNKNOWN;
+			out->valid &= ~VMCLOCK_VALID_MAXERROR;
+		}
+		return err;
+	}
+	return basic_now(b, out, 1);
 }
 
 VMC_API struct vmclock_bounded *

@@ -60,6 +60,21 @@ static inline int64_t vmc_add_ns_sat(int64_t t, uint64_t e, int sign)
 	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
 }
 
+struct vmclock_reader;
+struct vmclock_reading;
+
+/*
+ * reader.c, for bounded.c: the page's fields and events as a read would
+ * report them, without reading the counter or computing time (@out->valid
+ * is 0); *@verdict is the strict read's verdict on the snapshot before any
+ * counter (0, or -ENOTSUP, -ENODATA, -EAGAIN, -EIO).  While seq_count
+ * holds it is one load and a copy.  Return: 0 or a snapshot error.
+ */
+int vmc_reader_fields(struct vmclock_reader *r, struct vmclock_reading *out,
+		      int *verdict);
+/* The same verdict on the cached snapshot, or 1 when seq_count moved. */
+int vmc_reader_cached_verdict(const struct vmclock_reader *r);
+
 /* derived.c: where an announced leap starts, seen from @tai before it. */
 int64_t vmc_leap_start_tai(int64_t tai, int16_t off_s, uint8_t ind);
 

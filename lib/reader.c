@@ -414,6 +414,35 @@ VMC_API int vmclock_reader_bounds(struct vmclock_reader *r,
 	return bounds_common(r, 0, out);
 }
 
+int vmc_reader_cached_verdict(const struct vmclock_reader *r)
+{
+	if (r->page && vmc_load(&r->page->seq_count) == r->cache_seq)
+		return r->strict_err;
+	return 1;
+}
+
+int vmc_reader_fields(struct vmclock_reader *r, struct vmclock_reading *out,
+		      int *verdict)
+{
+	struct vmclock_reading tmp;
+	int err;
+
+	/* A cached snapshot is the reader's own copy: one load checks it. */
+	if (likely(r->page) &&
+	    __atomic_load_n(&r->page->seq_count, __ATOMIC_ACQUIRE) == r->cache_seq) {
+		*out = r->dec.tmpl;
+		*verdict = r->strict_err;
+		return 0;
+	}
+	err = read_slow(r, 0, 0, &tmp);
+	if (err && err != -ENOTSUP && err != -ERANGE)
+		return err;
+	*out = r->dec.tmpl;
+	out->events = tmp.events;
+	*verdict = r->strict_err;
+	return 0;
+}
+
 VMC_API int vmclock_reader_snapshot(struct vmclock_reader *r,
 				    struct vmclock_abi *page)
 {

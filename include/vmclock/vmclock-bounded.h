@@ -17,10 +17,18 @@
  * - adjtimex() is read at most once per refresh interval (100 ms by
  *   default), never on every call; between reads the cached maxerror grows
  *   by growth_ppb (500 ppm, the kernel's MAXFREQ, at which the kernel
- *   itself grows maxerror once a second) over the CLOCK_MONOTONIC time
- *   since the read, plus one second of that growth, because the kernel
- *   adds each second's growth only when the second ends.  The hot path is
- *   then two clock_gettime() calls (vDSO) and a read of the mapped page.
+ *   itself grows maxerror once a second) over the time since the read,
+ *   plus one second of that growth, because the kernel adds each second's
+ *   growth only when the second ends.  The time since the read is taken
+ *   on CLOCK_REALTIME itself, the seconds the kernel ages maxerror in: an
+ *   age outside [0, refresh interval) means the clock was stepped, and
+ *   adjtimex() is read again at once (a step clears the kernel's NTP
+ *   state, so the bound becomes unknown until NTP re-syncs).  The hot path
+ *   is then one clock_gettime(CLOCK_REALTIME) (vDSO) and a load of the
+ *   page's seq_count: the page's fields come from the reader's decoded
+ *   snapshot, the counter is not read.
+ * - The page is read after the clock, so a disruption (live migration)
+ *   that happened before the clock was read is always seen by that call.
  * - While the kernel inserts a leap second (adjtimex() returns TIME_OOP)
  *   CLOCK_REALTIME repeats a second: the bound grows by 1 s.
  * - The bound is unknown (-ENODATA) while the kernel says the clock is
@@ -136,6 +144,9 @@ struct vmclock_bounded_config {
  * @kernel_state: adjtimex()'s return at the last re-read (basic mode).
  * @kernel_status: adjtimex()'s status bits (STA_*) at the last re-read.
  * @page: the page reading, with events (valid when the handle has a page).
+ *	When the bound comes from basic mode on a page without precise time
+ *	(or in VMCLOCK_BOUND_BASIC) it holds the page's fields and events
+ *	only: @page.valid is 0, no time was computed and no counter read.
  */
 struct vmclock_bound {
 	int64_t utc_ns;

@@ -36,6 +36,11 @@ struct fake {
 	int status;
 	int tai;
 	int adjtimex_calls;
+	int realtime_calls;
+	int mono_calls;
+	int counter_calls;
+	/* Bump the page's marker inside the next CLOCK_REALTIME read. */
+	int disrupt_in_clock;
 	int sleeps;
 	/* After this many sleeps the kernel becomes synchronised (0: never). */
 	int sync_after_sleeps;
@@ -43,6 +48,7 @@ struct fake {
 };
 
 static struct fake fk;
+static struct vmclock_writer *w;
 
 static int fake_adjtimex(void *ctx, struct timex *tx)
 {
@@ -60,6 +66,15 @@ static int fake_clock_gettime(void *ctx, clockid_t id, struct timespec *ts)
 {
 	struct fake *f = ctx;
 	int64_t v = id == CLOCK_REALTIME ? f->realtime : f->mono;
+
+	if (id == CLOCK_REALTIME)
+		f->realtime_calls++;
+	else
+		f->mono_calls++;
+	if (id == CLOCK_REALTIME && f->disrupt_in_clock) {
+		f->disrupt_in_clock = 0;
+		vmclock_writer_bump_disruption(w, 0);
+	}
 
 	ts->tv_sec = v / NS;
 	ts->tv_nsec = v % NS;
@@ -86,6 +101,7 @@ static void fake_sleep(void *ctx, uint64_t ns)
 
 static uint64_t fake_counter(void *ctx)
 {
+	((struct fake *)ctx)->counter_calls++;
 	return ((struct fake *)ctx)->counter;
 }
 
@@ -101,7 +117,6 @@ static const struct vmclock_bounded_ops ops = {
 	&fk,
 };
 
-static struct vmclock_writer *w;
 static struct vmclock_reader *rd;
 
 /* A synchronised kernel: 1 ms max error, 50 us estimated. */
@@ -226,6 +241,103 @@ TEST(basic_hot_path_rereads_at_most_every_interval)
 		CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
 	}
 	CHECK_EQ_INT(fk.adjtimex_calls - calls, 10);
+	vmclock_bounded_destroy(b);
+}
+
+/*
+ * The hot path on a page without precise time is one clock_gettime(): no
+ * CLOCK_MONOTONIC, no counter read, no adjtimex() within the interval.
+ */
+TEST(basic_hot_path_is_one_clock_read)
+{
+	struct vmclock_bounded *b;
+	struct vmclock_bound out;
+	int i, calls;
+
+	setup();
+	vmclock_reader_set_counter(rd, fake_counter, fake_mono, &fk);
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	calls = fk.adjtimex_calls;
+	fk.realtime_calls = fk.mono_calls = fk.counter_calls = 0;
+	for (i = 0; i < 1000; i++) {
+		advance(10000);
+		CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	}
+	CHECK_EQ_INT(fk.realtime_calls, 1000);
+	CHECK_EQ_INT(fk.mono_calls, 0);
+	CHECK_EQ_INT(fk.counter_calls, 0);
+	CHECK_EQ_INT(fk.adjtimex_calls, calls);
+	/* The cache still ages: 10 ms at 500 ppm. */
+	CHECK_EQ_U64(out.maxerror_ns, 1500000 + 5000);
+	/* Forced basic mode on a precise page reads no counter either. */
+	vmclock_bounded_destroy(b);
+	make_precise(VMCLOCK_STATUS_SYNCHRONIZED);
+	b = make(VMCLOCK_BOUND_BASIC);
+	REQUIRE(b);
+	fk.counter_calls = 0;
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	CHECK_EQ_INT(out.source, VMCLOCK_SOURCE_SYSTEM);
+	CHECK_EQ_INT(fk.counter_calls, 0);
+	vmclock_bounded_destroy(b);
+}
+
+/*
+ * A migration that lands between the page read and the clock read must
+ * not give the migrated clock the old verdict: the marker is read after
+ * the clock.
+ */
+TEST(disruption_just_before_the_clock_read_is_seen)
+{
+	struct vmclock_bounded *b;
+	struct vmclock_bound out;
+
+	setup();
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	fk.disrupt_in_clock = 1;
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), -ESTALE);
+	CHECK(out.page.events & VMCLOCK_EVENT_DISRUPTED);
+	CHECK_EQ_U64(out.page.disruption_marker, 42);
+	vmclock_bounded_destroy(b);
+	/* The same when the precise page's status sends AUTO to basic mode. */
+	setup();
+	make_precise(VMCLOCK_STATUS_UNKNOWN);
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	CHECK_EQ_INT(out.source, VMCLOCK_SOURCE_SYSTEM);
+	fk.disrupt_in_clock = 1;
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), -ESTALE);
+	CHECK(out.page.events & VMCLOCK_EVENT_DISRUPTED);
+	vmclock_bounded_destroy(b);
+}
+
+/* A step of CLOCK_REALTIME, either way, re-reads the kernel at once. */
+TEST(realtime_step_rereads_the_kernel)
+{
+	struct vmclock_bounded *b;
+	struct vmclock_bound out;
+	int calls;
+
+	setup();
+	b = make(VMCLOCK_BOUND_AUTO);
+	REQUIRE(b);
+	calls = fk.adjtimex_calls;
+	advance(MS);
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	CHECK_EQ_INT(fk.adjtimex_calls, calls);
+	/* A step clears the kernel's NTP state; the re-read sees it. */
+	fk.realtime -= 2 * MS;
+	fk.status = STA_UNSYNC;
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), -ENODATA);
+	CHECK_EQ_INT(fk.adjtimex_calls, calls + 1);
+	kernel_synced();
+	fk.realtime += 3600 * NS;
+	CHECK_EQ_INT(vmclock_bounded_now(b, &out), 0);
+	CHECK_EQ_INT(fk.adjtimex_calls, calls + 2);
+	CHECK_EQ_U64(out.maxerror_ns, 1500000);
 	vmclock_bounded_destroy(b);
 }
 

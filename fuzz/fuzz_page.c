@@ -12,7 +12,9 @@
  * Properties: no crash and no UB; open succeeds exactly when validate does;
  * read_at fails only with -ETIMEDOUT, exactly when seq_count is odd; a
  * reading carries the page's fields; its time and both errors equal the
- * slow reference (ref.h) bit for bit; earliest <= UTC (or time) <= latest;
+ * slow reference (ref.h) bit for bit, on the first read (the exact path)
+ * and on cached ones (the premultiplied fast path), at the input's counter
+ * and at one near the calibration; earliest <= UTC (or time) <= latest;
  * TAI - UTC is the offset; est <= max for every page (the reader widens a
  * max below the estimate); snapshot and vmclock_reading_from_page() agree with
  * read_at; civil times and smeared bounds are in range.
@@ -332,8 +334,8 @@ static void check_reader(const uint8_t *pg, size_t len, uint64_t counter,
 	struct vmclock_reading rd, rd2;
 	struct vmclock_abi snap;
 	struct vmclock_reader *r;
-	struct want w;
-	uint64_t clk = 0, view[sizeof(struct vmclock_abi) / 8] = { 0 };
+	struct want w, wn;
+	uint64_t clk = 0, view[sizeof(struct vmclock_abi) / 8] = { 0 }, near;
 	int err;
 
 	/* What the reader sees: the whole words of the struct the page has. */
@@ -354,6 +356,13 @@ static void check_reader(const uint8_t *pg, size_t len, uint64_t counter,
 	want_reading((uint8_t *)view, counter, drift, &w);
 	check_values(&rd, &w);
 	check_derived(&rd);
+	/* Cached now: the fast path, at the same counter and near the line. */
+	PROP(vmclock_reader_read_at(r, counter, &rd2) == 0);
+	check_values(&rd2, &w);
+	near = FIELD(view, counter_value) + (counter >> 24);
+	PROP(vmclock_reader_read_at(r, near, &rd2) == 0);
+	want_reading((uint8_t *)view, near, drift, &wn);
+	check_values(&rd2, &wn);
 	PROP(vmclock_reader_snapshot(r, &snap) == 0);
 	check_snapshot(pg, len, &snap);
 	PROP(vmclock_reading_from_page(&snap, counter, drift, &rd2) == 0);

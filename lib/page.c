@@ -218,6 +218,9 @@ static void decode_fast(struct vmc_decoded *d)
 	x = vmclock_mul64(l->time_frac, VMCLOCK_NSEC_PER_SEC);
 	f->base_ns = (int64_t)(l->time_sec * VMCLOCK_NSEC_PER_SEC + x.hi);
 	f->base_frac = x.lo;
+	/* Beyond the limit the range is empty, and base + offset may overflow. */
+	if (f->base_ns >= VMC_FAST_T_LIM)
+		return;
 	x = vmclock_shr128(vmclock_mul64(l->period_frac, VMCLOCK_NSEC_PER_SEC),
 			   l->shift);
 	f->p_int = x.hi;

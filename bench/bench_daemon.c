@@ -64,7 +64,9 @@ static double update_all(struct guest *g, size_t n, size_t reps,
 			 unsigned long *errors)
 {
 	struct vmclock_calibration cal;
-	struct guest_update u = { &cal, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1, 0 };
+	struct guest_rates_cache rates;
+	struct guest_update u = { &cal, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1, 0,
+				  &rates };
 	uint64_t t0;
 	size_t i, k;
 
@@ -72,6 +74,7 @@ static double update_all(struct guest *g, size_t n, size_t reps,
 	u.host_now = cal.switch_counter;
 	t0 = bench_mono_ns();
 	for (k = 0; k < reps; k++) {
+		memset(&rates, 0, sizeof(rates));
 		for (i = 0; i < n; i++)
 			if ((use_proto ? proto_guest_update :
 					 guest_update)(&g[i], &u))

@@ -64,46 +64,78 @@ uint64_t guest_map_counter(const struct guest_mapping *m, uint64_t host)
 }
 
 /*
- * @p * 2^@k / @scale, rounded as asked; UINT64_MAX when it does not fit.
- * 0 <= k <= 127, so p * 2^k fits the 192-bit numerator.
+ * floor((@hi:@lo) / @d) and the remainder, for @hi < @d (so the quotient
+ * fits 64 bits): one hardware division.
+ */
+static uint64_t div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *r)
+{
+#if defined(__x86_64__)
+	uint64_t q;
+
+	__asm__("divq %4" : "=a"(q), "=d"(*r) : "a"(lo), "d"(hi), "rm"(d));
+	return q;
+#else
+	unsigned __int128 n = (unsigned __int128)hi << 64 | lo;
+
+	*r = (uint64_t)(n % d);
+	return (uint64_t)(n / d);
+#endif
+}
+
+/*
+ * @p * 2^@k / @scale, rounded as asked; UINT64_MAX when the quotient is
+ * UINT64_MAX or more.  0 <= k <= 127, so p * 2^k fits 192 bits (n2:n1:n0).
  */
 static uint64_t rescale(uint64_t p, int k, uint64_t scale, int round)
 {
-	struct vmclock_u128 d = { 0, scale }, r = { 0, 0 };
-	uint64_t n[3] = { 0, 0, 0 }, q;
+	uint64_t n2, n1, n0, q, r;
 
 	if (k == 0)
-		n[2] = p;
+		n2 = 0, n1 = 0, n0 = p;
 	else if (k < 64)
-		n[1] = p >> (64 - k), n[2] = p << k;
+		n2 = 0, n1 = p >> (64 - k), n0 = p << k;
 	else if (k == 64)
-		n[1] = p;
+		n2 = 0, n1 = p, n0 = 0;
 	else
-		n[0] = p >> (128 - k), n[1] = p << (k - 64);
-	q = vmclock_div_u192(n, d, &r);
+		n2 = p >> (128 - k), n1 = p << (k - 64), n0 = 0;
+	if (n2 || n1 >= scale)
+		return VMCLOCK_U64_MAX;
+	q = div128(n1, n0, scale, &r);
 	if (q == VMCLOCK_U64_MAX)
 		return q;
-	if (round == VMCLOCK_ROUND_UP && (r.lo || r.hi))
+	if (round == VMCLOCK_ROUND_UP && r)
 		q = vmclock_add_sat(q, 1);
-	else if (round == VMCLOCK_ROUND_NEAREST && r.lo >= scale - r.lo)
+	else if (round == VMCLOCK_ROUND_NEAREST && r >= scale - r)
 		q = vmclock_add_sat(q, 1);
 	return q;
 }
 
-/* Largest guest shift whose period still fits in 64 bits. */
-static int guest_period(const struct guest_mapping *m, uint64_t p,
+static int log2u(uint64_t v)
+{
+	return v ? 63 - __builtin_clzll(v) : -1;
+}
+
+/*
+ * Largest guest shift whose period still fits in 64 bits.  With
+ * p >= 2^lp and scale < 2^(ls + 1), p * 2^(b + t - s) / scale exceeds
+ * 2^64 for every t above 64 - lp - b + s + ls: the search starts there
+ * (one or two divisions) and, from there down, is the plain search.
+ */
+static int guest_period(unsigned int b, uint64_t scale, uint64_t p,
 			unsigned int s, uint64_t *pg, unsigned int *sg)
 {
-	int t;
+	int t = 64 - log2u(p) - (int)b + (int)s + log2u(scale);
 
-	for (t = 63; t >= 0; t--) {
-		int k = (int)m->frac_bits + t - (int)s;
+	if (t > 63)
+		t = 63;
+	for (; t >= 0; t--) {
+		int k = (int)b + t - (int)s;
 
 		if (k < 0)
 			return -ERANGE;
 		if (k > 127)
 			continue;
-		*pg = rescale(p, k, m->scale, VMCLOCK_ROUND_NEAREST);
+		*pg = rescale(p, k, scale, VMCLOCK_ROUND_NEAREST);
 		if (*pg != VMCLOCK_U64_MAX && *pg) {
 			*sg = (unsigned int)t;
 			return 0;
@@ -112,27 +144,78 @@ static int guest_period(const struct guest_mapping *m, uint64_t p,
 	return -ERANGE;
 }
 
-int guest_map_calibration(const struct guest_mapping *m,
-			  const struct vmclock_calibration *host,
-			  struct vmclock_calibration *out)
+/* The per-scale part of a mapping, from its key. */
+static void map_rates(struct guest_rates *e)
 {
+	unsigned int sg = 0;
+	int k;
+
+	e->err = guest_period(e->frac_bits, e->scale, e->period, e->shift,
+			      &e->pg, &sg);
+	e->sg = (uint8_t)sg;
+	if (e->err)
+		return;
+	k = (int)e->frac_bits + (int)sg - (int)e->shift;
+	e->est_g = rescale(e->est, k, e->scale, VMCLOCK_ROUND_NEAREST);
+	e->max_g = rescale(e->max, k, e->scale, VMCLOCK_ROUND_UP);
+}
+
+static int rates_match(const struct guest_rates *e, const struct guest_mapping *m,
+		       const struct vmclock_calibration *h)
+{
+	return e->used && e->scale == m->scale && e->frac_bits == m->frac_bits &&
+	       e->period == h->period_frac && e->shift == h->period_shift &&
+	       e->est == h->period_esterror_rate &&
+	       e->max == h->period_maxerror_rate;
+}
+
+/* The cache's entry for this scale, filled in if it was another's. */
+static const struct guest_rates *rates_for(struct guest_rates_cache *c,
+					   struct guest_rates *tmp,
+					   const struct guest_mapping *m,
+					   const struct vmclock_calibration *h)
+{
+	struct guest_rates *e = tmp;
+
+	if (c) {
+		uint64_t x = (m->scale ^ m->frac_bits) * 0x9e3779b97f4a7c15ull;
+
+		e = &c->e[x >> (64 - GUEST_RATES_BITS)];
+		if (rates_match(e, m, h))
+			return e;
+	}
+	*e = (struct guest_rates){ .scale = m->scale, .period = h->period_frac,
+				   .est = h->period_esterror_rate,
+				   .max = h->period_maxerror_rate,
+				   .frac_bits = (uint8_t)m->frac_bits,
+				   .shift = h->period_shift, .used = 1 };
+	map_rates(e);
+	return e;
+}
+
+int guest_map_calibration_cached(const struct guest_mapping *m,
+				 const struct vmclock_calibration *host,
+				 struct vmclock_calibration *out,
+				 struct guest_rates_cache *cache)
+{
+	const struct guest_rates *e;
+	struct guest_rates tmp;
 	unsigned __int128 hs, corr;
 	unsigned int sg, b = m->frac_bits;
 	uint64_t pg, rem;
-	int k;
 
 	if (!m->scale || b > 63 || host->period_shift > 63)
 		return -EINVAL;
-	if (guest_period(m, host->period_frac, host->period_shift, &pg, &sg))
+	e = rates_for(cache, &tmp, m, host);
+	if (e->err)
 		return -ERANGE;
+	pg = e->pg;
+	sg = e->sg;
 	*out = *host;
-	k = (int)b + (int)sg - (int)host->period_shift;
 	out->period_frac = pg;
 	out->period_shift = (uint8_t)sg;
-	out->period_esterror_rate = rescale(host->period_esterror_rate, k,
-					    m->scale, VMCLOCK_ROUND_NEAREST);
-	out->period_maxerror_rate = rescale(host->period_maxerror_rate, k,
-					    m->scale, VMCLOCK_ROUND_UP);
+	out->period_esterror_rate = e->est_g;
+	out->period_maxerror_rate = e->max_g;
 	hs = (unsigned __int128)host->counter_value * m->scale;
 	rem = b ? (uint64_t)hs & ((1ull << b) - 1) : 0;
 	out->counter_value = (uint64_t)(hs >> b) + m->offset;
@@ -145,6 +228,13 @@ int guest_map_calibration(const struct guest_mapping *m,
 	/* The floor above, and the rescaled period's rounding. */
 	out->time_maxerror_ns = vmclock_add_sat(out->time_maxerror_ns, 1);
 	return 0;
+}
+
+int guest_map_calibration(const struct guest_mapping *m,
+			  const struct vmclock_calibration *host,
+			  struct vmclock_calibration *out)
+{
+	return guest_map_calibration_cached(m, host, out, NULL);
 }
 
 static void notify(void *ctx, uint32_t seq)
@@ -391,7 +481,7 @@ int guest_update(struct guest *g, const struct guest_update *u)
 		return 0;
 	if (g->is_host)
 		gc = *u->cal;
-	else if (guest_map_calibration(&g->map_, u->cal, &gc))
+	else if (guest_map_calibration_cached(&g->map_, u->cal, &gc, u->rates))
 		return -ERANGE;
 	/* A measured mapping is only known to within its probe window. */
 	gc.time_maxerror_ns = vmclock_add_sat(gc.time_maxerror_ns,

@@ -33,6 +33,27 @@ struct guest_mapping {
 	unsigned int frac_bits;
 };
 
+/*
+ * The part of a mapped calibration that depends only on the host period,
+ * its two error rates and the guest's scale and frac_bits: the rescaled
+ * period, its shift and the rescaled rates.  Every guest of one TSC scale
+ * shares it, so an update keeps them in a small cache that its owner
+ * zeroes before use.  Entries are keyed on every input, so a cache kept
+ * across host calibrations or shared by different mappings stays exact.
+ */
+struct guest_rates {
+	uint64_t scale, period, est, max;	/* the key */
+	uint8_t frac_bits, shift, used;
+	uint8_t sg;
+	int err;
+	uint64_t pg, est_g, max_g;
+};
+
+#define GUEST_RATES_BITS 4
+struct guest_rates_cache {
+	struct guest_rates e[1 << GUEST_RATES_BITS];	/* by scale */
+};
+
 /* What every page gets on each update, from the host reference. */
 struct guest_update {
 	const struct vmclock_calibration *cal; /* host counter domain */
@@ -41,6 +62,7 @@ struct guest_update {
 	int16_t tai_offset;
 	int tai_valid;
 	uint8_t leap;
+	struct guest_rates_cache *rates;	/* or NULL */
 };
 
 struct guest {
@@ -77,6 +99,11 @@ uint64_t guest_map_counter(const struct guest_mapping *m, uint64_t host);
 int guest_map_calibration(const struct guest_mapping *m,
 			  const struct vmclock_calibration *host,
 			  struct vmclock_calibration *out);
+/* The same, bit for bit, with the per-scale part from @cache (or NULL). */
+int guest_map_calibration_cached(const struct guest_mapping *m,
+				 const struct vmclock_calibration *host,
+				 struct vmclock_calibration *out,
+				 struct guest_rates_cache *cache);
 /*
  * Open (adopting) or create the page at @path; @state_path may be NULL
  * (the host page).  Return 0 or -errno with the reason logged.

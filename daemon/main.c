@@ -104,10 +104,14 @@ static void fill_budget(struct daemon *d, struct ref_budget *b)
 
 static void publish(struct daemon *d)
 {
+	struct guest_rates_cache rates;
 	struct guest_update u = { &d->cal, d->cal.switch_counter, d->status,
 				  d->tai_offset, d->tai_valid,
-				  d->leap_indicator };
+				  d->leap_indicator, &rates };
 	struct guest *g;
+
+	/* Guests of one TSC scale share the rescaled period of this update. */
+	memset(&rates, 0, sizeof(rates));
 
 	if (guest_update(&d->host, &u))
 		log_ratelimited(&d->warn_count, 60, LOG_WARNING,

@@ -2,9 +2,13 @@
 /*
  * test_guest.c - guest pages: the counter mapping gives the host line's
  * time at the mapped counter (random lines and mappings, checked with the
- * exact arithmetic), each event changes exactly the fields it names, and
- * a reopened page is adopted with its marker, generation and mapping.
+ * exact arithmetic), is bit for bit the straightforward mapping (every
+ * guest shift tried, 192-bit divisions) and an independent big-integer
+ * statement of it, with and without the per-scale cache; each event
+ * changes exactly the fields it names, and a reopened page is adopted
+ * with its marker, generation and mapping.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include <vmclock/vmclock.h>
 
 #include "../../daemon/guest.h"
+#include "../harness/bignum.h"
 #include "../harness/test.h"
 
 static struct vmclock_instant eval(const struct vmclock_calibration *c,
@@ -106,6 +111,392 @@ TEST(random_mappings_give_the_host_time)
 	}
 }
 
+/*
+ * The mapping as it was first written (and as docs/daemon.md states it):
+ * every guest shift from 63 down, each rescale a 192-bit division.  The
+ * daemon's faster mapping must give exactly this.
+ */
+static uint64_t plain_rescale(uint64_t p, int k, uint64_t scale, int round)
+{
+	struct vmclock_u128 d = { 0, scale }, r = { 0, 0 };
+	uint64_t n[3] = { 0, 0, 0 }, q;
+
+	if (k == 0)
+		n[2] = p;
+	else if (k < 64)
+		n[1] = p >> (64 - k), n[2] = p << k;
+	else if (k == 64)
+		n[1] = p;
+	else
+		n[0] = p >> (128 - k), n[1] = p << (k - 64);
+	q = vmclock_div_u192(n, d, &r);
+	if (q == VMCLOCK_U64_MAX)
+		return q;
+	if (round == VMCLOCK_ROUND_UP && (r.lo || r.hi))
+		q = vmclock_add_sat(q, 1);
+	else if (round == VMCLOCK_ROUND_NEAREST && r.lo >= scale - r.lo)
+		q = vmclock_add_sat(q, 1);
+	return q;
+}
+
+static int plain_map(const struct guest_mapping *m,
+		     const struct vmclock_calibration *host,
+		     struct vmclock_calibration *out)
+{
+	unsigned __int128 hs, corr;
+	unsigned int sg = 0, b = m->frac_bits;
+	uint64_t pg = 0, rem;
+	int t, k;
+
+	if (!m->scale || b > 63 || host->period_shift > 63)
+		return -EINVAL;
+	for (t = 63; t >= 0; t--) {
+		k = (int)b + t - (int)host->period_shift;
+		if (k < 0)
+			return -ERANGE;
+		if (k > 127)
+			continue;
+		pg = plain_rescale(host->period_frac, k, m->scale,
+				   VMCLOCK_ROUND_NEAREST);
+		if (pg != VMCLOCK_U64_MAX && pg) {
+			sg = (unsigned int)t;
+			break;
+		}
+	}
+	if (t < 0)
+		return -ERANGE;
+	*out = *host;
+	k = (int)b + (int)sg - (int)host->period_shift;
+	out->period_frac = pg;
+	out->period_shift = (uint8_t)sg;
+	out->period_esterror_rate = plain_rescale(host->period_esterror_rate, k,
+						  m->scale, VMCLOCK_ROUND_NEAREST);
+	out->period_maxerror_rate = plain_rescale(host->period_maxerror_rate, k,
+						  m->scale, VMCLOCK_ROUND_UP);
+	hs = (unsigned __int128)host->counter_value * m->scale;
+	rem = b ? (uint64_t)hs & ((1ull << b) - 1) : 0;
+	out->counter_value = (uint64_t)(hs >> b) + m->offset;
+	corr = ((unsigned __int128)rem * pg) >> (b + sg);
+	if (out->time_frac < (uint64_t)corr)
+		out->time_sec--;
+	out->time_frac -= (uint64_t)corr;
+	out->switch_counter = guest_map_counter(m, host->switch_counter);
+	out->time_maxerror_ns = vmclock_add_sat(out->time_maxerror_ns, 1);
+	return 0;
+}
+
+/*
+ * The same statement in big integers (tests/harness/bignum.h: no 128-bit
+ * types, no hardware division): q = floor(p * 2^k / scale) by long
+ * division; "no fit" when q >= 2^64 - 1, as the 64-bit code reports it.
+ */
+static int bn_rescale(uint64_t p, int k, uint64_t scale, int round,
+		      uint64_t *out)
+{
+	struct bn n = bn_shl(bn_u64(p), (unsigned int)k), d = bn_u64(scale);
+	struct bn q = bn_u64(0), r = bn_u64(0), one = bn_u64(1), twice;
+	uint64_t q64, r64 = 0;
+	int i;
+
+	/* No fit when q >= 2^64 - 1, that is when p * 2^k >= (2^64 - 1) * scale. */
+	q = bn_u64(VMCLOCK_U64_MAX);
+	q = bn_mul(&q, &d);
+	if (bn_cmp(&n, &q) >= 0) {
+		*out = VMCLOCK_U64_MAX;
+		return 0;
+	}
+	q = bn_u64(0);
+	/* p * 2^k < 2^192: the top limbs are zero. */
+	for (i = 6 * 32 - 1; i >= 0; i--) {
+		r = bn_shl(r, 1);
+		r.l[0] |= (n.l[i / 32] >> (i % 32)) & 1;
+		q = bn_shl(q, 1);
+		if (bn_cmp(&r, &d) >= 0) {
+			r = bn_sub(r, &d);
+			q = bn_add(q, &one);
+		}
+	}
+	if (!bn_to_u64(&q, &q64) || q64 == VMCLOCK_U64_MAX) {
+		*out = VMCLOCK_U64_MAX;
+		return 0;
+	}
+	bn_to_u64(&r, &r64);
+	twice = bn_add(r, &r);
+	if ((round == VMCLOCK_ROUND_UP && r64) ||
+	    (round == VMCLOCK_ROUND_NEAREST && bn_cmp(&twice, &d) >= 0))
+		q64++;
+	*out = q64;
+	return 1;
+}
+
+/* floor(@x * @scale / 2^@b) mod 2^64, and what the floor drops. */
+static uint64_t bn_map_counter(uint64_t x, uint64_t scale, unsigned int b,
+			       uint64_t *dropped)
+{
+	struct bn p = bn_u64(x), sc = bn_u64(scale), q, back;
+	uint64_t low = 0;
+	int inexact;
+
+	p = bn_mul(&p, &sc);
+	q = bn_shr(p, b, &inexact);
+	back = bn_shl(q, b);
+	back = bn_sub(p, &back);
+	bn_to_u64(&back, &low);
+	if (dropped)
+		*dropped = low;
+	return ((uint64_t)q.l[1] << 32) | q.l[0];
+}
+
+static int bn_map(const struct guest_mapping *m,
+		  const struct vmclock_calibration *host,
+		  struct vmclock_calibration *out)
+{
+	unsigned int b = m->frac_bits, s = host->period_shift, sg = 0;
+	struct bn corr, pgb;
+	uint64_t pg = 0, v = 0, rem;
+	int t, inexact;
+
+	if (!m->scale || b > 63 || s > 63)
+		return -EINVAL;
+	for (t = 63; t >= 0; t--) {
+		if ((int)b + t - (int)s < 0)
+			return -ERANGE;
+		bn_rescale(host->period_frac, (int)b + t - (int)s, m->scale,
+			   VMCLOCK_ROUND_NEAREST, &pg);
+		if (pg != VMCLOCK_U64_MAX && pg) {
+			sg = (unsigned int)t;
+			break;
+		}
+	}
+	if (t < 0)
+		return -ERANGE;
+	*out = *host;
+	out->period_frac = pg;
+	out->period_shift = (uint8_t)sg;
+	bn_rescale(host->period_esterror_rate, (int)(b + sg) - (int)s, m->scale,
+		   VMCLOCK_ROUND_NEAREST, &out->period_esterror_rate);
+	bn_rescale(host->period_maxerror_rate, (int)(b + sg) - (int)s, m->scale,
+		   VMCLOCK_ROUND_UP, &out->period_maxerror_rate);
+	out->counter_value = bn_map_counter(host->counter_value, m->scale, b,
+					    &rem) + m->offset;
+	/* The time of the whole guest tick below: rem/2^b host ticks back. */
+	corr = bn_u64(rem);
+	pgb = bn_u64(pg);
+	corr = bn_mul(&corr, &pgb);
+	corr = bn_shr(corr, b + sg, &inexact);
+	bn_to_u64(&corr, &v);
+	if (out->time_frac < v)
+		out->time_sec--;
+	out->time_frac -= v;
+	out->switch_counter = bn_map_counter(host->switch_counter, m->scale, b,
+					     NULL) + m->offset;
+	out->time_maxerror_ns = host->time_maxerror_ns == VMCLOCK_U64_MAX ?
+				VMCLOCK_U64_MAX : host->time_maxerror_ns + 1;
+	return 0;
+}
+
+static int same_cal(const struct vmclock_calibration *a,
+		    const struct vmclock_calibration *b)
+{
+	return a->counter_value == b->counter_value &&
+	       a->time_sec == b->time_sec && a->time_frac == b->time_frac &&
+	       a->period_frac == b->period_frac &&
+	       a->period_shift == b->period_shift &&
+	       a->period_esterror_rate == b->period_esterror_rate &&
+	       a->period_maxerror_rate == b->period_maxerror_rate &&
+	       a->time_esterror_ns == b->time_esterror_ns &&
+	       a->time_maxerror_ns == b->time_maxerror_ns &&
+	       a->valid == b->valid && a->switch_counter == b->switch_counter;
+}
+
+/* A 64-bit value, often one of the edges of its range. */
+static uint64_t edgy(void)
+{
+	static const uint64_t e[] = { 0, 1, 2, 3, 1ull << 31, 1ull << 32,
+				      (1ull << 32) - 1, 1ull << 48,
+				      (1ull << 63) - 1, 1ull << 63,
+				      (1ull << 63) + 1, VMCLOCK_U64_MAX - 1,
+				      VMCLOCK_U64_MAX };
+
+	switch (test_rand_below(4)) {
+	case 0:
+		return e[test_rand_below(sizeof(e) / sizeof(e[0]))];
+	case 1:
+		return test_rand() >> test_rand_below(64);
+	case 2:
+		return (1ull << test_rand_below(64)) + test_rand_below(3) - 1;
+	default:
+		return test_rand();
+	}
+}
+
+static unsigned int edgy_bits(void)
+{
+	static const unsigned int e[] = { 0, 1, 32, 48, 62, 63 };
+
+	return test_rand_below(2) ? e[test_rand_below(6)] :
+				    (unsigned int)test_rand_below(64);
+}
+
+/* A host calibration: realistic (a counter of 1 MHz .. 10 GHz) or not. */
+static void any_host(struct vmclock_calibration *h, int realistic)
+{
+	memset(h, 0, sizeof(*h));
+	h->counter_value = edgy();
+	h->time_sec = edgy();
+	h->time_frac = edgy();
+	h->time_esterror_ns = edgy();
+	h->time_maxerror_ns = edgy();
+	h->valid = (uint32_t)test_rand_below(16);
+	h->switch_counter = edgy();
+	if (realistic) {
+		vmclock_period_for_hz(1000000 + test_rand_below(10000000000ull),
+				      &h->period_frac, &h->period_shift);
+		h->period_esterror_rate = h->period_frac >> test_rand_below(40);
+		h->period_maxerror_rate = h->period_frac >> test_rand_below(40);
+		return;
+	}
+	h->period_frac = edgy();
+	h->period_shift = (uint8_t)edgy_bits();
+	h->period_esterror_rate = edgy();
+	h->period_maxerror_rate = edgy();
+}
+
+static void any_mapping(struct guest_mapping *m, int realistic)
+{
+	m->offset = edgy();
+	m->frac_bits = edgy_bits();
+	if (realistic && m->frac_bits >= 8) {
+		/* Guest counters from 1/16 to 16 times the host's. */
+		m->scale = (1ull << (m->frac_bits - 4)) +
+			   test_rand_below(1ull << (m->frac_bits + 4 > 63 ? 63 :
+						     m->frac_bits + 4));
+		return;
+	}
+	m->scale = edgy();
+}
+
+/* One comparison: the daemon's mapping, cached and not, and both references. */
+static int check_one(const struct guest_mapping *m,
+		     const struct vmclock_calibration *h,
+		     struct guest_rates_cache *cache, unsigned long *ok)
+{
+	struct vmclock_calibration a, b, c, d;
+	int ra, rb, rc, rd, same;
+
+	memset(&a, 0x5a, sizeof(a));
+	memset(&b, 0x5a, sizeof(b));
+	memset(&c, 0x5a, sizeof(c));
+	memset(&d, 0x5a, sizeof(d));
+	ra = plain_map(m, h, &a);
+	rb = bn_map(m, h, &b);
+	rc = guest_map_calibration(m, h, &c);
+	rd = guest_map_calibration_cached(m, h, &d, cache);
+	same = ra == rb && ra == rc && ra == rd &&
+	       (ra || (same_cal(&a, &b) && same_cal(&a, &c) &&
+		       same_cal(&a, &d)));
+	CHECK_MSG(same,
+		  "scale %#llx bits %u, period %#llx shift %u est %#llx max %#llx: "
+		  "plain %d (%#llx/%u), bignum %d (%#llx/%u), daemon %d (%#llx/%u), cached %d (%#llx/%u)",
+		  (unsigned long long)m->scale, m->frac_bits,
+		  (unsigned long long)h->period_frac, h->period_shift,
+		  (unsigned long long)h->period_esterror_rate,
+		  (unsigned long long)h->period_maxerror_rate,
+		  ra, (unsigned long long)a.period_frac, a.period_shift,
+		  rb, (unsigned long long)b.period_frac, b.period_shift,
+		  rc, (unsigned long long)c.period_frac, c.period_shift,
+		  rd, (unsigned long long)d.period_frac, d.period_shift);
+	*ok += !ra;
+	return same;
+}
+
+TEST(mapping_is_the_plain_mapping_bit_for_bit)
+{
+	struct guest_rates_cache cache;
+	struct vmclock_calibration h;
+	struct guest_mapping m[24];
+	unsigned long ok = 0;
+	int i, j, bad = 0;
+
+	memset(&cache, 0, sizeof(cache));
+	/*
+	 * Rounds of one host calibration and a fleet of mappings that share
+	 * few scales (so the cache hits, and entries collide and evict), with
+	 * the cache kept across host calibrations, as a caller may keep it.
+	 */
+	for (i = 0; i < 1000 && bad < 5; i++) {
+		int realistic = (int)test_rand_below(3) != 0;
+
+		any_host(&h, realistic);
+		for (j = 0; j < 24; j++) {
+			if (j < 6 || test_rand_below(3) == 0)
+				any_mapping(&m[j], realistic);
+			else
+				m[j] = m[test_rand_below(6)];
+			m[j].offset = edgy();
+		}
+		for (j = 0; j < 24; j++)
+			bad += !check_one(&m[j], &h, &cache, &ok);
+		/* The same scales again after a small change of the host line. */
+		h.period_maxerror_rate += test_rand_below(2);
+		h.period_esterror_rate ^= test_rand_below(2);
+		h.period_frac += test_rand_below(3) - 1;
+		if (test_rand_below(4) == 0)
+			h.period_shift ^= 1;
+		for (j = 23; j >= 0; j--)
+			bad += !check_one(&m[j], &h, &cache, &ok);
+	}
+	/* Most realistic inputs map: the comparison is not of errors alone. */
+	CHECK_MSG(ok > 20000, "only %lu of the mappings succeeded", ok);
+	if (test_verbose())
+		printf("  %lu of %d mappings succeeded\n", ok, 1000 * 48);
+}
+
+TEST(mapping_edges_bit_for_bit)
+{
+	struct guest_rates_cache cache;
+	struct vmclock_calibration h;
+	struct guest_mapping m;
+	unsigned long ok = 0;
+	unsigned int b, s;
+	int k;
+
+	memset(&cache, 0, sizeof(cache));
+	/*
+	 * A period that rounds up to UINT64_MAX at the largest shift is no fit
+	 * (p = scale - 1 at k = 64 gives q = 2^64 - 2, remainder >= scale/2
+	 * for scale >= 2/3 * 2^64): the next shift down is taken.
+	 */
+	any_host(&h, 0);
+	m.offset = 5;
+	m.frac_bits = 32;
+	m.scale = VMCLOCK_U64_MAX - 12345;
+	h.period_frac = m.scale - 1;
+	h.period_shift = 31;
+	CHECK(check_one(&m, &h, &cache, &ok));
+	CHECK(guest_map_calibration(&m, &h, &h) == 0 && h.period_shift == 62);
+	/* Every frac_bits and host shift, at the extremes of scale and period. */
+	for (b = 0; b < 64; b++)
+		for (s = 0; s < 64; s++)
+			for (k = 0; k < 6; k++) {
+				static const uint64_t v[] = { 1, 2, 1ull << 63,
+							      VMCLOCK_U64_MAX,
+							      (1ull << 63) - 1, 3 };
+
+				any_host(&h, 0);
+				m.frac_bits = b;
+				m.scale = k < 3 ? 1ull << b : v[test_rand_below(6)];
+				h.period_shift = (uint8_t)s;
+				h.period_frac = v[k];
+				check_one(&m, &h, &cache, &ok);
+			}
+	m.frac_bits = 64;
+	CHECK_EQ_INT(guest_map_calibration(&m, &h, &h), -EINVAL);
+	m.frac_bits = 48;
+	h.period_shift = 64;
+	CHECK_EQ_INT(guest_map_calibration_cached(&m, &h, &h, &cache), -EINVAL);
+}
+
 TEST(unrepresentable_mapping_is_refused)
 {
 	struct vmclock_calibration h = host_cal(2600000000ull), g;
@@ -159,7 +550,7 @@ static void publish(struct guest *g)
 {
 	struct vmclock_calibration h = host_cal(2600000000ull);
 	struct guest_update u = { &h, h.switch_counter, VMCLOCK_STATUS_SYNCHRONIZED,
-				  37, 1, VMCLOCK_LEAP_NONE };
+				  37, 1, VMCLOCK_LEAP_NONE, NULL };
 
 	CHECK(!guest_update(g, &u));
 }

@@ -20,6 +20,7 @@
 #include <vmclock/vmclock.h>
 
 #include "internal.h"
+#include "monotonic.h"
 
 struct vmclock_writer {
 	volatile struct vmclock_abi *page;
@@ -289,7 +290,10 @@ VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
 		memset(res, 0, sizeof(*res));
 	if (cal->period_shift > 63 || cal->period_frac == 0)
 		return -EINVAL;
-	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line) {
+	/* Nearly always the new line is not behind: say so quickly, exactly. */
+	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line &&
+	    !vmc_not_behind(&w->line, &nl, cal->switch_counter,
+			    w->cfg.publish_window_ticks)) {
 		if (monotonic_gap(w, &nl, cal->switch_counter, &gap))
 			return -ERANGE;
 		if (gap.hi || gap.lo) {

@@ -11,6 +11,7 @@
 #include <vmclock/vmclock-writer.h>
 #include <vmclock/vmclock.h>
 
+#include "../../lib/monotonic.h"
 #include "../harness/test.h"
 
 #define NS 1000000000ll
@@ -537,4 +538,273 @@ TEST(disruption_releases_the_monotonic_check)
 	CHECK_EQ_INT(tai_at(5), 1700000000 * NS);
 	CHECK(page.abi.flags & VMCLOCK_FLAG_TIME_MONOTONIC);
 	vmclock_writer_destroy(w);
+}
+
+/*
+ * The writer's quick TIME_MONOTONIC test (lib/monotonic.h) against the
+ * exact check it stands in for: both lines evaluated with
+ * vmclock_line_eval() at both ends of the window, "not behind" when every
+ * evaluation is in range and the new time is at or after the old one at
+ * each end (vmclock_instant_gap() is 0).  The quick test may only say yes
+ * when the exact check does; it must also say yes whenever the exact
+ * check does, or it would not be quick.
+ */
+static int exact_not_behind(const struct vmclock_line *old,
+			    const struct vmclock_line *nl, uint64_t c,
+			    uint64_t window)
+{
+	struct vmclock_instant to, tn;
+	struct vmclock_span sp;
+	struct vmclock_u128 g;
+	int end;
+
+	for (end = 0; end < 2; end++, c += window) {
+		if (vmclock_line_eval(old, c, &to, &sp) ||
+		    vmclock_line_eval(nl, c, &tn, &sp))
+			return 0;
+		g = vmclock_instant_gap(&to, &tn);
+		if (g.hi || g.lo)
+			return 0;
+	}
+	return 1;
+}
+
+static uint64_t edgy64(void)
+{
+	static const uint64_t e[] = { 0, 1, 2, (1ull << 63) - 1, 1ull << 63,
+				      UINT64_MAX - 1, UINT64_MAX };
+
+	switch (test_rand_below(4)) {
+	case 0:
+		return e[test_rand_below(sizeof(e) / sizeof(e[0]))];
+	case 1:
+		return test_rand() >> test_rand_below(64);
+	default:
+		return test_rand();
+	}
+}
+
+/* A realistic line: 1 MHz .. 10 GHz, a 2026-ish time, anchor anywhere. */
+static struct vmclock_line some_line(void)
+{
+	struct vmclock_line l;
+	uint64_t p;
+	uint8_t s;
+
+	vmclock_period_for_hz(1000000 + test_rand_below(10000000000ull), &p, &s);
+	l.counter_value = test_rand() >> test_rand_below(8);
+	l.period_frac = p;
+	l.shift = s;
+	l.time_sec = 1700000000 + test_rand_below(100000000);
+	l.time_frac = test_rand();
+	return l;
+}
+
+/* The old line's exact time at @c, moved by @units of 2^-64 s (signed). */
+static int at_plus(const struct vmclock_line *l, uint64_t c, int64_t units,
+		   uint64_t *sec, uint64_t *frac, int *rem)
+{
+	struct vmclock_instant t;
+	struct vmclock_span sp;
+	uint64_t f;
+
+	if (vmclock_line_eval(l, c, &t, &sp))
+		return -1;
+	f = t.frac + (uint64_t)units;
+	*sec = t.sec + (units >= 0 ? (f < t.frac) : -(uint64_t)(f > t.frac));
+	*frac = f;
+	*rem = t.rem != 0;
+	return 0;
+}
+
+/* Near-equal lines: what vmclockd's slewing and mapping produce. */
+static struct vmclock_line near_line(const struct vmclock_line *old,
+				     uint64_t c, uint64_t window)
+{
+	struct vmclock_line nl = *old;
+	uint64_t at = test_rand_below(2) ? c + window : c;
+	int rem;
+
+	switch (test_rand_below(6)) {
+	case 0: /* the same line */
+		return nl;
+	case 1: /* the same line anchored elsewhere, or exactly on it */
+		nl.counter_value = at;
+		break;
+	case 2: /* a period a few units off */
+		nl.period_frac += test_rand_below(7) - 3;
+		nl.counter_value = at;
+		break;
+	case 3: /* the same period at the next shift */
+		if (nl.shift < 63 && nl.period_frac < (1ull << 63)) {
+			nl.period_frac <<= 1;
+			nl.period_frac += test_rand_below(3) - 1;
+			nl.shift++;
+		} else if (nl.shift > 0) {
+			nl.period_frac >>= 1;
+			nl.shift--;
+		}
+		nl.counter_value = at;
+		break;
+	case 4: /* slewed: slower by a few ppb to ppm */
+		nl.period_frac -= nl.period_frac >> (20 + test_rand_below(10));
+		nl.counter_value = at;
+		break;
+	default: /* anchored elsewhere, any period */
+		nl.counter_value = at - test_rand_below(3000000) + 1500000;
+		nl.period_frac = test_rand() | 1ull << 63;
+		break;
+	}
+	if (at_plus(old, nl.counter_value, (int64_t)test_rand_below(7) - 3,
+		    &nl.time_sec, &nl.time_frac, &rem))
+		nl.time_sec = test_rand();
+	return nl;
+}
+
+static int compare_tests(const struct vmclock_line *old,
+			 const struct vmclock_line *nl, uint64_t c,
+			 uint64_t window, unsigned long *yes)
+{
+	int e = exact_not_behind(old, nl, c, window);
+	int q = vmc_not_behind(old, nl, c, window);
+
+	CHECK_MSG(e == q,
+		  "old (%llu, %#llx >> %u, %llu.%016llx) new (%llu, %#llx >> %u, %llu.%016llx) at %llu + %llu: exact %d quick %d",
+		  (unsigned long long)old->counter_value,
+		  (unsigned long long)old->period_frac, old->shift,
+		  (unsigned long long)old->time_sec,
+		  (unsigned long long)old->time_frac,
+		  (unsigned long long)nl->counter_value,
+		  (unsigned long long)nl->period_frac, nl->shift,
+		  (unsigned long long)nl->time_sec,
+		  (unsigned long long)nl->time_frac, (unsigned long long)c,
+		  (unsigned long long)window, e, q);
+	*yes += (unsigned long)e;
+	return e == q;
+}
+
+TEST(quick_monotonic_test_is_the_exact_one)
+{
+	unsigned long yes = 0, n = 0;
+	int i, bad = 0;
+
+	for (i = 0; i < 300000 && bad < 5; i++, n++) {
+		struct vmclock_line old, nl;
+		uint64_t c, window = test_rand_below(2) ? 1000000 :
+							 edgy64() >> test_rand_below(64);
+
+		if (test_rand_below(4)) {
+			old = some_line();
+			c = old.counter_value + test_rand_below(20000000000ull) -
+			    10000000000ull;
+			nl = near_line(&old, c, window);
+		} else {
+			/* Anything: every field at its edges, shifts 0..63. */
+			old = (struct vmclock_line){ edgy64(), edgy64(), edgy64(),
+						     edgy64(),
+						     (uint8_t)test_rand_below(64) };
+			nl = (struct vmclock_line){ edgy64(), edgy64(), edgy64(),
+						    edgy64(),
+						    (uint8_t)test_rand_below(64) };
+			c = edgy64();
+			if (test_rand_below(2))
+				nl = near_line(&old, c, window);
+		}
+		bad += !compare_tests(&old, &nl, c, window, &yes);
+	}
+	/* Both answers occur often: the comparison is not one-sided. */
+	CHECK_MSG(yes > n / 5 && yes < n - n / 5, "%lu of %lu not behind", yes, n);
+}
+
+/* Ties to the last 2^-128 s: equal times are not behind, one unit less is. */
+TEST(quick_monotonic_test_on_exact_ties)
+{
+	unsigned long yes = 0;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		struct vmclock_line old = some_line(), nl = old;
+		uint64_t c = old.counter_value + test_rand_below(4000000000ull) -
+			     2000000000ull;
+
+		/* The same line at twice the period and one more shift. */
+		if (old.shift == 63 || old.period_frac >> 63)
+			continue;
+		nl.period_frac <<= 1;
+		nl.shift++;
+		compare_tests(&old, &nl, c, 1000000, &yes);
+		CHECK(vmc_not_behind(&old, &nl, c, 1000000));
+		/* Now 2^-(65 + shift) s per tick slower: behind at a later end. */
+		nl.period_frac--;
+		compare_tests(&old, &nl, c, 1000000, &yes);
+		/* And the same, anchored at the later end: behind before it. */
+		nl.counter_value = c + 1000000;
+		if (!at_plus(&old, nl.counter_value, 0, &nl.time_sec,
+			     &nl.time_frac, &(int){ 0 }))
+			compare_tests(&old, &nl, c, 1000000, &yes);
+	}
+	/* Before 0 s and beyond 2^64 s the quick test declines. */
+	{
+		struct vmclock_line l = { 10, 1ull << 63, 0, 5, 0 };
+
+		CHECK(!vmc_not_behind(&l, &l, 0, 1));
+		l.time_sec = UINT64_MAX;
+		l.time_frac = UINT64_MAX;
+		CHECK(!vmc_not_behind(&l, &l, 11, 1));
+		CHECK(vmc_not_behind(&l, &l, 10, 0));
+		l.shift = 64;
+		CHECK(!vmc_not_behind(&l, &l, 10, 0));
+	}
+}
+
+/*
+ * Through the writer: published after a random old line, a new line is
+ * unchanged exactly when the exact check finds no gap, and otherwise
+ * moved forward by the gap the exact check measures.
+ */
+TEST(time_monotonic_publishes_what_the_exact_check_says)
+{
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		struct vmclock_writer *w = new_writer(0);
+		struct vmclock_line old = some_line(), nl, got;
+		struct vmclock_calibration co, cn;
+		struct vmclock_publish_result res;
+		uint64_t c = old.counter_value + test_rand_below(2000000000ull);
+		int ret, holds;
+
+		REQUIRE(w);
+		nl = near_line(&old, c, 1000000);
+		memset(&co, 0, sizeof(co));
+		co.counter_value = old.counter_value;
+		co.period_frac = old.period_frac;
+		co.period_shift = old.shift;
+		co.time_sec = old.time_sec;
+		co.time_frac = old.time_frac;
+		co.valid = VMCLOCK_CAL_TIME_MAXERROR;
+		cn = co;
+		cn.counter_value = nl.counter_value;
+		cn.period_frac = nl.period_frac;
+		cn.period_shift = nl.shift;
+		cn.time_sec = nl.time_sec;
+		cn.time_frac = nl.time_frac;
+		cn.switch_counter = c;
+		vmclock_writer_set_flags(w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+		REQUIRE(vmclock_writer_set_calibration(w, &co, NULL) == 0);
+		holds = exact_not_behind(&old, &nl, c, 1000000);
+		ret = vmclock_writer_set_calibration(w, &cn, &res);
+		REQUIRE(vmclock_writer_line(w, &got) == 0);
+		if (holds) {
+			CHECK_EQ_INT(ret, 0);
+			CHECK(!res.adjusted);
+			CHECK_EQ_U64(got.time_sec, nl.time_sec);
+			CHECK_EQ_U64(got.time_frac, nl.time_frac);
+		} else if (!ret) {
+			CHECK(res.adjusted);
+			CHECK(exact_not_behind(&old, &got, c, 1000000));
+			CHECK_EQ_U64(page.abi.time_maxerror_nanosec, res.adjust_ns);
+		}
+		vmclock_writer_destroy(w);
+	}
 }

@@ -28,6 +28,7 @@ int cmd_now(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_wait_sync(int argc, char **argv);
+int cmd_respond(int argc, char **argv);
 
 /* The seams: real poll() and real system calls unless a test sets them. */
 extern int (*cli_poll)(struct pollfd *fds, nfds_t n, int timeout_ms);

@@ -21,6 +21,7 @@ static const struct {
 	{ "watch", cmd_watch, "one line per page update; run hooks on events" },
 	{ "check", cmd_check, "exit 0 when the clock is bounded (monitoring)" },
 	{ "wait-sync", cmd_wait_sync, "wait until the clock is bounded" },
+	{ "respond", cmd_respond, "answer vmclockd's counter probes (QEMU, TCG)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -35,8 +36,9 @@ static void usage(FILE *f)
 	      f);
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
-	fputs("\nEvery command takes --device PATH (default $VMCLOCK_DEVICE, "
-	      "else " VMCLOCK_DEFAULT_DEVICE "),\n--json and --help.  "
+	fputs("\nThe commands that read the page take --device PATH (default\n"
+	      "$VMCLOCK_DEVICE, else " VMCLOCK_DEFAULT_DEVICE "); every command "
+	      "takes --json\nand --help.  "
 	      "Exit status: 0 ok, 1 failure, 2 usage.  See vmclock(1).\n",
 	      f);
 }

@@ -38,10 +38,24 @@ ifneq ($(wildcard tests/cli/cli-test.sh),)
 CHECK_SUITES += tests/cli/cli-test.sh
 endif
 
-# The shell suite finds the programs here.
+# vmclock respond against vmclockd's own host side of the handshake
+# (daemon/qemu.c), through a file standing in for the guest's memory.
+MBOX_HOST := $(O)/tests/cli/mbox-host
+ifneq ($(wildcard daemon/qemu.c),)
+$(MBOX_HOST): $(O)/tests/cli/mbox-host.o $(O)/daemon/qemu.o $(O)/daemon/qmp.o \
+		$(CLI_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -ljson-c
+BINS += $(MBOX_HOST)
+CHECK_SUITES += tests/cli/respond-test.sh
+endif
+
+# The shell suites find the programs here.
 export VMCLOCK_CLI_BIN := $(abspath $(VMCLOCK_CLI))
 export VMCLOCK_MKPAGE_BIN := $(abspath $(MKPAGE))
+export VMCLOCK_MBOXHOST_BIN := $(abspath $(MBOX_HOST))
 
 .PHONY: check-cli
-check-cli: $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_C) $(BOUNDED_TEST)
-	@tests/run-suites.sh $(BOUNDED_TEST) $(CLI_TEST_C) tests/cli/cli-test.sh
+check-cli: $(VMCLOCK_CLI) $(MKPAGE) $(CLI_TEST_C) $(BOUNDED_TEST) $(MBOX_HOST)
+	@tests/run-suites.sh $(BOUNDED_TEST) $(CLI_TEST_C) tests/cli/cli-test.sh \
+		tests/cli/respond-test.sh

@@ -44,7 +44,7 @@ $(E2E_HOSTD): $(O)/tests/e2e/host/e2e-hostd.o $(O)/lib/libvmclock.a
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
 $(E2E_GUEST): tests/e2e/guest/e2e-guest.c tests/e2e/guest/e2e-adapter.c \
-		tests/e2e/mailbox.h daemon/mailbox.h \
+		tests/e2e/mailbox.h \
 		$(O)/lib/libvmclock.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")

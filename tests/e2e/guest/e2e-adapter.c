@@ -8,38 +8,9 @@
  * our request and before its answer, so a clock read between two answers
  * happened within [h0, h1] of host time, and a clock that is within its
  * published max error must read within [h0 - maxerror, h1 + maxerror].
- * The error reported is against the middle of that window.
+ * The error reported is against the middle of that window.  The adapter's
+ * TSC probes are answered by `vmclock respond`, the shipped responder.
  */
-
-#define LOAD(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
-#define STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
-
-/* The adapter's mapping handshake: answer probes with our TSC. */
-static int respond(void)
-{
-	volatile struct vmclock_mbox *m = (volatile struct vmclock_mbox *)
-		((volatile char *)mb + VMCLOCK_MBOX_OFFSET);
-	struct timespec nap = { 0, 1000000 };
-	uint64_t n, p, last_probe = LOAD(m->probe);
-
-	for (;;) {
-		n = LOAD(m->req);
-		if (!n || n == LOAD(m->done)) {
-			nanosleep(&nap, NULL);
-			continue;
-		}
-		STORE(m->ready, n);
-		while (LOAD(m->done) != n && LOAD(m->req) == n) {
-			p = LOAD(m->probe);
-			if (p == last_probe)
-				continue;
-			m->tsc = __rdtsc();
-			STORE(m->ack, p);
-			last_probe = p;
-		}
-	}
-	return 0;
-}
 
 static int read_page(int fd, struct vmclock_abi *pg)
 {
@@ -445,8 +416,6 @@ static int adapter_command(int argc, char **argv)
 {
 	const char *c = argv[1];
 
-	if (!strcmp(c, "respond"))
-		return respond();
 	if (!strcmp(c, "wait-sync") && argc >= 3) {
 		exit(wait_sync(atoi(argv[2]), argc > 3,
 			       argc > 3 ? strtoull(argv[3], NULL, 0) : 0));

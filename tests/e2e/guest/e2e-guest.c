@@ -15,8 +15,8 @@
  *        e2e-guest utc PTPDEV   (a UTC page with tai_offset_sec = +37)
  *
  * make check-e2e (the page written by the QEMU adapter, e2e-hostd --serve
- * answering host time and page hash):
- *        e2e-guest respond &          the adapter's mapping responder
+ * answering host time and page hash; the adapter's TSC probes are answered
+ * by the shipped `vmclock respond`):
  *        e2e-guest wait-sync S [M]    synchronized (and marker != M) in S s;
  *                                     prints "MARKER GENERATION"
  *        e2e-guest devchecks          mmap == pread == host page, writes
@@ -46,7 +46,6 @@
 #include <vmclock/vmclock.h>
 
 #include "../mailbox.h"
-#include "../../../daemon/mailbox.h"
 
 #define DEV "/dev/vmclock0"
 #define SYSFS "/sys/bus/platform/devices/AMZNC10C:00/"

@@ -475,7 +475,11 @@ int guest_update(struct guest *g, const struct guest_update *u)
 {
 	struct vmclock_calibration gc;
 	struct vmclock_publish_result res;
-	int ret = 0;
+	struct vmclock_writer_update wu = {
+		&gc, g->awaiting_mapping ? VMCLOCK_STATUS_INITIALIZING : u->status,
+		u->leap, u->tai_offset, u->tai_valid
+	};
+	int ret;
 
 	if (g->stopped)
 		return 0;
@@ -488,23 +492,21 @@ int guest_update(struct guest *g, const struct guest_update *u)
 					      g->map_err_ns);
 	gc.time_esterror_ns = vmclock_add_sat(gc.time_esterror_ns,
 					      g->map_err_ns);
-	vmclock_writer_begin(g->w);
-	/*
-	 * The first line after a disruption is in a new counter domain: the
-	 * marker already told readers to drop the old line, so it is not
-	 * compared with it.
-	 */
-	if (g->remap)
+	if (!g->remap) {
+		ret = vmclock_writer_publish(g->w, &wu, &res);
+	} else {
+		/*
+		 * The first line after a disruption is in a new counter
+		 * domain: the marker already told readers to drop the old
+		 * line, so it is not compared with it.
+		 */
+		vmclock_writer_begin(g->w);
 		vmclock_writer_set_flags(g->w, 0, VMCLOCK_FLAG_TIME_MONOTONIC);
-	ret = vmclock_writer_set_calibration(g->w, &gc, &res);
-	if (g->remap)
+		ret = vmclock_writer_publish(g->w, &wu, &res);
 		vmclock_writer_set_flags(g->w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
-	g->remap = 0;
-	vmclock_writer_set_status(g->w, g->awaiting_mapping ?
-				  VMCLOCK_STATUS_INITIALIZING : u->status);
-	vmclock_writer_set_tai_offset(g->w, u->tai_offset, u->tai_valid);
-	vmclock_writer_set_leap(g->w, u->leap);
-	vmclock_writer_commit(g->w);
+		vmclock_writer_commit(g->w);
+		g->remap = 0;
+	}
 	if (res.adjusted)
 		log_debug("%s: line moved forward %llu ns for TIME_MONOTONIC",
 			  g->name, (unsigned long long)res.adjust_ns);

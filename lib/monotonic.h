@@ -34,17 +34,21 @@ static inline int vmc_line_at(const struct vmclock_line *l, uint64_t c,
 			      struct vmc_t192 *t)
 {
 	uint64_t d = c - l->counter_value, ticks = d >> 63 ? -d : d;
-	unsigned __int128 x = (unsigned __int128)ticks * l->period_frac, q;
+	unsigned __int128 x = (unsigned __int128)ticks * l->period_frac;
 	unsigned __int128 base = (unsigned __int128)l->time_sec << 64 |
-				 l->time_frac;
+				 l->time_frac, q;
+	uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x, below;
 	unsigned int s = l->shift;
-	uint64_t below;
 
 	if (s > 63)
 		return -1;
-	/* ticks * period / 2^s in 2^-64 s: q, and below / 2^64 of a unit. */
-	q = x >> s;
-	below = s ? (uint64_t)x << (64 - s) : 0;
+	/*
+	 * ticks * period / 2^s in 2^-64 s: q, and below / 2^64 of a unit.
+	 * (v << 1) << (63 - s) is v << (64 - s), and 0 for s = 0.
+	 */
+	q = (unsigned __int128)(hi >> s) << 64 |
+	    (lo >> s | (hi << 1) << (63 - s));
+	below = (lo << 1) << (63 - s);
 	if (!(d >> 63)) {
 		t->hi = base + q;
 		t->lo = below;

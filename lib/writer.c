@@ -22,18 +22,19 @@
 #include "internal.h"
 #include "monotonic.h"
 
+/* What every update touches comes first: a fleet's writers miss the cache. */
 struct vmclock_writer {
 	volatile struct vmclock_abi *page;
-	struct vmclock_writer_config cfg;
+	uint64_t flags;
+	uint32_t seq;
 	int in_txn;
 	int implicit_txn;
-	int adopted;
-	uint32_t seq;
-	uint64_t flags;
-	uint64_t marker;
-	uint64_t generation;
 	int have_line;
 	struct vmclock_line line;
+	struct vmclock_writer_config cfg;
+	int adopted;
+	uint64_t marker;
+	uint64_t generation;
 };
 
 static void put_flags(struct vmclock_writer *w, uint64_t flags)
@@ -243,79 +244,129 @@ static int monotonic_gap(const struct vmclock_writer *w,
 	return 0;
 }
 
-static void put_calibration(struct vmclock_writer *w, const struct vmclock_line *l,
-			    const struct vmclock_calibration *cal,
-			    uint64_t est_ns, uint64_t max_ns)
+/* Store a line and its errors; return the flags with their VALID bits. */
+static uint64_t put_calibration(struct vmclock_writer *w,
+				const struct vmclock_line *l,
+				const struct vmclock_calibration *cal,
+				uint64_t adj, uint64_t flags)
 {
 	volatile struct vmclock_abi *pg = w->page;
-	uint64_t flags = w->flags & ~(uint64_t)VMC_ERROR_FLAGS;
+	uint32_t v = cal->valid;
 
 	vmc_put64(pg, counter_value, l->counter_value);
 	vmc_put8(pg, counter_period_shift, l->shift);
 	vmc_put64(pg, counter_period_frac_sec, l->period_frac);
 	vmc_put64(pg, counter_period_esterror_rate_frac_sec,
-		  cal->valid & VMCLOCK_CAL_PERIOD_ESTERROR ? cal->period_esterror_rate : 0);
+		  v & VMCLOCK_CAL_PERIOD_ESTERROR ? cal->period_esterror_rate : 0);
 	vmc_put64(pg, counter_period_maxerror_rate_frac_sec,
-		  cal->valid & VMCLOCK_CAL_PERIOD_MAXERROR ? cal->period_maxerror_rate : 0);
+		  v & VMCLOCK_CAL_PERIOD_MAXERROR ? cal->period_maxerror_rate : 0);
 	vmc_put64(pg, time_sec, l->time_sec);
 	vmc_put64(pg, time_frac_sec, l->time_frac);
-	vmc_put64(pg, time_esterror_nanosec,
-		  cal->valid & VMCLOCK_CAL_TIME_ESTERROR ? est_ns : 0);
-	vmc_put64(pg, time_maxerror_nanosec,
-		  cal->valid & VMCLOCK_CAL_TIME_MAXERROR ? max_ns : 0);
-	if (cal->valid & VMCLOCK_CAL_PERIOD_ESTERROR)
+	/* Moved forward by adj ns: both time errors grow by as much. */
+	vmc_put64(pg, time_esterror_nanosec, v & VMCLOCK_CAL_TIME_ESTERROR ?
+		  vmclock_add_sat(cal->time_esterror_ns, adj) : 0);
+	vmc_put64(pg, time_maxerror_nanosec, v & VMCLOCK_CAL_TIME_MAXERROR ?
+		  vmclock_add_sat(cal->time_maxerror_ns, adj) : 0);
+	flags &= ~(uint64_t)VMC_ERROR_FLAGS;
+	if (v & VMCLOCK_CAL_PERIOD_ESTERROR)
 		flags |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID;
-	if (cal->valid & VMCLOCK_CAL_PERIOD_MAXERROR)
+	if (v & VMCLOCK_CAL_PERIOD_MAXERROR)
 		flags |= VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
-	if (cal->valid & VMCLOCK_CAL_TIME_ESTERROR)
+	if (v & VMCLOCK_CAL_TIME_ESTERROR)
 		flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID;
-	if (cal->valid & VMCLOCK_CAL_TIME_MAXERROR)
+	if (v & VMCLOCK_CAL_TIME_MAXERROR)
 		flags |= VMCLOCK_FLAG_TIME_MAXERROR_VALID;
-	put_flags(w, flags);
 	w->line = *l;
 	w->have_line = 1;
+	return flags;
+}
+
+/*
+ * The line to publish for @cal and how far (ns, rounded up) it was moved
+ * forward for TIME_MONOTONIC; the page is not touched.
+ */
+static int prepare_line(const struct vmclock_writer *w,
+			const struct vmclock_calibration *cal,
+			struct vmclock_line *nl, uint64_t *adj)
+{
+	struct vmclock_u128 gap = { 0, 0 };
+
+	*nl = (struct vmclock_line){ cal->counter_value, cal->period_frac,
+				     cal->time_sec, cal->time_frac,
+				     cal->period_shift };
+	*adj = 0;
+	if (cal->period_shift > 63 || cal->period_frac == 0)
+		return -EINVAL;
+	/* Nearly always the new line is not behind: say so quickly, exactly. */
+	if (!(w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) || !w->have_line ||
+	    vmc_not_behind(&w->line, nl, cal->switch_counter,
+			   w->cfg.publish_window_ticks))
+		return 0;
+	if (monotonic_gap(w, nl, cal->switch_counter, &gap))
+		return -ERANGE;
+	if (!gap.hi && !gap.lo)
+		return 0;
+	if (w->cfg.policy == VMCLOCK_MONOTONIC_REFUSE || line_advance(nl, gap))
+		return -ERANGE;
+	*adj = vmclock_scale(gap, VMCLOCK_NSEC_PER_SEC, 64, VMCLOCK_ROUND_UP);
+	/* A saturated gap may fall short: check, never assume. */
+	if (monotonic_gap(w, nl, cal->switch_counter, &gap) || gap.hi || gap.lo)
+		return -ERANGE;
+	return 0;
 }
 
 VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
 					   const struct vmclock_calibration *cal,
 					   struct vmclock_publish_result *res)
 {
-	struct vmclock_line nl = { cal->counter_value, cal->period_frac,
-				   cal->time_sec, cal->time_frac,
-				   cal->period_shift };
-	struct vmclock_u128 gap = { 0, 0 };
-	uint64_t adj = 0;
+	struct vmclock_line nl;
+	uint64_t adj;
+	int ret = prepare_line(w, cal, &nl, &adj);
 
-	if (res)
-		memset(res, 0, sizeof(*res));
-	if (cal->period_shift > 63 || cal->period_frac == 0)
-		return -EINVAL;
-	/* Nearly always the new line is not behind: say so quickly, exactly. */
-	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line &&
-	    !vmc_not_behind(&w->line, &nl, cal->switch_counter,
-			    w->cfg.publish_window_ticks)) {
-		if (monotonic_gap(w, &nl, cal->switch_counter, &gap))
-			return -ERANGE;
-		if (gap.hi || gap.lo) {
-			if (w->cfg.policy == VMCLOCK_MONOTONIC_REFUSE ||
-			    line_advance(&nl, gap))
-				return -ERANGE;
-			adj = vmclock_scale(gap, VMCLOCK_NSEC_PER_SEC, 64,
-					    VMCLOCK_ROUND_UP);
-			/* A saturated gap may fall short: check, never assume. */
-			if (monotonic_gap(w, &nl, cal->switch_counter, &gap) ||
-			    gap.hi || gap.lo)
-				return -ERANGE;
-		}
-	}
 	if (res) {
-		res->adjusted = adj != 0;
-		res->adjust_ns = adj;
+		memset(res, 0, sizeof(*res));
+		res->adjusted = !ret && adj != 0;
+		res->adjust_ns = ret ? 0 : adj;
+	}
+	if (ret)
+		return ret;
+	txn_enter(w);
+	put_flags(w, put_calibration(w, &nl, cal, adj, w->flags));
+	return txn_leave(w, 0);
+}
+
+VMC_API int vmclock_writer_publish(struct vmclock_writer *w,
+				   const struct vmclock_writer_update *u,
+				   struct vmclock_publish_result *res)
+{
+	volatile struct vmclock_abi *pg = w->page;
+	struct vmclock_line nl;
+	uint64_t adj = 0, flags;
+	int ret = u->cal ? prepare_line(w, u->cal, &nl, &adj) : 0;
+
+	if (res) {
+		memset(res, 0, sizeof(*res));
+		res->adjusted = !ret && adj != 0;
+		res->adjust_ns = ret ? 0 : adj;
 	}
 	txn_enter(w);
-	put_calibration(w, &nl, cal, vmclock_add_sat(cal->time_esterror_ns, adj),
-			vmclock_add_sat(cal->time_maxerror_ns, adj));
-	return txn_leave(w, 0);
+	flags = w->flags;
+	if (u->cal && !ret)
+		flags = put_calibration(w, &nl, u->cal, adj, flags);
+	if (u->status <= VMCLOCK_STATUS_UNRELIABLE)
+		vmc_put8(pg, clock_status, u->status);
+	else if (!ret)
+		ret = -EINVAL;
+	vmc_put16(pg, tai_offset_sec, (uint16_t)u->tai_offset_sec);
+	flags &= ~(uint64_t)VMCLOCK_FLAG_TAI_OFFSET_VALID;
+	if (u->tai_valid)
+		flags |= VMCLOCK_FLAG_TAI_OFFSET_VALID;
+	if (u->leap <= VMCLOCK_LEAP_POST_NEG)
+		vmc_put8(pg, leap_indicator, u->leap);
+	else if (!ret)
+		ret = -EINVAL;
+	put_flags(w, flags);
+	return txn_leave(w, ret);
 }
 
 VMC_API int vmclock_writer_clear_calibration(struct vmclock_writer *w)

@@ -195,6 +195,44 @@ int vmclock_writer_set_calibration(struct vmclock_writer *w,
 				   struct vmclock_publish_result *res);
 
 /**
+ * struct vmclock_writer_update - what a periodic update publishes
+ * @cal: the new calibration, or NULL to leave the line as it is.
+ * @status: clock_status, VMCLOCK_STATUS_*.
+ * @leap: leap_indicator, VMCLOCK_LEAP_*.
+ * @tai_offset_sec: TAI - UTC.
+ * @tai_valid: whether to set VMCLOCK_FLAG_TAI_OFFSET_VALID.
+ */
+struct vmclock_writer_update {
+	const struct vmclock_calibration *cal;
+	uint8_t status;
+	uint8_t leap;
+	int16_t tai_offset_sec;
+	int tai_valid;
+};
+
+/**
+ * vmclock_writer_publish() - a whole periodic update in one call
+ * @w: the writer.
+ * @u: the calibration, status, TAI offset and leap indicator.
+ * @res: what was done for TIME_MONOTONIC (may be NULL).
+ *
+ * The page ends up byte for byte as after vmclock_writer_set_calibration(),
+ * vmclock_writer_set_status(), vmclock_writer_set_tai_offset() and
+ * vmclock_writer_set_leap() in one transaction (the caller's, if one is
+ * open, else its own with one notification), for less work: a hypervisor
+ * updating many pages calls this once per page.  A calibration that is
+ * refused, or a bad status or leap indicator, leaves that part of the page
+ * as it was; the rest is published.
+ *
+ * Return: 0, or the first error of the calibration (as
+ * vmclock_writer_set_calibration()), the status or the leap indicator
+ * (-EINVAL).
+ */
+int vmclock_writer_publish(struct vmclock_writer *w,
+			   const struct vmclock_writer_update *u,
+			   struct vmclock_publish_result *res);
+
+/**
  * vmclock_writer_clear_calibration() - withdraw precise time
  * @w: the writer.
  *

@@ -808,3 +808,110 @@ TEST(time_monotonic_publishes_what_the_exact_check_says)
 		vmclock_writer_destroy(w);
 	}
 }
+
+/*
+ * vmclock_writer_publish() is the four setters in one transaction: the
+ * same page bytes, the same result and the same notifications, over random
+ * updates (lines ahead, behind and refused, bad status and leap values),
+ * also inside a transaction the caller holds.
+ */
+static union {
+	struct vmclock_abi abi;
+	uint8_t bytes[4096];
+} page2 __attribute__((aligned(4096)));
+
+static uint32_t last_seq[2];
+static int count[2];
+
+static void on_notify2(void *ctx, uint32_t seq)
+{
+	int i = ctx == &page2;
+
+	last_seq[i] = seq;
+	count[i]++;
+}
+
+TEST(publish_is_the_four_setters_in_one_transaction)
+{
+	int i, k;
+
+	for (i = 0; i < 400; i++) {
+		struct vmclock_writer_config cfg = {
+			.counter_id = VMCLOCK_COUNTER_X86_TSC,
+			.time_type = VMCLOCK_TIME_TAI, .size = 4096,
+			.policy = test_rand_below(2) ? VMCLOCK_MONOTONIC_ADJUST :
+						       VMCLOCK_MONOTONIC_REFUSE,
+			.publish_window_ticks = test_rand_below(3000000),
+			.notify = on_notify2, .notify_ctx = &page,
+		};
+		struct vmclock_writer *a, *b;
+		struct vmclock_line prev = some_line();
+		uint64_t c = prev.counter_value;
+
+		memset(&page, 0, sizeof(page));
+		a = vmclock_writer_create(&page, sizeof(page), &cfg);
+		REQUIRE(a);
+		if (test_rand_below(4))
+			vmclock_writer_set_flags(a, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+		memcpy(&page2, &page, sizeof(page));
+		cfg.adopt = 1;
+		cfg.notify_ctx = &page2;
+		b = vmclock_writer_create(&page2, sizeof(page2), &cfg);
+		REQUIRE(b);
+		count[0] = count[1] = 0;
+		for (k = 0; k < 20; k++) {
+			struct vmclock_calibration cal;
+			struct vmclock_publish_result ra, rb;
+			struct vmclock_writer_update u;
+			struct vmclock_line nl;
+			int ea, eb, held = test_rand_below(4) == 0;
+
+			c += test_rand_below(3000000000ull);
+			nl = near_line(&prev, c, cfg.publish_window_ticks);
+			memset(&cal, 0, sizeof(cal));
+			cal.counter_value = nl.counter_value;
+			cal.period_frac = test_rand_below(20) ? nl.period_frac : 0;
+			cal.period_shift = test_rand_below(20) ? nl.shift : 64;
+			cal.time_sec = nl.time_sec;
+			cal.time_frac = nl.time_frac;
+			cal.period_esterror_rate = test_rand();
+			cal.period_maxerror_rate = test_rand();
+			cal.time_esterror_ns = edgy64();
+			cal.time_maxerror_ns = edgy64();
+			cal.valid = (uint32_t)test_rand_below(16);
+			cal.switch_counter = c;
+			u = (struct vmclock_writer_update){
+				test_rand_below(8) ? &cal : NULL,
+				(uint8_t)test_rand_below(6),
+				(uint8_t)test_rand_below(7),
+				(int16_t)test_rand(), (int)test_rand_below(2) };
+			vmclock_writer_begin(a);
+			ea = u.cal ? vmclock_writer_set_calibration(a, u.cal, &ra) : 0;
+			if (!u.cal)
+				memset(&ra, 0, sizeof(ra));
+			if (vmclock_writer_set_status(a, u.status) && !ea)
+				ea = -EINVAL;
+			vmclock_writer_set_tai_offset(a, u.tai_offset_sec, u.tai_valid);
+			if (vmclock_writer_set_leap(a, u.leap) && !ea)
+				ea = -EINVAL;
+			vmclock_writer_commit(a);
+			if (held)
+				vmclock_writer_begin(b);
+			eb = vmclock_writer_publish(b, &u, &rb);
+			if (held) {
+				CHECK(page2.abi.seq_count & 1);
+				vmclock_writer_commit(b);
+			}
+			CHECK_EQ_INT(ea, eb);
+			CHECK_EQ_INT(ra.adjusted, rb.adjusted);
+			CHECK_EQ_U64(ra.adjust_ns, rb.adjust_ns);
+			CHECK(!memcmp(&page, &page2, sizeof(page)));
+			CHECK_EQ_INT(count[0], count[1]);
+			CHECK_EQ_U64(last_seq[0], last_seq[1]);
+			if (vmclock_writer_line(b, &prev))
+				prev = some_line();
+		}
+		vmclock_writer_destroy(a);
+		vmclock_writer_destroy(b);
+	}
+}

@@ -29,13 +29,13 @@
 #include <vmclock/vmclock-bounded.h>
 #include <vmclock/vmclock.h>
 
+#include "../lib/page.h"
 #include "common.h"
-#include "proto.h"
 
-static struct vmclock_reader *rd_mmap, *rd_pread;
+static struct vmclock_reader *rd_mmap, *rd_lfence, *rd_pread;
 static struct vmclock_bounded *bd_precise, *bd_basic;
-static struct proto_reader *proto, *pr_tscp, *pr_noest, *pr_rdtsc, *pr_premul,
-	*pr_keyed;
+/* The page decoded once, for the arithmetic alone (exact against fast). */
+static struct vmc_decoded dec;
 static int page_fd = -1;
 static const volatile struct vmclock_abi *bench_map;
 static unsigned long errors;
@@ -145,75 +145,52 @@ OP(lenient_read)
 	}
 }
 
-OP(proto_bounded_read)
+/* The same read with lfence; rdtsc instead of rdtscp. */
+OP(bounded_read_lfence)
 {
-	struct vmclock_reading r;
+	struct vmclock_bounds b;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (proto_now(proto, &r))
+		if (vmclock_reader_bounds(rd_lfence, &b))
 			errors++;
-		bench_keep(r.earliest_ns);
+		bench_keep(b.earliest_ns);
 	}
 }
 
-OP(proto_tscp_bounded_read)
+static inline uint64_t counter_tscp(void)
 {
-	struct vmclock_reading r;
+	uint32_t lo, hi, aux;
+
+	__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * The arithmetic alone, after an rdtscp: the exact path (vmc_eval_bounds())
+ * and the premultiplied one (vmc_fast_bounds()) on the same decoded page.
+ */
+OP(arith_exact)
+{
+	struct vmclock_bounds b = { 0 };
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (proto_now_tscp(pr_tscp, &r))
+		if (vmc_eval_bounds(&dec, counter_tscp(), &b))
 			errors++;
-		bench_keep(r.earliest_ns);
+		bench_keep(b.earliest_ns);
 	}
 }
 
-OP(proto_noest_bounded_read)
+OP(arith_fast)
 {
-	struct vmclock_reading r;
+	struct vmclock_bounds b = { 0 };
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (proto_now_noest(pr_noest, &r))
+		if (!vmc_fast_bounds(&dec, counter_tscp(), &b))
 			errors++;
-		bench_keep(r.earliest_ns);
-	}
-}
-
-OP(proto_rdtsc_bounded_read)
-{
-	struct vmclock_reading r;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (proto_now_rdtsc(pr_rdtsc, &r))
-			errors++;
-		bench_keep(r.earliest_ns);
-	}
-}
-
-OP(proto_premul_bounded_read)
-{
-	struct vmclock_reading r;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (proto_now_premul(pr_premul, &r))
-			errors++;
-		bench_keep(r.earliest_ns);
-	}
-}
-
-OP(proto_keyed_bounded_read)
-{
-	struct vmclock_reading r;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (proto_now_keyed(pr_keyed, &r))
-			errors++;
-		bench_keep(r.earliest_ns);
+		bench_keep(b.earliest_ns);
 	}
 }
 
@@ -227,7 +204,8 @@ floor_read(int ordered)
 
 	do {
 		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-		c = ordered ? bench_rdtsc_ordered() : bench_rdtsc();
+		c = ordered == 2 ? counter_tscp() :
+		    ordered ? bench_rdtsc_ordered() : bench_rdtsc();
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
 	} while ((s1 & 1) || s1 != s2);
@@ -240,6 +218,14 @@ OP(floor_seq_lfence_rdtsc)
 
 	for (i = 0; i < n; i++)
 		bench_keep(floor_read(1));
+}
+
+OP(floor_seq_rdtscp)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		bench_keep(floor_read(2));
 }
 
 OP(floor_seq_rdtsc)
@@ -334,14 +320,12 @@ static struct op ops[] = {
 	O(clock_gettime_tai, 1),
 	O(clock_gettime_monotonic, 1),
 	O(bounded_read, 1),
+	O(bounded_read_lfence, 1),
 	O(strict_read, 1),
 	O(lenient_read, 1),
-	O(proto_bounded_read, 1),
-	O(proto_tscp_bounded_read, 1),
-	O(proto_noest_bounded_read, 1),
-	O(proto_rdtsc_bounded_read, 1),
-	O(proto_premul_bounded_read, 1),
-	O(proto_keyed_bounded_read, 1),
+	O(arith_exact, 1),
+	O(arith_fast, 1),
+	O(floor_seq_rdtscp, 1),
 	O(floor_seq_lfence_rdtsc, 1),
 	O(floor_seq_rdtsc, 1),
 	O(bounded_now_precise, 1),
@@ -366,6 +350,7 @@ static struct op *find_op(const char *name)
 static int setup(const char *dir, struct bench_page *pg)
 {
 	struct vmclock_bounded_config basic = { .mode = VMCLOCK_BOUND_BASIC };
+	struct vmclock_abi snap;
 	char name[64];
 	int err;
 
@@ -377,17 +362,16 @@ static int setup(const char *dir, struct bench_page *pg)
 	setenv("VMCLOCK_ACCESS", "pread", 1);
 	rd_pread = vmclock_reader_open(pg->path);
 	unsetenv("VMCLOCK_ACCESS");
-	proto = proto_open(pg->path);
-	pr_tscp = proto_open(pg->path);
-	pr_noest = proto_open(pg->path);
-	pr_rdtsc = proto_open(pg->path);
-	pr_premul = proto_open(pg->path);
-	pr_keyed = proto_open(pg->path);
-	if (!rd_mmap || !rd_pread || !proto || !pr_tscp || !pr_noest ||
-	    !pr_rdtsc || !pr_premul || !pr_keyed)
+	setenv("VMCLOCK_COUNTER_READ", "lfence", 1);
+	rd_lfence = vmclock_reader_open(pg->path);
+	unsetenv("VMCLOCK_COUNTER_READ");
+	if (!rd_mmap || !rd_pread || !rd_lfence)
 		return -errno;
 	page_fd = open(pg->path, O_RDONLY | O_CLOEXEC);
 	bench_map = pg->map;
+	if (vmclock_reader_snapshot(rd_mmap, &snap))
+		return -EIO;
+	vmc_decode(&snap, VMCLOCK_DEFAULT_DRIFT_PPB, &dec);
 	bd_precise = vmclock_bounded_create(rd_mmap, NULL);
 	/* Basic mode needs its own reader: a handle owns its reader's events. */
 	bd_basic = vmclock_bounded_create(vmclock_reader_open(pg->path), &basic);
@@ -398,22 +382,22 @@ static int setup(const char *dir, struct bench_page *pg)
 
 static void print_reading(void)
 {
-	struct vmclock_reading r, p;
+	struct vmclock_reading r;
 	struct vmclock_bound bb;
 	struct timespec ts;
-	int e1, e2;
+	int e1;
 
 	e1 = vmclock_reader_now(rd_mmap, &r);
-	e2 = proto_now(proto, &p);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	basic_want = vmclock_bounded_now(bd_basic, &bb);
-	printf("# page: now=%d utc-realtime=%lld ns maxerror=%llu ns; proto=%d "
-	       "maxerror=%llu; basic mode returns %d (%s)\n",
+	printf("# page: now=%d utc-realtime=%lld ns maxerror=%llu ns; "
+	       "basic mode returns %d (%s)\n",
 	       e1, (long long)(r.utc_ns - ((long long)ts.tv_sec * 1000000000 +
 					   ts.tv_nsec)),
-	       (unsigned long long)r.maxerror_ns, e2,
-	       (unsigned long long)p.maxerror_ns, basic_want,
+	       (unsigned long long)r.maxerror_ns, basic_want,
 	       basic_want ? vmclock_bounded_strerror(basic_want) : "bounded");
+	printf("# counter read: %s\n", getenv("VMCLOCK_COUNTER_READ") ?
+	       "lfence; rdtsc (VMCLOCK_COUNTER_READ)" : "rdtscp where the CPU has it");
 }
 
 /* One batch: ns per call. */
@@ -493,7 +477,11 @@ static void report(unsigned int rounds, unsigned int batch)
 	printf("ratio bounded_read_pread/bounded_read = %.3f\n",
 	       ratio("bounded_read_pread", "bounded_read", rounds));
 	printf("# errors (unexpected returns) = %lu\n", errors);
-	printf("# prototypes agree with the library: %s\n", agree() ? "yes" : "no");
+	printf("ratio bounded_read/bounded_read_lfence = %.3f\n",
+	       ratio("bounded_read", "bounded_read_lfence", rounds));
+	printf("ratio arith_exact/arith_fast = %.3f\n",
+	       ratio("arith_exact", "arith_fast", rounds));
+	printf("# fast path agrees with the exact path: %s\n", agree() ? "yes" : "no");
 	free(rt);
 	free(rl);
 }
@@ -509,21 +497,25 @@ static int same(const struct vmclock_reading *a,
 	       a->flags == b->flags && a->seq_count == b->seq_count;
 }
 
-/* The prototypes against the library at counters around the calibration. */
+/*
+ * The reader's cached reads (the fast path, where it answers) against the
+ * pure exact computation, at counters around the calibration.
+ */
 static int agree(void)
 {
 	uint64_t cv = bench_map->counter_value, c, x = 88172645463325252ull;
-	struct vmclock_reading l, p, q;
-	int i, ok = 1;
+	struct vmclock_reading l, e;
+	struct vmclock_abi snap;
+	int i, ok = !vmclock_reader_snapshot(rd_mmap, &snap);
 
 	for (i = 0; i < 2000 && ok; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		/* deltas of 0..2^(i % 50) ticks, and a few before cv */
 		c = cv + (x >> (64 - i % 50 - 1)) - (i % 7 == 0 ? 3000 : 0);
 		ok = !vmclock_reader_read_at(rd_mmap, c, &l) &&
-		     !proto_read_at(proto, c, &p) &&
-		     !proto_read_at_premul(pr_premul, c, &q) && same(&l, &p) &&
-		     same(&l, &q);
+		     !vmclock_reading_from_page(&snap, c, VMCLOCK_DEFAULT_DRIFT_PPB,
+						&e) &&
+		     same(&l, &e);
 	}
 	return ok;
 }
@@ -536,7 +528,9 @@ static int smoke(void)
 		    "the library maps the tmpfs page");
 	bench_check(vmclock_reader_method(rd_pread) == VMCLOCK_ACCESS_PREAD,
 		    "VMCLOCK_ACCESS=pread reads through pread");
-	bench_note(agree(), "the prototypes agree with the library bit for bit");
+	bench_check(agree(), "the fast path agrees with the exact path bit for bit");
+	bench_check(vmc_fast_bounds(&dec, counter_tscp(), &(struct vmclock_bounds){ 0 }),
+		    "the bench page's reads take the fast path");
 	run_rounds(3, 20);
 	for (k = 0; k < NOPS; k++)
 		bench_check(ops[k].ns[0] > 0, ops[k].name);

@@ -67,10 +67,46 @@ static inline int vmc_t192_lt(const struct vmc_t192 *a, const struct vmc_t192 *b
 }
 
 /*
+ * From @c to @c + @w the time of a line grows by w * period / 2^shift,
+ * exactly, when its signed counter distance does not wrap on the way
+ * (|d| < 2^62, w <= 2^40) and no time leaves [0, 2^64) s (at @c below
+ * 2^63 s; the growth is below 2^40 s).  Then two lines of one shift that
+ * are in order at @c stay in order at @c + @w if the new one is not
+ * slower, and otherwise iff their distance at @c covers
+ * w * (slower period difference) / 2^shift: one product, not two
+ * evaluations.
+ */
+static inline int vmc_linear(const struct vmclock_line *l, uint64_t c,
+			     const struct vmc_t192 *t, uint64_t w)
+{
+	uint64_t d = c - l->counter_value;
+
+	return w <= 1ull << 40 && d + (1ull << 62) < 1ull << 63 &&
+	       !(uint64_t)(t->hi >> 127);
+}
+
+static inline int vmc_still_ahead(const struct vmc_t192 *to,
+				  const struct vmc_t192 *tn, uint64_t po,
+				  uint64_t pn, unsigned int s, uint64_t w)
+{
+	unsigned __int128 x, dhi, need_hi;
+	uint64_t dlo, need_lo;
+
+	if (pn >= po)
+		return 1;
+	/* tn - to, and w (po - pn) / 2^s, both in 2^-128 s. */
+	dlo = tn->lo - to->lo;
+	dhi = tn->hi - to->hi - (tn->lo < to->lo);
+	x = (unsigned __int128)w * (po - pn);
+	need_hi = x >> s;
+	need_lo = (uint64_t)((uint64_t)x << 1) << (63 - s);
+	return dhi > need_hi || (dhi == need_hi && dlo >= need_lo);
+}
+
+/*
  * 1 when @nl gives a time at or after @old's at both @c and @c + @window
  * (so over the whole window: the lines differ linearly), every time in
- * range; 0 when not so or not sure, for the exact check to decide.  Both
- * shifts must be 0..63.
+ * range; 0 when not so or not sure, for the exact check to decide.
  */
 static inline int vmc_not_behind(const struct vmclock_line *old,
 				 const struct vmclock_line *nl, uint64_t c,
@@ -81,6 +117,10 @@ static inline int vmc_not_behind(const struct vmclock_line *old,
 	if (vmc_line_at(old, c, &to) || vmc_line_at(nl, c, &tn) ||
 	    vmc_t192_lt(&tn, &to))
 		return 0;
+	if (old->shift == nl->shift && vmc_linear(old, c, &to, window) &&
+	    vmc_linear(nl, c, &tn, window))
+		return vmc_still_ahead(&to, &tn, old->period_frac,
+				       nl->period_frac, nl->shift, window);
 	c += window;
 	if (vmc_line_at(old, c, &to) || vmc_line_at(nl, c, &tn) ||
 	    vmc_t192_lt(&tn, &to))

@@ -43,10 +43,9 @@ static void put_flags(struct vmclock_writer *w, uint64_t flags)
 	vmc_put64(w->page, flags, flags);
 }
 
-VMC_API int vmclock_writer_begin(struct vmclock_writer *w)
+/* Seq odd, then the fields: readers retry until commit. */
+static inline void begin(struct vmclock_writer *w)
 {
-	if (w->in_txn)
-		return -EBUSY;
 	/* An adopted page left odd by a dead writer stays odd until commit. */
 	if (!(w->seq & 1))
 		w->seq++;
@@ -54,6 +53,23 @@ VMC_API int vmclock_writer_begin(struct vmclock_writer *w)
 	/* Readers must see seq odd before any field changes. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	w->in_txn = 1;
+}
+
+static inline void commit(struct vmclock_writer *w)
+{
+	w->seq++;
+	/* Every field store is visible before seq turns even. */
+	__atomic_store_n(&w->page->seq_count, vmc_le32(w->seq), __ATOMIC_RELEASE);
+	w->in_txn = 0;
+	if (w->cfg.notify)
+		w->cfg.notify(w->cfg.notify_ctx, w->seq);
+}
+
+VMC_API int vmclock_writer_begin(struct vmclock_writer *w)
+{
+	if (w->in_txn)
+		return -EBUSY;
+	begin(w);
 	return 0;
 }
 
@@ -61,12 +77,7 @@ VMC_API int vmclock_writer_commit(struct vmclock_writer *w)
 {
 	if (!w->in_txn)
 		return -EINVAL;
-	w->seq++;
-	/* Every field store is visible before seq turns even. */
-	__atomic_store_n(&w->page->seq_count, vmc_le32(w->seq), __ATOMIC_RELEASE);
-	w->in_txn = 0;
-	if (w->cfg.notify)
-		w->cfg.notify(w->cfg.notify_ctx, w->seq);
+	commit(w);
 	return 0;
 }
 
@@ -75,14 +86,14 @@ static void txn_enter(struct vmclock_writer *w)
 {
 	w->implicit_txn = !w->in_txn;
 	if (w->implicit_txn)
-		vmclock_writer_begin(w);
+		begin(w);
 }
 
 static int txn_leave(struct vmclock_writer *w, int ret)
 {
 	if (w->implicit_txn) {
 		w->implicit_txn = 0;
-		vmclock_writer_commit(w);
+		commit(w);
 	}
 	return ret;
 }
@@ -104,14 +115,17 @@ static uint32_t initial_seq(volatile struct vmclock_abi *pg, size_t len)
 	return seq & ~1u;
 }
 
-/* Set up a fresh page inside an open transaction: seq is odd throughout. */
-static void init_page(struct vmclock_writer *w, size_t len)
+/*
+ * Set up a fresh page inside an open transaction: seq is odd throughout.
+ * @len bytes are there (zeroed); @avail is the page's, for its checks.
+ */
+static void init_page(struct vmclock_writer *w, size_t len, size_t avail)
 {
 	volatile struct vmclock_abi *pg = w->page;
 	volatile uint8_t *b = (volatile uint8_t *)pg;
 	size_t i, seq_at = offsetof(struct vmclock_abi, seq_count);
 
-	w->seq = initial_seq(pg, len);
+	w->seq = initial_seq(pg, avail);
 	vmclock_writer_begin(w);
 	for (i = 0; i < len; i++)
 		if (i < seq_at || i >= seq_at + sizeof(pg->seq_count))
@@ -153,10 +167,14 @@ VMC_API struct vmclock_writer *vmclock_writer_create(volatile void *page, size_t
 						     const struct vmclock_writer_config *cfg)
 {
 	struct vmclock_writer *w;
+	size_t avail = len;
 
+	/* The struct alone: a shadow of a page of cfg->size bytes elsewhere. */
+	if (cfg && len == sizeof(struct vmclock_abi))
+		avail = cfg->size;
 	if (!page || ((uintptr_t)page & 7) || !cfg ||
 	    len < sizeof(struct vmclock_abi) ||
-	    cfg->size < sizeof(struct vmclock_abi) || cfg->size > len) {
+	    cfg->size < sizeof(struct vmclock_abi) || cfg->size > avail) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -165,7 +183,7 @@ VMC_API struct vmclock_writer *vmclock_writer_create(volatile void *page, size_t
 		return NULL;
 	w->page = page;
 	w->cfg = *cfg;
-	if (cfg->adopt && can_adopt(w->page, len, cfg)) {
+	if (cfg->adopt && can_adopt(w->page, avail, cfg)) {
 		if (vmc_get8(w->page, counter_id) != cfg->counter_id ||
 		    vmc_get8(w->page, time_type) != cfg->time_type) {
 			free(w);
@@ -179,7 +197,7 @@ VMC_API struct vmclock_writer *vmclock_writer_create(volatile void *page, size_t
 		/* A writer died mid-update: make seq_count even again. */
 		vmclock_writer_begin(w);
 	} else {
-		init_page(w, len);
+		init_page(w, len, avail);
 	}
 	vmclock_writer_commit(w);
 	return w;

@@ -127,7 +127,12 @@ struct vmclock_writer;
  * vmclock_writer_create() - take charge of a page
  * @page: the page memory, @len bytes, writable, 8-byte aligned; must stay
  *	valid until vmclock_writer_destroy().
- * @len: bytes at @page, at least sizeof(struct vmclock_abi).
+ * @len: bytes at @page, at least sizeof(struct vmclock_abi) and at least
+ *	@cfg->size, except that exactly sizeof(struct vmclock_abi) bytes may
+ *	hold a page of any @cfg->size: a shadow of a page the caller cannot
+ *	map, which it copies to the page after each commit (the notify hook)
+ *	in the sequence lock's order: seq_count odd, the other fields,
+ *	seq_count even.  The bytes beyond the struct are then the caller's.
  * @cfg: the set-up.
  *
  * A fresh page (or one that is not valid, or @cfg->adopt == 0) is zeroed and

@@ -915,3 +915,42 @@ TEST(publish_is_the_four_setters_in_one_transaction)
 		vmclock_writer_destroy(b);
 	}
 }
+
+/*
+ * A writer on the struct alone (a shadow of a page it cannot map): the
+ * size field says the whole page, only the struct is written, and a
+ * valid shadow of a page of that size is adopted.
+ */
+TEST(a_shadow_of_the_struct_stands_for_a_page)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC, .time_type = VMCLOCK_TIME_TAI,
+		.size = 4096, .adopt = 1,
+	};
+	struct vmclock_calibration c = line_1ghz(0, 1800000000, 0);
+	struct vmclock_writer *w;
+	uint32_t seq;
+
+	memset(&page, 0xa5, sizeof(page));
+	w = vmclock_writer_create(&page, sizeof(struct vmclock_abi), &cfg);
+	REQUIRE(w);
+	CHECK(!vmclock_writer_adopted(w));
+	CHECK_EQ_U64(page.abi.size, 4096);
+	CHECK_EQ_U64(page.abi.magic, VMCLOCK_MAGIC);
+	/* Only the struct is the writer's: the bytes after it are not touched. */
+	CHECK_EQ_U64(page.bytes[sizeof(struct vmclock_abi)], 0xa5);
+	CHECK_EQ_U64(page.bytes[4095], 0xa5);
+	CHECK(vmclock_page_validate(&page, 4096, NULL) == 0);
+	REQUIRE(vmclock_writer_set_calibration(w, &c, NULL) == 0);
+	seq = page.abi.seq_count;
+	vmclock_writer_destroy(w);
+	w = vmclock_writer_create(&page, sizeof(struct vmclock_abi), &cfg);
+	REQUIRE(w);
+	CHECK(vmclock_writer_adopted(w));
+	CHECK_EQ_U64(page.abi.seq_count, seq);
+	vmclock_writer_destroy(w);
+	/* Other lengths below the size stay refused. */
+	CHECK(!vmclock_writer_create(&page, sizeof(struct vmclock_abi) + 8, &cfg));
+	cfg.size = 64;
+	CHECK(!vmclock_writer_create(&page, sizeof(struct vmclock_abi), &cfg));
+}

@@ -387,7 +387,7 @@ static int run_cmd(struct daemon *d, enum cmd_id id,
 	case C_ADD_QEMU:
 		if (!qemu_guest_add)
 			return -ENOTSUP;
-		return qemu_guest_add(d, req, err, errlen);
+		return qemu_guest_add(d, req, json, err, errlen);
 	default:
 		break;
 	}
@@ -395,6 +395,12 @@ static int run_cmd(struct daemon *d, enum cmd_id id,
 	if (!g) {
 		snprintf(err, errlen, "no guest \"%s\"", name);
 		return -ENOENT;
+	}
+	/* An add-qemu guest whose QEMU has not confirmed its RAM file yet. */
+	if (!g->w) {
+		snprintf(err, errlen, "guest \"%s\" has no page yet: vmclockctl status %s says why",
+			 name, name);
+		return -EAGAIN;
 	}
 	return run_guest_cmd(d, g, id, req, err, errlen);
 }

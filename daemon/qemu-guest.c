@@ -4,6 +4,12 @@
  * page is in a QEMU's RAM file, with the doorbell, the QMP events and the
  * measured counter mapping wired into the daemon's guest pages.
  *
+ * A control client names the RAM file, so nothing is opened for writing
+ * until QEMU, over QMP, has said that this file is its guest RAM (and the
+ * QMP peer could write it itself): before that the guest has no page
+ * (g->w == NULL, stopped) and waits.  Each new QMP connection checks
+ * again, so a QEMU restarted on another file moves the page with it.
+ *
  * What each event does to the page (docs/qemu.md):
  *  - destination of a live migration (MIGRATION completed after our
  *    "incoming"): adopt the page that came in the RAM, new marker, same
@@ -17,14 +23,28 @@
  * A guest whose VMM sets the mapping (set-counter-mapping, no mailbox)
  * keeps it across STOP/RESUME.
  *
- * The daemon loop runs this: one sched timer (reconnects, measurements)
- * and each QMP socket as a sched fd.
+ * Across a restart of vmclockd, RUN-DIR/guests/.NAME.qemu keeps what
+ * add-qemu was given and the adapter's own state (an incoming migration
+ * under way, the measured mapping's uncertainty); .NAME.qemu-page is the
+ * page's state (guest.c).  Guest names never start with a dot, so neither
+ * can be any guest's page.  On re-attach the page is adopted (marker and
+ * generation kept), what QEMU did meanwhile is caught up with (a stop, a
+ * resume, a migration that completed), and a measured mapping is measured
+ * again: INITIALIZING meanwhile, and a new marker only if it moved.
+ *
+ * The daemon loop runs this: one sched timer (reconnects, checks,
+ * measurements) and each QMP socket as a sched fd.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <vmclock/vmclock-writer.h>
 
@@ -38,11 +58,15 @@
 #define QEMU_TIMER 2
 #define QMP_TIMEOUT_MS 5000
 #define RETRY_NS 200000000ull
+#define RETRY_TIMEOUT_MS 1000
+#define SLOW_RETRY_NS 10000000000ull
+#define RECHECK_NS 1000000000ull
 #define PROBES 200
 #define SAVE_TIMEOUT_MS 300000
 /* A burst whose best window is wider is tried again, up to this often. */
 #define GOOD_WINDOW_NS 20000
 #define MEASURE_TRIES 25
+#define RECORD_MAX 2048
 
 struct qemu_guest {
 	struct daemon *d;
@@ -53,11 +77,21 @@ struct qemu_guest {
 	uint32_t irq;
 	struct qmp *qmp;
 	int fd;			/* registered with sched, or -1 */
-	struct qemu_ram rm;	/* for the mailbox */
+	struct qemu_ram rm;	/* the verified RAM file: page, mailbox */
 	struct qemu_track track;
 	int running;
 	int need_measure;
 	unsigned int tries;
+	int attached;		/* rm is mapped and g has its page */
+	int adopt;		/* attach as after a restart, not as new */
+	int pending;		/* a destination: its RAM has yet to come */
+	int check_mapping;	/* a measured mapping from before: compare */
+	uint64_t old_offset;
+	uint64_t map_err_ns;	/* of the measured mapping (in the record) */
+	uint64_t next_check_ns;
+	uint64_t next_connect_ns;
+	char why[480];		/* while not attached: what it waits for */
+	char rec_path[CONF_PATH_MAX + 96];
 };
 
 static uint64_t q_counter(void *ctx)
@@ -73,6 +107,58 @@ static uint64_t q_mono(void *ctx)
 }
 
 static void arm(struct daemon *d, uint64_t ns);
+static void act(struct qemu_guest *q, enum qemu_action a);
+
+/* --- the record: what add-qemu was given, and the adapter's state --- */
+
+static const char *incoming_name(const struct qemu_guest *q)
+{
+	if (!q->pending)
+		return "none";
+	return q->track.expect == QEMU_IN_MIGRATION ? "migration" :
+	       q->track.expect == QEMU_IN_RESTORE ? "restore" : "waiting";
+}
+
+/*
+ * Written as guest.c writes NAME.state: a fresh temporary (O_EXCL,
+ * O_NOFOLLOW: never through a planted link), then rename().  The first
+ * line is the add-qemu request itself.
+ */
+static int save_record(struct qemu_guest *q)
+{
+	char tmp[sizeof(q->rec_path) + 8];
+	FILE *f;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", q->rec_path);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		int ret = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		log_warn("%s: %s", tmp, strerror(-ret));
+		return ret;
+	}
+	fprintf(f, "add-qemu guest=%s qmp=%s ram=%s gpa=0x%llx irq=%u mailbox=0x%llx\n"
+		   "adapter incoming=%s map-err-ns=%llu\n",
+		q->g->name, q->qmp_path, q->ram, (unsigned long long)q->gpa,
+		q->irq, (unsigned long long)q->mbox_gpa, incoming_name(q),
+		(unsigned long long)q->map_err_ns);
+	if (fclose(f) || rename(tmp, q->rec_path)) {
+		int ret = -errno;
+
+		unlink(tmp);
+		log_warn("%s: %s", q->rec_path, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* --- attaching: QEMU confirms the RAM file, then the page ---------- */
 
 static void ring(void *ctx)
 {
@@ -97,28 +183,231 @@ static void hook(struct qemu_guest *q)
 	vmclock_writer_set_flags(q->g->w, VMCLOCK_FLAG_NOTIFICATION_PRESENT, 0);
 }
 
-/* The page came in with the guest's RAM: take it over as it is. */
-static int reopen(struct qemu_guest *q)
+/*
+ * (Re)open the page in the verified RAM file, through our descriptor of
+ * it (so guest.c opens that inode, whatever the path points at now).
+ */
+static int open_page(struct qemu_guest *q)
 {
 	struct guest *g = q->g, *next = g->next;
-	char state[sizeof(g->state_path)], name[sizeof(g->name)];
+	char fdpath[32], state[sizeof(g->state_path)], name[sizeof(g->name)];
 	int ret;
 
 	/* guest_open_ram() clears *g first: copy what it is given. */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", q->rm.fd);
 	snprintf(state, sizeof(state), "%s", g->state_path);
 	snprintf(name, sizeof(name), "%s", g->name);
 	guest_close(g, 0);
-	ret = guest_open_ram(g, name, q->ram, q->gpa, state,
+	ret = guest_open_ram(g, name, fdpath, q->gpa, state,
 			     q->d->time_type);
 	g->next = next;
+	g->qemu = q;
+	snprintf(g->path, sizeof(g->path), "%s", q->ram);
+	snprintf(g->state_path, sizeof(g->state_path), "%s", state);
 	if (ret) {
 		/* No page: the update loop must leave this guest alone. */
 		g->stopped = 1;
-		g->qemu = q;
 		return ret;
 	}
+	g->map_err_ns = q->map_err_ns;
 	hook(q);
 	return 0;
+}
+
+/* Stop writing: the file is no longer one QEMU vouches for. */
+static void detach(struct qemu_guest *q)
+{
+	struct guest *g = q->g;
+
+	if (!q->attached)
+		return;
+	guest_close(g, 0);
+	g->stopped = 1;
+	g->doorbell = NULL;
+	qemu_ram_unmap(&q->rm);
+	q->attached = 0;
+	q->need_measure = 0;
+	q->check_mapping = 0;
+}
+
+/* Note why the guest has no page; logged when the reason changes. */
+static void set_why(struct qemu_guest *q, int error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_why(struct qemu_guest *q, int error, const char *fmt, ...)
+{
+	char why[sizeof(q->why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!strcmp(why, q->why))
+		return;
+	snprintf(q->why, sizeof(q->why), "%s", why);
+	if (error)
+		log_err("%s: %s", q->g->name, why);
+	else
+		log_info("%s: %s", q->g->name, why);
+}
+
+/*
+ * A VM QEMU can snapshot carries a generation from the start, so that its
+ * first restore changes a counter the guest already knows (not one that
+ * merely appears).  Random, like every later one.
+ */
+static void present_generation(struct qemu_guest *q)
+{
+	const volatile struct vmclock_abi *p = vmclock_writer_page(q->g->w);
+	uint64_t gen;
+
+	if ((p->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) ||
+	    qemu_random_generation(0, &gen))
+		return;
+	vmclock_writer_bump_generation(q->g->w, gen);
+}
+
+/* A page new to us: the first add-qemu, or QEMU now on another file. */
+static void set_up_fresh(struct qemu_guest *q)
+{
+	present_generation(q);
+	if (q->rm.mbox) {
+		qemu_mbox_init(q->rm.mbox);
+		q->g->awaiting_mapping = 1;
+		q->need_measure = 1;
+	}
+	/* A destination's RAM arrives later: no updates until it has. */
+	q->g->stopped = q->pending;
+}
+
+/*
+ * A measured mapping from before (a restart, a reconnection) may have
+ * moved meanwhile (the VM was stopped, QEMU restarted): INITIALIZING
+ * until it is measured again; measure() compares.
+ */
+static void recheck_mapping(struct qemu_guest *q)
+{
+	if (!q->rm.mbox || q->g->awaiting_mapping || !q->map_err_ns)
+		return;
+	q->check_mapping = 1;
+	q->old_offset = q->g->map_.offset;
+	q->g->awaiting_mapping = 1;
+	q->need_measure = 1;
+}
+
+/* What QEMU did while we did not watch (a restart, a reconnection). */
+static void catch_up(struct qemu_guest *q)
+{
+	char st[32] = "", mig[32] = "";
+	enum qemu_incoming kind = q->track.expect;
+
+	qmp_query_status(q->qmp, st, sizeof(st));
+	q->running = !strcmp(st, "running");
+	if (q->pending) {
+		q->g->stopped = 1;
+		/* Our incoming completed while we were away. */
+		if (kind != QEMU_IN_NONE &&
+		    !qmp_query_migrate(q->qmp, mig, sizeof(mig)) &&
+		    !strcmp(mig, "completed")) {
+			q->track.expect = QEMU_IN_NONE;
+			act(q, kind == QEMU_IN_RESTORE ? QEMU_ACT_RESTORED :
+				       QEMU_ACT_MIGRATED_IN);
+		}
+		return;
+	}
+	if (!strcmp(st, "postmigrate") && !q->g->stopped)
+		act(q, QEMU_ACT_MIGRATED_OUT);
+	else if (!strcmp(st, "paused") && !q->g->stopped)
+		act(q, QEMU_ACT_STOPPED);
+	else if (q->running && q->g->stopped)
+		act(q, QEMU_ACT_RESUMED);
+	recheck_mapping(q);
+}
+
+/*
+ * Ask QEMU which file its guest RAM is, and who QEMU is; map ram= only
+ * if it is that file.  1: newly attached (or moved to a new file), 0:
+ * attached to the same file as before, or -errno with @err.
+ */
+static int check_ram(struct qemu_guest *q, char *err, size_t errlen)
+{
+	struct qemu_backend b;
+	struct qemu_ram rm;
+	uint32_t uid, gid;
+	int32_t pid;
+	int ret = qmp_peer(q->qmp, &pid, &uid, &gid);
+
+	if (ret) {
+		snprintf(err, errlen, "QMP peer credentials: %s", strerror(-ret));
+		return ret;
+	}
+	ret = qemu_ram_backend(q->qmp, &b, err, errlen);
+	if (!ret)
+		ret = qemu_ram_open(&rm, q->ram, &b, uid, gid, q->gpa,
+				    q->mbox_gpa, err, errlen);
+	if (ret)
+		return ret;
+	if (q->attached && rm.dev == q->rm.dev && rm.ino == q->rm.ino) {
+		qemu_ram_unmap(&rm);
+		return 0;
+	}
+	if (q->attached) {
+		log_warn("%s: QEMU's guest RAM %s is another file now: the page moves to it",
+			 q->g->name, q->ram);
+		detach(q);
+		q->adopt = 0;
+	}
+	q->rm = rm;
+	ret = open_page(q);
+	if (ret) {
+		snprintf(err, errlen, "%s at 0x%llx: %s", q->ram,
+			 (unsigned long long)q->gpa, strerror(-ret));
+		qemu_ram_unmap(&q->rm);
+		return ret;
+	}
+	q->attached = 1;
+	q->why[0] = '\0';
+	log_info("%s: QEMU (pid %d, uid %u) confirms %s (%s) as its guest RAM; page at 0x%llx",
+		 q->g->name, (int)pid, (unsigned int)uid, q->ram, b.qom_path,
+		 (unsigned long long)q->gpa);
+	return 1;
+}
+
+/*
+ * After check_ram(): a page new to us is set up; one we had (a restart,
+ * a reconnection) catches up with what QEMU did meanwhile.
+ */
+static void settle(struct qemu_guest *q, int fresh)
+{
+	char st[32] = "";
+
+	if (fresh) {
+		set_up_fresh(q);
+		qmp_query_status(q->qmp, st, sizeof(st));
+		q->running = !strcmp(st, "running");
+	} else {
+		if (q->rm.mbox)
+			qemu_mbox_init(q->rm.mbox);
+		catch_up(q);
+	}
+	q->adopt = 1;
+	save_record(q);
+	daemon_update(q->d);
+}
+
+/* Check (again) on a connected QEMU and attach, or say why not. */
+static void verify(struct qemu_guest *q)
+{
+	char err[sizeof(q->why) - 32];
+	int ret = check_ram(q, err, sizeof(err));
+
+	q->next_check_ns = clock_monotonic_ns(q->d->ops) + RECHECK_NS;
+	if (ret < 0) {
+		detach(q);
+		set_why(q, 1, "refused: %s", err);
+		return;
+	}
+	settle(q, ret == 1 && !q->adopt);
 }
 
 static void on_qmp(void *ctx, int fd, short revents);
@@ -130,28 +419,56 @@ static void unwatch(struct qemu_guest *q)
 	q->fd = -1;
 }
 
-static void connect_qmp(struct qemu_guest *q)
+static void watch(struct qemu_guest *q)
 {
-	char st[32] = "";
-
-	if (q->qmp && qmp_connected(q->qmp))
-		return;
-	if (q->qmp ? qmp_reconnect(q->qmp) :
-		     !(q->qmp = qmp_connect(q->qmp_path, QMP_TIMEOUT_MS)))
-		return;
-	qmp_query_status(q->qmp, st, sizeof(st));
-	q->running = !strcmp(st, "running");
 	q->fd = qmp_fd(q->qmp);
 	if (sched_add_fd(q->fd, POLLIN, on_qmp, q))
 		q->fd = -1;
-	/* Any event that came with the handshake is handled by the timer. */
-	log_info("%s: QMP %s connected, VM %s", q->g->name, q->qmp_path, st);
 }
+
+/*
+ * From the timer: the daemon loop waits while we do, so the handshake
+ * gets RETRY_TIMEOUT_MS, and a socket that accepts but does not greet
+ * (a QEMU whose monitor serves someone else) is tried again only after
+ * SLOW_RETRY_NS.  A missing or refusing socket fails at once.
+ */
+static void connect_qmp(struct qemu_guest *q)
+{
+	uint64_t now = clock_monotonic_ns(q->d->ops);
+	int ret;
+
+	if ((q->qmp && qmp_connected(q->qmp)) || now < q->next_connect_ns)
+		return;
+	if (q->qmp) {
+		qmp_set_timeout(q->qmp, RETRY_TIMEOUT_MS);
+		ret = qmp_reconnect(q->qmp);
+	} else {
+		q->qmp = qmp_connect(q->qmp_path, RETRY_TIMEOUT_MS);
+		ret = q->qmp ? 0 : -errno;
+	}
+	if (q->qmp)
+		qmp_set_timeout(q->qmp, QMP_TIMEOUT_MS);
+	if (ret == -ETIMEDOUT)
+		q->next_connect_ns = now + SLOW_RETRY_NS;
+	if (ret) {
+		if (!q->attached)
+			set_why(q, 0, "waiting for QMP at %s (%s): nothing is written until QEMU answers and confirms ram= as its guest RAM",
+				q->qmp_path, strerror(-ret));
+		return;
+	}
+	watch(q);
+	log_info("%s: QMP %s connected", q->g->name, q->qmp_path);
+	/* Any event that came with the handshake is handled by the timer. */
+	verify(q);
+}
+
+/* --- events --------------------------------------------------------- */
 
 /* New marker, INITIALIZING: the counter mapping must be found again. */
 static void disrupted(struct qemu_guest *q)
 {
 	guest_migrated_in(q->g);
+	q->check_mapping = 0;
 	if (q->rm.mbox)
 		q->need_measure = 1;
 }
@@ -159,22 +476,33 @@ static void disrupted(struct qemu_guest *q)
 static void arrived(struct qemu_guest *q, int restore)
 {
 	uint64_t gen = 0;
-	int ret = reopen(q);
+	int ret = open_page(q);
 
-	if (!ret && restore)
+	if (ret) {
+		/* The page is gone: attach again (the timer), and arrive then. */
+		q->track.expect = restore ? QEMU_IN_RESTORE : QEMU_IN_MIGRATION;
+		q->attached = 0;
+		qemu_ram_unmap(&q->rm);
+		set_why(q, 1, "%s: page lost after the %s: %s", q->ram,
+			restore ? "restore" : "migration", strerror(-ret));
+		return;
+	}
+	if (restore)
 		ret = qemu_random_generation(
 			vmclock_writer_page(q->g->w)->vm_generation_counter,
 			&gen);
 	if (ret) {
-		log_err("%s: %s: %s", q->g->name,
-			restore ? "restore" : "migration", strerror(-ret));
+		log_err("%s: restore: %s", q->g->name, strerror(-ret));
 		return;
 	}
 	if (restore)
 		guest_restored(q->g, gen);
 	else
 		guest_migrated_in(q->g);
+	q->pending = 0;
+	q->check_mapping = 0;
 	q->need_measure = !!q->rm.mbox;
+	save_record(q);
 	daemon_update(q->d);
 	ret = qemu_cont(q->qmp);
 	log_info("%s: %s: page rewritten (marker %llu, generation %llu), cont%s",
@@ -197,23 +525,29 @@ static void act(struct qemu_guest *q, enum qemu_action a)
 		break;
 	case QEMU_ACT_STOPPED:
 		q->running = 0;
-		if (!q->track.outgoing && q->rm.mbox)
+		if (!q->track.outgoing && q->rm.mbox && !q->pending)
 			disrupted(q);
 		guest_stop(q->g);
 		break;
 	case QEMU_ACT_RESUMED:
 		q->running = 1;
+		if (q->pending)
+			break;
 		guest_resume(q->g);
 		if (!q->rm.mbox)
 			daemon_update(q->d);
 		arm(q->d, 1000000);
 		break;
 	case QEMU_ACT_RESET:
-		if (q->rm.mbox)
+		if (q->rm.mbox && !q->pending)
 			disrupted(q);
 		break;
-	case QEMU_ACT_GONE:
 	case QEMU_ACT_FAILED:
+		log_info("%s: QEMU says %s", q->g->name, qemu_action_name(a));
+		if (q->pending)
+			save_record(q);
+		break;
+	case QEMU_ACT_GONE:
 		log_info("%s: QEMU says %s", q->g->name, qemu_action_name(a));
 		break;
 	default:
@@ -228,9 +562,12 @@ static void drain(struct qemu_guest *q)
 
 	while (q->qmp && qmp_next_event(q->qmp, &ev)) {
 		a = qemu_track_event(&q->track, &ev);
-		log_debug("%s: QMP %s %s -> %s", q->g->name, ev.name, ev.status,
-			  qemu_action_name(a));
-		act(q, a);
+		log_debug("%s: QMP %s %s -> %s%s", q->g->name, ev.name,
+			  ev.status, qemu_action_name(a),
+			  q->attached ? "" : " (no page: ignored)");
+		/* Without a page, attaching catches up with the VM's state. */
+		if (q->attached)
+			act(q, a);
 	}
 	if (q->qmp && !qmp_connected(q->qmp)) {
 		unwatch(q);
@@ -249,6 +586,28 @@ static void on_qmp(void *ctx, int fd, short revents)
 	drain(q);
 }
 
+/*
+ * After a restart or a reconnection: is the new measurement the mapping
+ * we had (within both uncertainties), or did the counter move meanwhile?
+ * 1 when it is the same.
+ */
+static int same_mapping(struct qemu_guest *q, int64_t offset,
+			uint64_t err_ns, long double ns_per_tick)
+{
+	int64_t diff = (int64_t)((uint64_t)offset - q->old_offset);
+	long double tol = (long double)(q->map_err_ns + err_ns) / ns_per_tick;
+	long double adiff = diff < 0 ? -(long double)diff : (long double)diff;
+
+	if (adiff <= tol + 1) {
+		log_info("%s: counter mapping unchanged (%lld ticks apart)",
+			 q->g->name, (long long)diff);
+		return 1;
+	}
+	log_info("%s: counter mapping moved by %lld ticks while unwatched: new marker",
+		 q->g->name, (long long)diff);
+	return 0;
+}
+
 static void measure(struct qemu_guest *q)
 {
 	struct qemu_clock clk = { q_counter, q_mono, (void *)q->d->ops };
@@ -256,29 +615,43 @@ static void measure(struct qemu_guest *q)
 	struct qemu_offset o;
 	long double ns_per_tick = q->d->ref.fit.n ?
 				  q->d->ref.fit.period_ns : 1.0L;
-
+	int same = 0;
 	uint64_t err;
 
+	/* Comparing needs the counter's period: wait for a fit. */
+	if (q->check_mapping && q->d->ref.fit.n < 2)
+		return;
 	if (qemu_mbox_measure(q->rm.mbox, &clk, PROBES, 20000000, &o))
 		return;
 	err = (uint64_t)((long double)(o.window / 2 + 1) * ns_per_tick) + 1;
 	/* A busy guest answers late: wait for a quieter moment, a while. */
 	if (err > GOOD_WINDOW_NS && ++q->tries < MEASURE_TRIES)
 		return;
+	if (q->check_mapping) {
+		same = same_mapping(q, o.offset, err, ns_per_tick);
+		q->check_mapping = 0;
+		if (!same)
+			guest_migrated_in(q->g);
+	}
 	guest_mapping_identity(&m);
 	m.offset = (uint64_t)o.offset;
 	q->g->map_err_ns = err;
 	if (guest_set_mapping(q->g, &m))
 		return;
+	/* The same counter domain: the line stays monotonic with the old. */
+	if (same)
+		q->g->remap = 0;
+	q->map_err_ns = err;
 	q->need_measure = 0;
 	q->tries = 0;
+	save_record(q);
 	log_info("%s: counter mapping measured: offset %lld, +-%llu ns (%u probes)",
 		 q->g->name, (long long)o.offset,
 		 (unsigned long long)q->g->map_err_ns, o.probes);
 	daemon_update(q->d);
 }
 
-/* Reconnects and measurements, for every QEMU guest. */
+/* Reconnects, checks and measurements, for every QEMU guest. */
 static void on_timer(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -291,13 +664,17 @@ static void on_timer(void *ctx)
 		if (!q)
 			continue;
 		connect_qmp(q);
+		if (q->qmp && qmp_connected(q->qmp) && !q->attached &&
+		    clock_monotonic_ns(d->ops) >= q->next_check_ns)
+			verify(q);
 		if (q->qmp && qmp_connected(q->qmp)) {
 			qmp_pump(q->qmp, 0);
 			drain(q);
 		}
-		if (q->need_measure && q->running)
+		if (q->attached && q->need_measure && q->running)
 			measure(q);
-		again |= q->need_measure || !q->qmp || !qmp_connected(q->qmp);
+		again |= q->need_measure || !q->qmp ||
+			 !qmp_connected(q->qmp) || !q->attached;
 	}
 	/*
 	 * Each second anyway: events that arrived with a reply (a doorbell
@@ -311,35 +688,24 @@ static void arm(struct daemon *d, uint64_t ns)
 	sched_timer(QEMU_TIMER, ns, on_timer, d);
 }
 
-/*
- * A VM QEMU can snapshot carries a generation from the start, so that its
- * first restore changes a counter the guest already knows (not one that
- * merely appears).  Random, like every later one.
- */
-static void present_generation(struct qemu_guest *q)
-{
-	const volatile struct vmclock_abi *p = vmclock_writer_page(q->g->w);
-	uint64_t gen;
-
-	if ((p->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) ||
-	    qemu_random_generation(0, &gen))
-		return;
-	vmclock_writer_bump_generation(q->g->w, gen);
-}
+/* --- add-qemu, and the same from a record -------------------------- */
 
 static int get_opts(struct qemu_guest *q, const struct control_request *req,
 		    uint64_t *incoming, char *err, size_t errlen)
 {
+	const char *qmp = control_arg(req, "qmp"), *ram = control_arg(req, "ram");
 	uint64_t irq;
 
-	if (strlen(control_arg(req, "qmp")) >= sizeof(q->qmp_path) ||
-	    strlen(control_arg(req, "ram")) >= sizeof(q->ram)) {
+	if (!qmp || !ram) {
+		snprintf(err, errlen, "add-qemu needs qmp= and ram=");
+		return -EINVAL;
+	}
+	if (strlen(qmp) >= sizeof(q->qmp_path) || strlen(ram) >= sizeof(q->ram)) {
 		snprintf(err, errlen, "qmp= or ram= path too long");
 		return -EINVAL;
 	}
-	snprintf(q->qmp_path, sizeof(q->qmp_path), "%s",
-		 control_arg(req, "qmp"));
-	snprintf(q->ram, sizeof(q->ram), "%s", control_arg(req, "ram"));
+	snprintf(q->qmp_path, sizeof(q->qmp_path), "%s", qmp);
+	snprintf(q->ram, sizeof(q->ram), "%s", ram);
 	if (control_get_u64(req, "gpa", QEMU_DEFAULT_GPA, &q->gpa, err,
 			    errlen) ||
 	    control_get_u64(req, "irq", QEMU_DEFAULT_IRQ, &irq, err, errlen) ||
@@ -355,32 +721,83 @@ static int get_opts(struct qemu_guest *q, const struct control_request *req,
 	return 0;
 }
 
-static int open_qemu_guest(struct daemon *d, struct qemu_guest *q,
-			   const char *name, char *err, size_t errlen)
+/* What can be checked before QEMU says anything. */
+static int check_opts(const struct qemu_guest *q, char *err, size_t errlen)
 {
-	char state[CONF_PATH_MAX + 96];
-	int ret;
+	int ret = qemu_gpa_ok(q->gpa, UINT64_MAX);
 
-	ret = qemu_ram_map(&q->rm, q->ram, q->gpa, q->mbox_gpa);
+	if (!ret && q->mbox_gpa)
+		ret = q->mbox_gpa == q->gpa ? -EINVAL :
+		      qemu_gpa_ok(q->mbox_gpa, UINT64_MAX);
 	if (ret) {
-		snprintf(err, errlen, "%s at 0x%llx: %s", q->ram,
+		snprintf(err, errlen, "gpa=0x%llx mailbox=0x%llx: %s",
 			 (unsigned long long)q->gpa,
-			 ret == -ERANGE ? "outside the file or above 2 GiB" :
-			 strerror(-ret));
+			 (unsigned long long)q->mbox_gpa, ret == -ERANGE ?
+			 "above 2 GiB, where the low-RAM split can start" :
+			 "not page-aligned, or the mailbox is the page");
 		return ret;
 	}
-	/* Not NAME.state: adopt_guests() would take it for a page file. */
-	snprintf(state, sizeof(state), "%s/%s.qemu", d->guest_dir, name);
-	ret = guest_open_ram(q->g, name, q->ram, q->gpa, state, d->time_type);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", q->ram, strerror(-ret));
-		qemu_ram_unmap(&q->rm);
+	if (q->ram[0] != '/') {
+		snprintf(err, errlen, "ram=%s: give the RAM file as an absolute path",
+			 q->ram);
+		return -EINVAL;
 	}
-	return ret;
+	return 0;
+}
+
+static struct qemu_guest *new_guest(struct daemon *d, const char *name)
+{
+	struct qemu_guest *q = calloc(1, sizeof(*q));
+
+	if (!q || !(q->g = calloc(1, sizeof(*q->g)))) {
+		free(q);
+		return NULL;
+	}
+	q->d = d;
+	q->fd = -1;
+	q->rm.fd = -1;
+	q->g->fd = -1;
+	/* No page yet: never updated, and its path is not ours to unlink. */
+	q->g->in_ram = 1;
+	q->g->stopped = 1;
+	q->g->qemu = q;
+	snprintf(q->g->name, sizeof(q->g->name), "%s", name);
+	snprintf(q->g->state_path, sizeof(q->g->state_path),
+		 "%s/.%s.qemu-page", d->guest_dir, name);
+	snprintf(q->rec_path, sizeof(q->rec_path), "%s/.%s.qemu",
+		 d->guest_dir, name);
+	return q;
+}
+
+static void free_guest(struct qemu_guest *q)
+{
+	unwatch(q);
+	qmp_close(q->qmp);
+	qemu_ram_unmap(&q->rm);
+	free(q->g);
+	free(q);
+}
+
+static void link_guest(struct qemu_guest *q)
+{
+	snprintf(q->g->path, sizeof(q->g->path), "%s", q->ram);
+	q->g->next = q->d->guests;
+	q->d->guests = q->g;
+	q->d->nguests++;
+}
+
+static void reply(FILE *json, const struct qemu_guest *q)
+{
+	fprintf(json, "{\"guest\":");
+	control_json_str(json, q->g->name);
+	fprintf(json, ",\"state\":\"%s\",\"reason\":",
+		q->attached ? "attached" : "waiting");
+	control_json_str(json, q->attached ? "" : q->why);
+	fputc('}', json);
 }
 
 int qemu_guest_add(struct daemon *d, const struct control_request *req,
-		   char *err, size_t errlen)
+		   FILE *json, char *err, size_t errlen)
 {
 	const char *name = control_arg(req, "guest");
 	struct qemu_guest *q;
@@ -393,41 +810,166 @@ int qemu_guest_add(struct daemon *d, const struct control_request *req,
 			 name);
 		return -EINVAL;
 	}
-	q = calloc(1, sizeof(*q));
-	if (!q || !(q->g = calloc(1, sizeof(*q->g)))) {
-		free(q);
+	q = new_guest(d, name);
+	if (!q)
 		return -ENOMEM;
-	}
-	q->d = d;
-	q->fd = -1;
 	ret = get_opts(q, req, &incoming, err, errlen);
 	if (!ret)
-		ret = open_qemu_guest(d, q, name, err, errlen);
+		ret = check_opts(q, err, errlen);
+	q->pending = !!incoming;
+	q->qmp = ret ? NULL : qmp_connect(q->qmp_path, QMP_TIMEOUT_MS);
+	if (q->qmp)
+		log_info("%s: QMP %s connected", name, q->qmp_path);
+	else if (!ret)
+		set_why(q, 0, "waiting for QMP at %s (%s): nothing is written until QEMU answers and confirms ram= as its guest RAM",
+			q->qmp_path, strerror(errno));
+	/* QEMU answers: it must confirm ram= now, or add-qemu fails. */
+	if (!ret && q->qmp && (ret = check_ram(q, err, errlen)) > 0)
+		ret = 0;
 	if (ret) {
-		free(q->g);
-		free(q);
+		free_guest(q);
 		return ret;
 	}
-	hook(q);
-	present_generation(q);
-	if (q->rm.mbox) {
-		qemu_mbox_init(q->rm.mbox);
-		q->g->awaiting_mapping = 1;
-		q->need_measure = 1;
+	link_guest(q);
+	if (q->qmp) {
+		watch(q);
+		settle(q, 1);
+	} else {
+		save_record(q);
 	}
-	/* A destination's RAM arrives later: no writes until it has. */
-	q->g->stopped = !!incoming;
-	q->g->next = d->guests;
-	d->guests = q->g;
-	d->nguests++;
-	connect_qmp(q);
 	arm(d, 1000000);
-	log_info("guest %s added: page at 0x%llx of %s, QMP %s%s", name,
+	log_info("guest %s added: page at 0x%llx of %s, QMP %s%s%s", name,
 		 (unsigned long long)q->gpa, q->ram, q->qmp_path,
-		 incoming ? " (incoming)" : "");
-	daemon_update(d);
+		 incoming ? " (incoming)" : "",
+		 q->attached ? "" : " (waiting for QMP)");
+	reply(json, q);
 	return 0;
 }
+
+/* One line of a record, parsed as a control request is. */
+static int record_line(FILE *f, const char *cmd, struct control_request *req)
+{
+	char line[CONTROL_LINE_MAX + 2], err[128];
+
+	if (!fgets(line, sizeof(line), f) || !strchr(line, '\n'))
+		return -EINVAL;
+	line[strcspn(line, "\n")] = '\0';
+	if (control_parse(line, req, err, sizeof(err)) || strcmp(req->cmd, cmd))
+		return -EINVAL;
+	return 0;
+}
+
+static int read_record(struct qemu_guest *q, FILE *f, char *err,
+		       size_t errlen)
+{
+	struct control_request req;
+	const char *v;
+	uint64_t incoming;
+
+	if (record_line(f, "add-qemu", &req) ||
+	    !control_arg(&req, "guest") ||
+	    strcmp(control_arg(&req, "guest"), q->g->name)) {
+		snprintf(err, errlen, "first line is not this guest's add-qemu");
+		return -EINVAL;
+	}
+	if (get_opts(q, &req, &incoming, err, errlen) ||
+	    check_opts(q, err, errlen))
+		return -EINVAL;
+	if (record_line(f, "adapter", &req) ||
+	    control_get_u64(&req, "map-err-ns", 0, &q->map_err_ns, err, errlen) ||
+	    !(v = control_arg(&req, "incoming"))) {
+		snprintf(err, errlen, "no valid adapter line");
+		return -EINVAL;
+	}
+	q->pending = strcmp(v, "none") != 0;
+	q->track.expect = !strcmp(v, "migration") ? QEMU_IN_MIGRATION :
+			  !strcmp(v, "restore") ? QEMU_IN_RESTORE : QEMU_IN_NONE;
+	if (q->pending && q->track.expect == QEMU_IN_NONE &&
+	    strcmp(v, "waiting")) {
+		snprintf(err, errlen, "incoming=%s", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open a record without following links, a regular file of ours. */
+static FILE *open_record(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	/* Ours, or root's (written before a drop to user=). */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > RECORD_MAX ||
+	    (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    !(f = fdopen(fd, "r"))) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	return f;
+}
+
+static void adopt_one(struct daemon *d, const char *name)
+{
+	char err[256] = "";
+	struct qemu_guest *q;
+	FILE *f;
+	int ret = -ENOMEM;
+
+	if (guest_name_ok(name) || daemon_find_guest(d, name) ||
+	    d->nguests >= d->conf.max_guests) {
+		log_warn("%s/.%s.qemu: not re-attached (bad name, taken, or max-guests reached)",
+			 d->guest_dir, name);
+		return;
+	}
+	q = new_guest(d, name);
+	f = q ? open_record(q->rec_path) : NULL;
+	if (f) {
+		ret = read_record(q, f, err, sizeof(err));
+		fclose(f);
+	} else if (q) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+	}
+	if (ret) {
+		log_warn("%s/.%s.qemu: not re-attached: %s", d->guest_dir, name,
+			 err[0] ? err : strerror(-ret));
+		if (q)
+			free_guest(q);
+		return;
+	}
+	q->adopt = 1;
+	link_guest(q);
+	set_why(q, 0, "re-attaching: waiting for QMP at %s", q->qmp_path);
+}
+
+void qemu_guest_adopt(struct daemon *d)
+{
+	DIR *dir = opendir(d->guest_dir);
+	struct dirent *e;
+	int any = 0;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		size_t n = strlen(e->d_name);
+		char name[GUEST_NAME_MAX];
+
+		if (e->d_name[0] != '.' || n < 7 || n - 6 >= sizeof(name) ||
+		    strcmp(e->d_name + n - 5, ".qemu"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 6), e->d_name + 1);
+		adopt_one(d, name);
+		any = 1;
+	}
+	closedir(dir);
+	if (any)
+		arm(d, 1000000);
+}
+
+/* --- commands --------------------------------------------------------- */
 
 /* save: stop, migrate to exec:cat > FILE, and wait until it is done. */
 static int save(struct qemu_guest *q, const char *file, char *err,
@@ -459,6 +1001,32 @@ static int save(struct qemu_guest *q, const char *file, char *err,
 	return ret;
 }
 
+/* incoming, restore: nothing is written until the RAM has come. */
+static int incoming(struct qemu_guest *q, const char *uri, char *err,
+		    size_t errlen)
+{
+	int was_stopped = q->g->stopped, was_pending = q->pending, ret;
+
+	q->track.expect = qemu_uri_kind(uri);
+	if (q->track.expect == QEMU_IN_NONE) {
+		snprintf(err, errlen, "uri: \"%.40s\" is not tcp:, unix:, fd:, rdma: or vsock: (use restore GUEST FILE for a snapshot)",
+			 uri);
+		return -EINVAL;
+	}
+	q->g->stopped = 1;
+	q->pending = 1;
+	save_record(q);
+	ret = qemu_migrate_incoming(q->qmp, uri);
+	if (ret) {
+		/* QEMU would not: the page goes on as it was. */
+		q->track.expect = QEMU_IN_NONE;
+		q->g->stopped = was_stopped;
+		q->pending = was_pending;
+		save_record(q);
+	}
+	return ret;
+}
+
 int qemu_guest_command(struct daemon *d, struct guest *g,
 		       const struct control_request *req, char *err,
 		       size_t errlen)
@@ -470,9 +1038,11 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 	int ret;
 
 	(void)d;
-	if (!q || !q->qmp || !qmp_connected(q->qmp)) {
-		snprintf(err, errlen, "%s: %s", g->name, q ?
-			 "QMP not connected" : "not an add-qemu guest");
+	if (!q || !q->qmp || !qmp_connected(q->qmp) || !q->attached) {
+		snprintf(err, errlen, "%s: %s", g->name, !q ?
+			 "not an add-qemu guest" : !q->attached ?
+			 "no page yet (vmclockctl status GUEST says why)" :
+			 "QMP not connected");
 		return -ENOTCONN;
 	}
 	if (!strcmp(req->cmd, "save"))
@@ -496,10 +1066,7 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 		q->track.outgoing = 1;
 		ret = qemu_migrate(q->qmp, uri);
 	} else {
-		q->track.expect = qemu_uri_kind(uri);
-		g->stopped = 1;
-		ret = q->track.expect == QEMU_IN_NONE ? -EINVAL :
-		      qemu_migrate_incoming(q->qmp, uri);
+		ret = incoming(q, uri, err, errlen);
 	}
 	if (ret == -EIO)
 		snprintf(err, errlen, "QEMU: %s", qmp_last_error(q->qmp));
@@ -516,7 +1083,30 @@ void qemu_guest_remove(struct guest *g)
 	unwatch(q);
 	qmp_close(q->qmp);
 	qemu_ram_unmap(&q->rm);
+	unlink(q->rec_path);
 	g->qemu = NULL;
 	g->doorbell = NULL;
+	/* guest_close() must never unlink the RAM file. */
+	g->in_ram = 1;
 	free(q);
+}
+
+void qemu_guest_status(const struct guest *g, FILE *f)
+{
+	const struct qemu_guest *q = g->qemu;
+
+	if (!q)
+		return;
+	fprintf(f, "\"qemu\":{\"qmp\":");
+	control_json_str(f, q->qmp_path);
+	fprintf(f, ",\"ram\":");
+	control_json_str(f, q->ram);
+	fprintf(f, ",\"gpa\":%llu,\"mailbox\":%llu,\"irq\":%u,\"connected\":%s,"
+		   "\"state\":\"%s\",\"incoming\":\"%s\",\"reason\":",
+		(unsigned long long)q->gpa, (unsigned long long)q->mbox_gpa,
+		q->irq, q->qmp && qmp_connected(q->qmp) ? "true" : "false",
+		q->attached ? "attached" : !strncmp(q->why, "refused", 7) ?
+		"refused" : "waiting", incoming_name(q));
+	control_json_str(f, q->attached ? "" : q->why);
+	fputc('}', f);
 }

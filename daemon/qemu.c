@@ -24,9 +24,14 @@ static int gpa_ok(uint64_t gpa, uint64_t file_size)
 {
 	if (gpa & (PAGE - 1))
 		return -EINVAL;
-	if (gpa + PAGE > file_size || gpa + PAGE > QEMU_LOWMEM_SAFE)
+	if (gpa > QEMU_LOWMEM_SAFE - PAGE || gpa + PAGE > file_size)
 		return -ERANGE;
 	return 0;
+}
+
+int qemu_gpa_ok(uint64_t gpa, uint64_t size)
+{
+	return gpa_ok(gpa, size);
 }
 
 static void *map_at(int fd, uint64_t gpa)
@@ -37,21 +42,20 @@ static void *map_at(int fd, uint64_t gpa)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int qemu_ram_map(struct qemu_ram *r, const char *path, uint64_t gpa,
-		 uint64_t mbox_gpa)
+/* Map the page (and mailbox) of the open RAM file r->fd. */
+static int map_pages(struct qemu_ram *r, uint64_t gpa, uint64_t mbox_gpa)
 {
 	struct stat st;
 	int ret;
 
-	memset(r, 0, sizeof(*r));
-	r->fd = -1;
-	r->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (r->fd < 0)
-		return -errno;
 	ret = fstat(r->fd, &st) ? -errno : gpa_ok(gpa, (uint64_t)st.st_size);
 	if (!ret && mbox_gpa)
 		ret = mbox_gpa == gpa ? -EINVAL :
 		      gpa_ok(mbox_gpa, (uint64_t)st.st_size);
+	if (!ret) {
+		r->dev = (uint64_t)st.st_dev;
+		r->ino = (uint64_t)st.st_ino;
+	}
 	if (!ret && !(r->page = map_at(r->fd, gpa)))
 		ret = -errno;
 	if (!ret && mbox_gpa) {
@@ -68,6 +72,16 @@ int qemu_ram_map(struct qemu_ram *r, const char *path, uint64_t gpa,
 	return ret;
 }
 
+int qemu_ram_map(struct qemu_ram *r, const char *path, uint64_t gpa,
+		 uint64_t mbox_gpa)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	return map_pages(r, gpa, mbox_gpa);
+}
+
 void qemu_ram_unmap(struct qemu_ram *r)
 {
 	if (r->page)
@@ -78,6 +92,214 @@ void qemu_ram_unmap(struct qemu_ram *r)
 		close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+}
+
+/* --- which file is the guest's RAM: QEMU says, we check ---------- */
+
+/* qom-get @path @prop: 0 with *@v (a reference), or -errno. */
+static int qom_get(struct qmp *q, const char *path, const char *prop,
+		   struct json_object **v)
+{
+	struct json_object *args = json_object_new_object();
+
+	json_object_object_add(args, "path", json_object_new_string(path));
+	json_object_object_add(args, "property", json_object_new_string(prop));
+	*v = NULL;
+	return qmp_execute(q, "qom-get", args, v);
+}
+
+static int qom_string(struct qmp *q, const char *path, const char *prop,
+		      char *out, size_t len)
+{
+	struct json_object *v;
+	int ret = qom_get(q, path, prop, &v);
+
+	if (!ret && !json_object_is_type(v, json_type_string))
+		ret = -EPROTO;
+	if (!ret && (size_t)snprintf(out, len, "%s", json_object_get_string(v)) >= len)
+		ret = -ENAMETOOLONG;
+	json_object_put(v);
+	return ret;
+}
+
+/* The QOM path of the machine's memory-backend. */
+static int backend_path(struct qmp *q, struct qemu_backend *b, char *err,
+			size_t errlen)
+{
+	char id[sizeof(b->qom_path)];
+	int ret = qom_string(q, "/machine", "memory-backend", id, sizeof(id));
+
+	if (ret == -EIO || (!ret && !id[0])) {
+		snprintf(err, errlen, "QEMU's machine has no memory-backend: start QEMU with -M pc,memory-backend=ID -object memory-backend-file,id=ID,mem-path=FILE,share=on (vmclockctl qemu-config prints them)");
+		return -ENOENT;
+	}
+	if (ret) {
+		snprintf(err, errlen, "QMP qom-get /machine memory-backend: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (id[0] == '/')
+		snprintf(b->qom_path, sizeof(b->qom_path), "%s", id);
+	else if ((size_t)snprintf(b->qom_path, sizeof(b->qom_path),
+				  "/objects/%s", id) >= sizeof(b->qom_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int qemu_ram_backend(struct qmp *q, struct qemu_backend *b, char *err,
+		     size_t errlen)
+{
+	struct json_object *v = NULL;
+	char type[64];
+	int64_t size = -1;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	ret = backend_path(q, b, err, errlen);
+	if (ret)
+		return ret;
+	ret = qom_string(q, b->qom_path, "type", type, sizeof(type));
+	if (!ret && strcmp(type, "memory-backend-file")) {
+		snprintf(err, errlen, "QEMU's guest RAM %s is a %s, not a memory-backend-file: vmclockd writes the page into the RAM's file",
+			 b->qom_path, type);
+		return -EINVAL;
+	}
+	if (!ret)
+		ret = qom_string(q, b->qom_path, "mem-path", b->mem_path,
+				 sizeof(b->mem_path));
+	if (!ret && !(ret = qom_get(q, b->qom_path, "share", &v)))
+		b->share = json_object_get_boolean(v);
+	json_object_put(v);
+	if (!ret && !(ret = qom_get(q, b->qom_path, "size", &v)))
+		size = json_object_get_int64(v);
+	json_object_put(v);
+	if (ret) {
+		snprintf(err, errlen, "QMP qom-get %s: %s", b->qom_path,
+			 ret == -EIO ? qmp_last_error(q) : strerror(-ret));
+		return ret;
+	}
+	if (size <= 0) {
+		snprintf(err, errlen, "QEMU's guest RAM %s has no size", b->qom_path);
+		return -EPROTO;
+	}
+	b->size = (uint64_t)size;
+	return 0;
+}
+
+/* Could a process with @uid/@gid write a file of @st, by its mode? */
+static int peer_may_write(const struct stat *st, uint32_t uid, uint32_t gid)
+{
+	return uid == 0 || st->st_uid == uid ||
+	       ((st->st_mode & S_IWGRP) && st->st_gid == gid) ||
+	       (st->st_mode & S_IWOTH);
+}
+
+/* The checks on the file itself, opened O_PATH as @fd. */
+static int check_file(int fd, const char *path, const struct qemu_backend *b,
+		      uint32_t uid, uint32_t gid, char *err, size_t errlen)
+{
+	struct stat st, qs;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "ram=%s is %s: give the RAM file itself (QEMU's mem-path is %s)",
+			 path, S_ISLNK(st.st_mode) ? "a symbolic link" :
+			 "not a regular file", b->mem_path);
+		return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
+	}
+	if (stat(b->mem_path, &qs)) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "QEMU's mem-path %s: %s (vmclockd must see the file QEMU maps)",
+			 b->mem_path, strerror(-ret));
+		return ret;
+	}
+	if (S_ISDIR(qs.st_mode)) {
+		snprintf(err, errlen, "QEMU's mem-path %s is a directory: the RAM file QEMU makes there is unlinked; give mem-path a file",
+			 b->mem_path);
+		return -EISDIR;
+	}
+	if (st.st_dev != qs.st_dev || st.st_ino != qs.st_ino) {
+		snprintf(err, errlen, "ram=%s is not the RAM file of this QEMU (its mem-path is %s)",
+			 path, b->mem_path);
+		return -EINVAL;
+	}
+	if (!peer_may_write(&st, uid, gid)) {
+		snprintf(err, errlen, "ram=%s belongs to uid %u (mode %04o); the QEMU on this QMP socket runs as uid %u and could not write it: refusing",
+			 path, (unsigned int)st.st_uid,
+			 (unsigned int)(st.st_mode & 07777), (unsigned int)uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The addresses against QEMU's RAM size (the file is map_pages()'). */
+static int check_gpas(const char *path, const struct qemu_backend *b,
+		      uint64_t gpa, uint64_t mbox_gpa, char *err,
+		      size_t errlen)
+{
+	int ret = gpa_ok(gpa, b->size);
+
+	if (!ret && mbox_gpa)
+		ret = mbox_gpa == gpa ? -EINVAL : gpa_ok(mbox_gpa, b->size);
+	if (ret)
+		snprintf(err, errlen, "%s: page at 0x%llx%s: %s", path,
+			 (unsigned long long)gpa, mbox_gpa ? " or mailbox" : "",
+			 ret == -ERANGE ? "outside QEMU's guest RAM or above 2 GiB" :
+			 "not page-aligned, or the mailbox is the page");
+	return ret;
+}
+
+int qemu_ram_open(struct qemu_ram *r, const char *path,
+		  const struct qemu_backend *b, uint32_t uid, uint32_t gid,
+		  uint64_t gpa, uint64_t mbox_gpa, char *err, size_t errlen)
+{
+	char self[32];
+	struct stat a, c;
+	int fd, ret;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	if (path[0] != '/' || b->mem_path[0] != '/') {
+		snprintf(err, errlen, "%s is not an absolute path: give ram= and QEMU's mem-path as absolute paths",
+			 path[0] != '/' ? path : b->mem_path);
+		return -EINVAL;
+	}
+	if (!b->share) {
+		snprintf(err, errlen, "QEMU's guest RAM (%s) has share=off: its pages are private to QEMU and a page written into the file never reaches the guest; add share=on",
+			 b->mem_path);
+		return -EINVAL;
+	}
+	ret = check_gpas(path, b, gpa, mbox_gpa, err, errlen);
+	if (ret)
+		return ret;
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "ram=%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = check_file(fd, path, b, uid, gid, err, errlen);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (!ret && (r->fd = open(self, O_RDWR | O_CLOEXEC)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "ram=%s: reopening it for writing: %s",
+			 path, strerror(-ret));
+	}
+	if (!ret && (fstat(fd, &a) || fstat(r->fd, &c) ||
+		     a.st_dev != c.st_dev || a.st_ino != c.st_ino)) {
+		snprintf(err, errlen, "ram=%s changed while it was opened", path);
+		ret = -EAGAIN;
+	}
+	close(fd);
+	if (!ret && (ret = map_pages(r, gpa, mbox_gpa)))
+		snprintf(err, errlen, "ram=%s at 0x%llx: %s", path,
+			 (unsigned long long)gpa, ret == -ERANGE ?
+			 "outside the file or above 2 GiB" : strerror(-ret));
+	if (ret && r->fd >= 0)
+		qemu_ram_unmap(r);
+	return ret;
 }
 
 int qemu_doorbell(struct qmp *q, uint32_t irq)

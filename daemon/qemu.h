@@ -39,17 +39,63 @@ struct qemu_ram {
 	int fd;
 	void *page;
 	volatile struct vmclock_mbox *mbox;
+	uint64_t dev, ino;	/* the file, to tell it from a new one */
 };
 
 /*
  * Map the 4 KiB at @gpa (and at @mbox_gpa unless 0) of the RAM file at
  * @path, shared.  Both must be page-aligned and end inside the file and
  * below QEMU_LOWMEM_SAFE.  Return 0 or -errno (-ERANGE for an address
- * outside the file or above the split).
+ * outside the file or above the split).  The file is taken as given: for
+ * tools that own it (tests, e2e-vmm); vmclockd, which is handed the path
+ * by a control client, uses qemu_ram_backend() and qemu_ram_open().
  */
 int qemu_ram_map(struct qemu_ram *r, const char *path, uint64_t gpa,
 		 uint64_t mbox_gpa);
 void qemu_ram_unmap(struct qemu_ram *r);
+/* 0 when @gpa (page-aligned) and its page lie below @size and the split. */
+int qemu_gpa_ok(uint64_t gpa, uint64_t size);
+
+/*
+ * What QEMU says its guest RAM is, over QMP (QOM): the machine's
+ * memory-backend property names the backend, which must be a
+ * memory-backend-file; its mem-path, share and size.  On QEMU 7.2
+ * /machine's memory-backend reads "/objects/ID" (later ones may say ID).
+ */
+struct qemu_backend {
+	char qom_path[128];
+	char mem_path[512];
+	int share;
+	uint64_t size;
+};
+
+/*
+ * Fill @b from QEMU; 0, or -errno with what to change in @err (no
+ * memory-backend on the machine, not a file backend, share=off, a QMP
+ * error).
+ */
+int qemu_ram_backend(struct qmp *q, struct qemu_backend *b, char *err,
+		     size_t errlen);
+
+/*
+ * Open and map @path (as qemu_ram_map()) only if it is the file QEMU
+ * described in @b, for a QEMU whose process runs as @uid/@gid (the QMP
+ * peer's credentials):
+ *  - @path and @b->mem_path are absolute; @path is opened with O_PATH and
+ *    O_NOFOLLOW (a symlink, a FIFO or a device is refused before it is
+ *    opened for writing) and must be a regular file;
+ *  - it is the same inode as @b->mem_path (st_dev, st_ino), share is on,
+ *    and @gpa and @mbox_gpa lie inside @b->size and the file;
+ *  - QEMU's credentials could write it by its mode (root, its owner, its
+ *    group with g+w, or o+w): a process that merely answers QMP cannot
+ *    make vmclockd write a file it could not write itself.
+ * Only then is it reopened read-write through /proc/self/fd (the same
+ * inode, whatever the path points at by now).  0, or -errno with the
+ * reason and what to do in @err.
+ */
+int qemu_ram_open(struct qemu_ram *r, const char *path,
+		  const struct qemu_backend *b, uint32_t uid, uint32_t gid,
+		  uint64_t gpa, uint64_t mbox_gpa, char *err, size_t errlen);
 
 /* Ring the doorbell: pc-testdev port 0x2000 + @irq, 1 then 0. */
 int qemu_doorbell(struct qmp *q, uint32_t irq);

@@ -371,6 +371,12 @@ struct qmp *qmp_connect(const char *path, int timeout_ms)
 	return q;
 }
 
+void qmp_set_timeout(struct qmp *q, int timeout_ms)
+{
+	if (timeout_ms > 0)
+		q->timeout_ms = timeout_ms;
+}
+
 void qmp_close(struct qmp *q)
 {
 	if (!q)
@@ -378,6 +384,22 @@ void qmp_close(struct qmp *q)
 	drop(q);
 	json_tokener_free(q->tok);
 	free(q);
+}
+
+int qmp_peer(const struct qmp *q, int32_t *pid, uint32_t *uid,
+	     uint32_t *gid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (q->fd < 0)
+		return -ENOTCONN;
+	if (getsockopt(q->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		return -errno;
+	*pid = cr.pid;
+	*uid = cr.uid;
+	*gid = cr.gid;
+	return 0;
 }
 
 int qmp_connected(const struct qmp *q)

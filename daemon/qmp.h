@@ -49,6 +49,14 @@ struct qmp *qmp_connect(const char *path, int timeout_ms);
 void qmp_close(struct qmp *q);
 /* Drop the connection and connect again to the same path: 0 or -errno. */
 int qmp_reconnect(struct qmp *q);
+/* Bound the connect and every reply by @timeout_ms from now on. */
+void qmp_set_timeout(struct qmp *q, int timeout_ms);
+/*
+ * The credentials of the process that listens on the QMP socket (the
+ * QEMU, as far as the kernel knows): 0 or -errno.
+ */
+int qmp_peer(const struct qmp *q, int32_t *pid, uint32_t *uid,
+	     uint32_t *gid);
 /* Non-zero while connected. */
 int qmp_connected(const struct qmp *q);
 /* The socket, for poll(); -1 while disconnected. */

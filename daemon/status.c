@@ -13,6 +13,10 @@
 #include <vmclock/vmclock.h>
 
 #include "daemon.h"
+#include "qemu-guest.h"
+
+/* Weak, as in control.c: the control tests and fuzzers link no adapter. */
+#pragma weak qemu_guest_status
 
 static void json_kv_str(FILE *f, const char *k, const char *v, int comma)
 {
@@ -22,14 +26,30 @@ static void json_kv_str(FILE *f, const char *k, const char *v, int comma)
 		fputc(',', f);
 }
 
+static void json_qemu(FILE *f, const struct guest *g)
+{
+	if (!g->qemu || !qemu_guest_status)
+		return;
+	fputc(',', f);
+	qemu_guest_status(g, f);
+}
+
 static void json_page(FILE *f, const struct guest *g)
 {
-	const volatile struct vmclock_abi *p = vmclock_writer_page(g->w);
-	uint64_t flags = p->flags;
+	const volatile struct vmclock_abi *p;
+	uint64_t flags;
 	unsigned int bit, first = 1;
 
 	json_kv_str(f, "name", g->name, 1);
 	json_kv_str(f, "path", g->path, 1);
+	/* An add-qemu guest waiting for its QEMU: no page to show. */
+	if (!g->w) {
+		fprintf(f, "\"page\":false");
+		json_qemu(f, g);
+		return;
+	}
+	p = vmclock_writer_page(g->w);
+	flags = p->flags;
 	fprintf(f, "\"status\":\"%s\",\"time_type\":\"%s\",\"seq_count\":%u,"
 		   "\"disruption_marker\":%" PRIu64 ",\"vm_generation_counter\":%" PRIu64
 		   ",\"tai_offset_sec\":%d,\"leap\":\"%s\",\"time_maxerror_ns\":%" PRIu64
@@ -54,6 +74,7 @@ static void json_page(FILE *f, const struct guest *g)
 		g->awaiting_mapping ? "true" : "false",
 		g->stopped ? "true" : "false");
 	json_kv_str(f, "notify", g->notify_cmd, 0);
+	json_qemu(f, g);
 }
 
 static void json_leap(FILE *f, const struct daemon *d)

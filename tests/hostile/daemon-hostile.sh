@@ -13,13 +13,19 @@
 #     20 idle clients, more than the 16 slots;
 #   - a client that floods requests and closes without reading a reply
 #     (SIGPIPE);
-#   - a 1 MiB request (with and without its newline) and NUL bytes.
+#   - a 1 MiB request (with and without its newline) and NUL bytes;
+#   - add-qemu's ram= (finding 3, fixed): no QMP, a QMP server that names
+#     another file, one run by nobody that names a root file, a symlinked
+#     ram=, share=off: nothing written, a clear error (or "waiting"); the
+#     honest case attaches, and migrate uri=exec: is refused there
+#     (finding 4, fixed).  tests/hostile/fake-qmp.py plays QEMU.
 # Open findings (failing): tests/hostile/daemon-findings.sh.
 # Uses tests/daemon/lib.sh.  Ends with "N passed, N failed".
 . "$(dirname "$0")/../daemon/lib.sh"
 
 OUT=$(mktemp -d /tmp/vmclock-outside.XXXXXX)
-trap 'cleanup; rm -rf "$OUT"' EXIT
+FAKES=
+trap 'for p in $FAKES; do kill "$p" 2>/dev/null; done; cleanup; rm -rf "$OUT"' EXIT
 echo precious >"$OUT/target"
 cp "$OUT/target" "$OUT/target2"
 
@@ -127,6 +133,98 @@ check "1 MiB without a newline, then gone: still serving" alive
 r=$(head -c 4096 /dev/zero | "$VMCLOCKD_PROBE" send "$RUN/control" | head -n 1)
 check "NUL bytes: an error or nothing" sh -c "[ -z '$r' ] || echo '$r' | grep -q '^error'"
 check "still serving at the end" alive
+
+# add-qemu's ram= (finding 3, fixed): vmclockd writes the page into the
+# file only once QEMU, over QMP, names it as its guest RAM, and only if
+# the QMP peer could write it itself.
+FAKE=$(dirname "$0")/fake-qmp.py
+# fake NAME MEM_PATH [SHARE [USER]]: a QMP server at $OUT/q/NAME.qmp.
+fake() {
+	if [ -n "${4:-}" ]; then
+		# Another user cannot run root's python3 if that is a pyenv shim.
+		py=/usr/bin/python3
+		[ -x "$py" ] || py=$(command -v python3)
+		setpriv --reuid="$4" --regid="$4" --clear-groups "$py" "$FAKE" \
+			"$OUT/q/$1.qmp" "$OUT/q/$1.log" "$2" "${3:-true}" \
+			>"$OUT/q/$1.out" 2>&1 &
+	else
+		python3 "$FAKE" "$OUT/q/$1.qmp" "$OUT/q/$1.log" "$2" \
+			"${3:-true}" >"$OUT/q/$1.out" 2>&1 &
+	fi
+	FAKES="$FAKES $!"
+	wait_until grep -q listening "$OUT/q/$1.out"
+}
+# ask REQUEST: the reply in $R.  replied PATTERN: it matches (grep -E).
+ask() { R=$(reply "$1\n"); }
+replied() { printf '%s\n' "$R" | grep -qE -- "$1"; }
+status_has() { ctl status "$1" 2>/dev/null | grep -qF -- "$2"; }
+no_guest() { ! ctl status "$1" >/dev/null 2>&1; }
+mkdir -p "$OUT/q"
+chmod 711 "$OUT"
+chmod 777 "$OUT/q"
+head -c 65536 /dev/zero >"$OUT/victim"
+cp "$OUT/victim" "$OUT/victim.orig"
+chmod 644 "$OUT/victim"
+victim_intact() { cmp -s "$OUT/victim" "$OUT/victim.orig"; }
+
+ask "add-qemu guest=q1 qmp=$OUT/q/w.qmp ram=$OUT/victim gpa=0"
+check "3: add-qemu, QMP unreachable: accepted as waiting" \
+	replied '^ok .*"state":"waiting"'
+check "3: ... and the file is not written" victim_intact
+check "3: ... status: no page, waiting for QMP" \
+	status_has q1 '"page":false,"qemu":{'
+check "3: ... status says what it waits for" \
+	status_has q1 '"state":"waiting","incoming":"none","reason":"waiting for QMP at'
+ask "migrated-in guest=q1"
+check "3: ... events refused while it has no page" \
+	replied '^error guest "q1" has no page yet'
+head -c 65536 /dev/zero >"$OUT/decoy"
+fake w "$OUT/decoy"
+check "3: then a QMP server names another file: refused, said in status" \
+	wait_until status_has q1 "refused: ram=$OUT/victim is not the RAM file of this QEMU"
+check "3: ... the file is still not written" victim_intact
+check "3: ... nor the one it named" cmp -s "$OUT/decoy" "$OUT/victim.orig"
+ask "remove-guest guest=q1"
+check "3: remove-guest of a waiting guest: its record goes, the file stays" \
+	sh -c "[ ! -e '$RUN/guests/.q1.qemu' ] && cmp -s '$OUT/victim' '$OUT/victim.orig'"
+
+if [ "$(id -u)" -eq 0 ]; then
+	fake nobody "$OUT/victim" true 65534
+	ask "add-qemu guest=q3 qmp=$OUT/q/nobody.qmp ram=$OUT/victim gpa=0"
+	check "3: a QMP server run by nobody that names a root file: refused" \
+		replied "^error ram=$OUT/victim belongs to uid 0 .*runs as uid 65534 and could not write it"
+	check "3: ... the file is not written" victim_intact
+	check "3: ... and no guest is left" no_guest q3
+fi
+fake root "$OUT/victim"
+ln -s "$OUT/victim" "$OUT/victim.link"
+ask "add-qemu guest=q4 qmp=$OUT/q/root.qmp ram=$OUT/victim.link gpa=0"
+check "3: ram= a symlink (to QEMU's own file): refused" \
+	replied "^error ram=$OUT/victim.link is a symbolic link"
+ask "add-qemu guest=q4 qmp=$OUT/q/root.qmp ram=victim gpa=0"
+check "3: ram= relative: refused" \
+	replied '^error ram=victim: give the RAM file as an absolute path'
+fake private "$OUT/victim" false
+ask "add-qemu guest=q4 qmp=$OUT/q/private.qmp ram=$OUT/victim gpa=0"
+check "3: QEMU's RAM with share=off: refused" replied '^error .*share=off'
+ask "add-qemu guest=q4 qmp=$OUT/q/root.qmp ram=$OUT/victim gpa=0x10000"
+check "3: a page outside QEMU's RAM: refused" \
+	replied "^error .*outside QEMU's guest RAM"
+check "3: ... no guest is left" no_guest q4
+check "3: after all that, the file is not written" victim_intact
+
+# The honest case: QEMU names ram= itself.  Then finding 4 (fixed).
+head -c 65536 /dev/zero >"$OUT/ram"
+fake honest "$OUT/ram"
+ask "add-qemu guest=q2 qmp=$OUT/q/honest.qmp ram=$OUT/ram gpa=0"
+check "3: QEMU names ram=: attached" replied '^ok .*"state":"attached"'
+check "3: ... and the page is in it" sh -c "[ \"\$(head -c 4 '$OUT/ram')\" = VCLK ]"
+check "3: ... its record is kept for a restart" test -f "$RUN/guests/.q2.qemu"
+ask "migrate guest=q2 uri=exec:touch"
+check "4: migrate uri=exec: is refused" replied '^error q2: exec: URIs are refused'
+check "4: ... and not forwarded to QEMU" \
+	sh -c "grep -q qom-get '$OUT/q/honest.log' && ! grep -q 'exec:touch' '$OUT/q/honest.log'"
+check "still serving after the add-qemu cases" alive
 
 # A run directory others can write (finding 2, fixed): refused at start.
 W=$(mktemp -d /tmp/vmclock-ww.XXXXXX)

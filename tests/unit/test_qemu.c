@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -87,6 +88,99 @@ TEST(ram_map_refuses_above_lowmem_split)
 	CHECK_EQ_INT(qemu_ram_map(&r, ram, QEMU_LOWMEM_SAFE - 4096, 0), 0);
 	qemu_ram_unmap(&r);
 	CHECK_EQ_INT(qemu_ram_map(&r, ram, QEMU_LOWMEM_SAFE, 0), -ERANGE);
+	close(fd);
+	unlink(ram);
+}
+
+/* A backend as QEMU would describe @path: shared, @size bytes. */
+static void backend_of(struct qemu_backend *b, const char *path, uint64_t size)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->qom_path, sizeof(b->qom_path), "/objects/ram");
+	snprintf(b->mem_path, sizeof(b->mem_path), "%s", path);
+	b->share = 1;
+	b->size = size;
+}
+
+/* qemu_ram_open() refuses @path against @b; nothing written to @fd. */
+static int refused(const char *path, const struct qemu_backend *b,
+		   uint32_t uid, uint64_t gpa, int fd, const char *why)
+{
+	static unsigned char zero[4096], buf[4096];
+	struct qemu_ram r;
+	char err[512] = "";
+	int ret = qemu_ram_open(&r, path, b, uid, uid, gpa, 0, err,
+				sizeof(err));
+
+	if (!ret)
+		qemu_ram_unmap(&r);
+	if (ret && !strstr(err, why))
+		fprintf(stderr, "  message: %s (want \"%s\")\n", err, why);
+	return ret && strstr(err, why) &&
+	       pread(fd, buf, sizeof(buf), (off_t)(gpa < (1 << 20) ? gpa : 0)) ==
+	       (ssize_t)sizeof(buf) && !memcmp(buf, zero, sizeof(buf));
+}
+
+TEST(ram_open_takes_only_the_file_qemu_names)
+{
+	char other[64], link[64], dir[64];
+	struct qemu_backend b;
+	struct qemu_ram r;
+	char err[512];
+	int fd = make_ram(1 << 20), ofd;
+
+	REQUIRE(fd >= 0);
+	snprintf(other, sizeof(other), "%s.other", ram);
+	snprintf(link, sizeof(link), "%s.link", ram);
+	snprintf(dir, sizeof(dir), "%s.dir", ram);
+	ofd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(ofd >= 0 && !ftruncate(ofd, 1 << 20));
+	REQUIRE(!symlink(ram, link) && !mkdir(dir, 0700));
+
+	/* The file QEMU names, shared, the page inside: mapped. */
+	backend_of(&b, ram, 1 << 20);
+	CHECK_EQ_INT(qemu_ram_open(&r, ram, &b, 0, 0, 0x1000, 0x2000, err,
+				   sizeof(err)), 0);
+	CHECK(r.page && r.mbox && r.fd >= 0);
+	qemu_ram_unmap(&r);
+	/* QEMU's mem-path may be a link to it; ram= itself may not. */
+	backend_of(&b, link, 1 << 20);
+	CHECK_EQ_INT(qemu_ram_open(&r, ram, &b, 0, 0, 0x1000, 0, err,
+				   sizeof(err)), 0);
+	qemu_ram_unmap(&r);
+	backend_of(&b, ram, 1 << 20);
+	CHECK(refused(link, &b, 0, 0x1000, fd, "is a symbolic link"));
+	/* Another file than QEMU's. */
+	CHECK(refused(other, &b, 0, 0x1000, ofd, "is not the RAM file of this QEMU"));
+	/* Not shared, outside QEMU's RAM, relative, a directory mem-path. */
+	b.share = 0;
+	CHECK(refused(ram, &b, 0, 0x1000, fd, "share=off"));
+	backend_of(&b, ram, 0x1000);
+	CHECK(refused(ram, &b, 0, 0x1000, fd, "outside QEMU's guest RAM"));
+	backend_of(&b, ram, 1 << 20);
+	CHECK(refused(ram + 1, &b, 0, 0x1000, fd, "not an absolute path"));
+	backend_of(&b, dir, 1 << 20);
+	CHECK(refused(ram, &b, 0, 0x1000, fd, "is a directory"));
+	backend_of(&b, "/nonexistent/ram", 1 << 20);
+	CHECK(refused(ram, &b, 0, 0x1000, fd, "vmclockd must see the file"));
+	/* A device or a FIFO is never opened for writing. */
+	backend_of(&b, "/dev/null", 1 << 20);
+	CHECK(refused("/dev/null", &b, 0, 0x1000, fd, "not a regular file"));
+	/* A QEMU (QMP peer) that could not write the file itself. */
+	backend_of(&b, ram, 1 << 20);
+	REQUIRE(!fchmod(fd, 0644));
+	CHECK(refused(ram, &b, 4321, 0x1000, fd, "could not write it"));
+	REQUIRE(!fchmod(fd, 0666));
+	CHECK_EQ_INT(qemu_ram_open(&r, ram, &b, 4321, 4321, 0x1000, 0, err,
+				   sizeof(err)), 0);
+	qemu_ram_unmap(&r);
+	CHECK_EQ_INT(qemu_ram_open(&r, ram, &b, geteuid(), 4321, 0x1000, 0,
+				   err, sizeof(err)), 0);
+	qemu_ram_unmap(&r);
+	unlink(link);
+	rmdir(dir);
+	close(ofd);
+	unlink(other);
 	close(fd);
 	unlink(ram);
 }

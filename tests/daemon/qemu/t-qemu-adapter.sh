@@ -8,12 +8,15 @@
 # RAM file, through the daemon's control socket and QMP:
 #   add-qemu puts a valid page at the GPA with a generation and
 #   NOTIFICATION_PRESENT; a stop/cont done by someone else keeps a
-#   VMM-set mapping; QMP reconnects when QEMU restarts; a mailbox guest without a responder stays
-#   INITIALIZING until set-counter-mapping, and again after a reset; a
-#   live migration gives the destination a new marker and the same
-#   generation and continues it;
-#   save + two restores give two new, distinct generations; remove-guest
-#   leaves the RAM file alone; errors are clear.
+#   VMM-set mapping; QMP reconnects when QEMU restarts; a mailbox guest
+#   without a responder stays INITIALIZING until set-counter-mapping, and
+#   again after a reset; the shipped responder (vmclock respond, here on
+#   the host through the RAM file) gets the mapping measured; a live
+#   migration gives the destination a new marker and the same generation
+#   and continues it; save + two restores give two new, distinct generations;
+#   remove-guest leaves the RAM file alone; a guest added before its QEMU
+#   answers waits, writing nothing, attaches once QEMU confirms its RAM
+#   file, and follows QEMU to a new RAM file; errors are clear.
 # Ends with "N passed, N failed".
 
 set -uo pipefail
@@ -23,6 +26,7 @@ O=${E2E_O:-${O:-build}}
 case $O in /*) ;; *) O=$ROOT/$O ;; esac
 VMCLOCKD=${VMCLOCKD_BIN:-$O/daemon/vmclockd}
 VMCLOCKCTL=${VMCLOCKCTL_BIN:-$O/daemon/vmclockctl}
+VMCLOCK=${VMCLOCK_CLI_BIN:-$O/cli/vmclock}
 QMPCMD=$ROOT/tests/e2e/qmp-cmd.py
 GPA=0x1000000
 MBOX=0x1001000
@@ -31,6 +35,7 @@ PORT=$((5000 + $$ % 1000))
 PASSED=0
 FAILED=0
 DPID=
+RPID=
 declare -A QPID
 
 cleanup() {
@@ -38,7 +43,9 @@ cleanup() {
 
 	for n in "${!QPID[@]}"; do kill "${QPID[$n]}" 2>/dev/null; done
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
+	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null
 	wait 2>/dev/null
+	[ -n "${KEEP_LOG:-}" ] && cp "$DIR/vmclockd.log" "$KEEP_LOG"
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -110,6 +117,74 @@ status_is() { [ "$(field "$1" status)" = "$2" ]; }
 seq_moved() { [ "$(field "$1" seq)" != "$2" ]; }
 marker_not() { [ "$(field "$1" marker)" != "$2" ]; }
 running() { "$QMPCMD" "$DIR/$1.qmp2" query-status | grep -q '"running"'; }
+status_not() { [ "$(field "$1" status)" != "$2" ]; }
+# logged_since LINE PATTERN: in the log after its first LINE lines.
+logged_since() { tail -n "+$(($1 + 1))" "$DIR/vmclockd.log" | grep -q "$2"; }
+migrated() { "$QMPCMD" "$DIR/$1.qmp2" query-migrate | grep -q '"completed"'; }
+reply_has() { printf '%s\n' "$OUT" | grep -q -- "$1"; }
+# vctl ARGS: vmclockctl, its output (and errors) in $OUT.
+vctl() { OUT=$("$VMCLOCKCTL" --run-dir "$DIR/run" --timeout 60 "$@" 2>&1); }
+
+# qmp_args SOCKET COMMAND JSON: one command with arguments, from outside.
+qmp_args() {
+	python3 - "$@" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+json.loads(f.readline())
+for cmd, args in (("qmp_capabilities", {}), (sys.argv[2], json.loads(sys.argv[3]))):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while "event" in (m := json.loads(f.readline())):
+        pass
+    if "error" in m:
+        sys.exit(str(m))
+EOF
+}
+
+# page_ok NAME: NAME's page (a copy) gives the host page's time at the
+# same counter (the mapping is the identity here) within 10 us, both
+# bounded and with the same status.
+page_ok() {
+	dd if="$DIR/$1.ram" of="$DIR/$1.page" bs=4096 skip=$((GPA / 4096)) \
+		count=1 2>/dev/null
+	VMCLOCK_STATE_DIR=none python3 - "$VMCLOCK" "$DIR/$1.page" \
+		"$DIR/run/host" <<'EOF'
+import json, subprocess, sys
+v, guest, host = sys.argv[1:4]
+def now(*a):
+    return json.loads(subprocess.run([v, "now", "--json", *a], check=True,
+                                     capture_output=True).stdout)
+g = now("--device", guest)
+h = now("--device", host, "--counter", str(g["counter"]))
+print(f"  guest {g['tai_ns']} +-{g['maxerror_ns']} {g['clock_status']}, "
+      f"host {h['tai_ns']} +-{h['maxerror_ns']} {h['clock_status']}")
+sys.exit(not (g["bounded"] and h["bounded"] and
+              g["clock_status"] == h["clock_status"] and
+              abs(g["tai_ns"] - h["tai_ns"]) <= 10000))
+EOF
+}
+
+# start_vmclockd: its Nth start (STARTS), the log appended.
+start_vmclockd() {
+	"$VMCLOCKD" --config= --run-dir="$DIR/run" --socket-group= \
+		--interval-ms=200 --log-level=debug >>"$DIR/vmclockd.log" 2>&1 &
+	DPID=$!
+	wait_until sh -c "[ \$(grep -c 'started: run dir' '$DIR/vmclockd.log') -ge $STARTS ]" &&
+		wait_until test -S "$DIR/run/control"
+}
+
+# restart_vmclockd SIGNAL: kill it and start it again; SINCE marks where
+# the new start's log begins.
+restart_vmclockd() {
+	kill "-$1" "$DPID"
+	wait "$DPID" 2>/dev/null
+	STARTS=$((STARTS + 1))
+	SINCE=$(wc -l <"$DIR/vmclockd.log")
+	start_vmclockd
+}
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "FAIL qemu-system-x86_64 is not installed"
@@ -117,10 +192,9 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 1
 fi
 mkdir -p "$DIR/run"
-"$VMCLOCKD" --config= --run-dir="$DIR/run" --socket-group= \
-	--interval-ms=200 --log-level=debug >"$DIR/vmclockd.log" 2>&1 &
-DPID=$!
-wait_until test -S "$DIR/run/control" || { echo "0 passed, 1 failed"; exit 1; }
+: >"$DIR/vmclockd.log"
+STARTS=1
+start_vmclockd || { echo "0 passed, 1 failed"; exit 1; }
 
 # A fresh guest.
 start_qemu A
@@ -167,9 +241,26 @@ marker=$(field M marker)
 "$QMPCMD" "$DIR/M.qmp2" system_reset >/dev/null
 check "reset: new marker" wait_until marker_not M "$marker"
 check "reset: INITIALIZING until measured again" status_is M 1
+# The shipped responder answers the probes: here on the host, through
+# M's RAM file (the guest's memory), so the offset it gives is about 0.
+"$VMCLOCK" respond --mem "$DIR/M.ram" --mailbox $MBOX >"$DIR/respond.log" 2>&1 &
+RPID=$!
+"$QMPCMD" "$DIR/M.qmp2" cont >/dev/null
+check "vmclock respond: the mapping is measured" \
+	wait_until logged "M: counter mapping measured"
+check "measured: M is bounded again" wait_until status_not M 1
+check "vmclock respond answered full bursts" \
+	grep -q "request [0-9]*: 200 probes answered$" "$DIR/respond.log"
+
+check "add-qemu records kept in the run directory" \
+	test -f "$DIR/run/guests/.A.qemu" -a -f "$DIR/run/guests/.M.qemu"
+kill "$RPID" 2>/dev/null
+wait "$RPID" 2>/dev/null
+RPID=
 marker=$(field A marker)
 ctl remove-guest M >/dev/null
 check "remove-guest leaves the RAM file" [ -s "$DIR/M.ram" ]
+check "remove-guest removes the record" [ ! -e "$DIR/run/guests/.M.qemu" ]
 stop_qemu M
 
 # Live migration A -> B.
@@ -185,6 +276,7 @@ check "B: same generation" [ "$(field B generation)" = "$gen" ]
 check "B: continued by the adapter" wait_until running B
 check "A: migrated out" wait_until logged "A: migrated out"
 stop_qemu A
+
 marker=$(field B marker)
 
 # Snapshot and two restores.
@@ -208,10 +300,38 @@ done
 g1=${gens# } g1=${g1%% *} g2=${gens##* }
 check "two restores: distinct generations ($g1, $g2)" [ "$g1" != "$g2" ]
 
+# A guest added before its QEMU answers waits and writes nothing, then
+# attaches once QEMU confirms the file; it follows a QEMU that comes back
+# on a new file at the same path.
+truncate -s 32M "$DIR/W.ram"
+vctl add-qemu W qmp="$DIR/W.qmp" ram="$DIR/W.ram" gpa=$GPA
+check "add-qemu before QEMU runs: waiting" reply_has '"state":"waiting"'
+check "waiting: the RAM file is not written" [ "$(field W magic)" = 0 ]
+start_qemu W
+check "QEMU answers: W attached" wait_until logged "W: QEMU .* confirms"
+check "W: page at the GPA" \
+	wait_until sh -c "[ \"\$(python3 -c 'import struct;f=open(\"$DIR/W.ram\",\"rb\");f.seek($GPA);print(struct.unpack(\"<I\",f.read(4))[0])')\" = $((0x4b4c4356)) ]"
+stop_qemu W
+rm -f "$DIR/W.ram"
+start_qemu W
+check "QEMU on a new RAM file: the page moves to it" \
+	wait_until logged "W: QEMU's guest RAM .* is another file now"
+check "W: page at the GPA of the new file" \
+	wait_until sh -c "[ \"\$(python3 -c 'import struct;f=open(\"$DIR/W.ram\",\"rb\");f.seek($GPA);print(struct.unpack(\"<I\",f.read(4))[0])')\" = $((0x4b4c4356)) ]"
+
 # Clear errors.
 check "unknown guest refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' migrate nobody tcp:127.0.0.1:1 2>/dev/null"
-check "page above the file refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/nonexistent ram='$DIR/snap' gpa=0x40000000 2>/dev/null"
+# (W's second monitor: QEMU serves one client a monitor, and vmclockd
+# holds the first.)
+vctl add-qemu X qmp="$DIR/W.qmp2" ram="$DIR/W.ram" gpa=0x4000000
+check "page outside QEMU's RAM refused" reply_has "outside QEMU's guest RAM"
+vctl add-qemu X qmp="$DIR/W.qmp2" ram="$DIR/snap" gpa=$GPA
+check "a file that is not QEMU's RAM refused" \
+	reply_has "is not the RAM file of this QEMU"
+check "page above 2 GiB refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/nonexistent ram='$DIR/snap' gpa=0x80000000 2>/dev/null"
 check "bad irq refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/x ram='$DIR/snap' irq=2 2>/dev/null"
+check "no guest X left behind" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' status X >/dev/null 2>&1"
+stop_qemu W
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

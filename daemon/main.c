@@ -554,6 +554,9 @@ static int start(struct daemon *d)
 		ret = open_socket(d);
 	if (!ret)
 		ret = drop_privileges(d);
+	/* add-qemu guests: attached again once their QEMU is verified. */
+	if (!ret)
+		qemu_guest_adopt(d);
 	if (!ret)
 		ret = sched_on_clock_set(on_clock_set, d);
 	return ret;

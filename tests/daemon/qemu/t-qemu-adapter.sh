@@ -11,9 +11,13 @@
 #   VMM-set mapping; QMP reconnects when QEMU restarts; a mailbox guest
 #   without a responder stays INITIALIZING until set-counter-mapping, and
 #   again after a reset; the shipped responder (vmclock respond, here on
-#   the host through the RAM file) gets the mapping measured; a live
-#   migration gives the destination a new marker and the same generation
-#   and continues it; save + two restores give two new, distinct generations;
+#   the host through the RAM file) gets the mapping measured; vmclockd
+#   restarted (SIGTERM, then SIGKILL) under running QEMUs attaches them
+#   again: same marker and generation, the page updated again and giving
+#   the host page's time, the measured mapping measured again and found
+#   unchanged; a live migration gives the destination a new marker and
+#   the same generation and continues it, also when vmclockd is down while
+#   it completes; save + two restores give two new, distinct generations;
 #   remove-guest leaves the RAM file alone; a guest added before its QEMU
 #   answers waits, writing nothing, attaches once QEMU confirms its RAM
 #   file, and follows QEMU to a new RAM file; errors are clear.
@@ -252,8 +256,30 @@ check "measured: M is bounded again" wait_until status_not M 1
 check "vmclock respond answered full bursts" \
 	grep -q "request [0-9]*: 200 probes answered$" "$DIR/respond.log"
 
+# vmclockd restarts under running QEMUs: A (a VMM mapping) and M (a
+# measured one) are attached again from their records.
+"$QMPCMD" "$DIR/A.qmp2" cont >/dev/null
 check "add-qemu records kept in the run directory" \
 	test -f "$DIR/run/guests/.A.qemu" -a -f "$DIR/run/guests/.M.qemu"
+for sig in TERM KILL; do
+	am=$(field A marker) ag=$(field A generation) aseq=$(field A seq)
+	mm=$(field M marker) mg=$(field M generation)
+	restart_vmclockd $sig
+	check "SIG$sig restart: A attached again" \
+		wait_until logged_since "$SINCE" "A: QEMU .* confirms .* as its guest RAM"
+	check "SIG$sig restart: A: same marker and generation" \
+		[ "$(field A marker)" = "$am" -a "$(field A generation)" = "$ag" ]
+	check "SIG$sig restart: A: the page is updated again" \
+		wait_until seq_moved A "$aseq"
+	check "SIG$sig restart: A: the page gives the host page's time" \
+		wait_until page_ok A
+	check "SIG$sig restart: M: its mapping measured again, unchanged" \
+		wait_until logged_since "$SINCE" "M: counter mapping unchanged"
+	check "SIG$sig restart: M: bounded, same marker and generation" \
+		wait_until status_not M 1
+	check "SIG$sig restart: M: same marker and generation" \
+		[ "$(field M marker)" = "$mm" -a "$(field M generation)" = "$mg" ]
+done
 kill "$RPID" 2>/dev/null
 wait "$RPID" 2>/dev/null
 RPID=
@@ -277,12 +303,34 @@ check "B: continued by the adapter" wait_until running B
 check "A: migrated out" wait_until logged "A: migrated out"
 stop_qemu A
 
+# B -> E completes while vmclockd is down: it catches up when back.
 marker=$(field B marker)
+start_qemu E incoming
+check "add-qemu E incoming=1" ctl add-qemu E qmp="$DIR/E.qmp" \
+	ram="$DIR/E.ram" gpa=$GPA incoming=1
+check "incoming E tcp:" ctl incoming E "tcp:127.0.0.1:$((PORT + 1))"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+check "vmclockd down: B -> E migrated by someone else" \
+	qmp_args "$DIR/B.qmp2" migrate "{\"uri\": \"tcp:127.0.0.1:$((PORT + 1))\"}"
+check "... and completed" wait_until migrated E
+STARTS=$((STARTS + 1))
+SINCE=$(wc -l <"$DIR/vmclockd.log")
+start_vmclockd
+check "vmclockd back: E migrated in, page rewritten" \
+	wait_until logged_since "$SINCE" "E: migrated in: page rewritten"
+check "E: new marker, same generation" \
+	[ "$(field E marker)" != "$marker" -a "$(field E generation)" = "$gen" ]
+check "E: continued by the adapter" wait_until running E
+check "vmclockd back: B migrated out" \
+	wait_until logged_since "$SINCE" "B: migrated out"
+stop_qemu B
+marker=$(field E marker)
 
 # Snapshot and two restores.
-check "save B FILE" ctl save B "$DIR/snap"
+check "save E FILE" ctl save E "$DIR/snap"
 check "snapshot written" [ -s "$DIR/snap" ]
-stop_qemu B
+stop_qemu E
 gens=
 for n in C D; do
 	start_qemu $n incoming

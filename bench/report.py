@@ -107,20 +107,18 @@ def med(v):
 DESC = {
     "loop": "empty loop (overhead per iteration)",
     "rdtsc": "`rdtsc`",
-    "lfence_rdtsc": "`lfence; rdtsc` (the library's counter read)",
-    "rdtscp": "`rdtscp`",
+    "lfence_rdtsc": "`lfence; rdtsc`",
+    "rdtscp": "`rdtscp` (the library's counter read on this CPU)",
     "clock_gettime_realtime": "`clock_gettime(CLOCK_REALTIME)` (vDSO)",
     "clock_gettime_tai": "`clock_gettime(CLOCK_TAI)` (vDSO)",
     "clock_gettime_monotonic": "`clock_gettime(CLOCK_MONOTONIC)` (vDSO)",
     "bounded_read": "**bounded read**: `vmclock_reader_bounds()`, mmap",
     "strict_read": "full strict reading: `vmclock_reader_now()`, mmap",
     "lenient_read": "lenient read: `vmclock_reader_read()`, mmap",
-    "proto_bounded_read": "prototype strict read (bench/proto.c), lfence; rdtsc",
-    "proto_tscp_bounded_read": "prototype, `rdtscp`",
-    "proto_noest_bounded_read": "prototype without the estimated error",
-    "proto_rdtsc_bounded_read": "prototype, plain `rdtsc` (weaker ordering)",
-    "proto_premul_bounded_read": "prototype, premultiplied constants (exact)",
-    "proto_keyed_bounded_read": "prototype, cache keyed on seq + marker + counter_value",
+    "bounded_read_lfence": "bounded read with `lfence; rdtsc` (VMCLOCK_COUNTER_READ=lfence)",
+    "arith_exact": "arithmetic alone: `rdtscp` + the exact path (`vmc_eval_bounds()`)",
+    "arith_fast": "arithmetic alone: `rdtscp` + the premultiplied line (`vmc_fast_bounds()`)",
+    "floor_seq_rdtscp": "floor: seq, `rdtscp`, seq; no arithmetic",
     "floor_seq_lfence_rdtsc": "floor: seq, `lfence; rdtsc`, seq; no arithmetic",
     "floor_seq_rdtsc": "floor: seq, `rdtsc`, seq; no arithmetic",
     "bounded_now_precise": "`vmclock_bounded_now()`, precise page (AUTO)",
@@ -298,7 +296,7 @@ def main():
     lines, indirect = objdump_summary()
     wir = writer_ir()
     dir_ = daemon_ir()
-    m_lib = re.search(r"prototypes agree with the library: (\w+)",
+    m_lib = re.search(r"fast path agrees with the exact path: (\w+)",
                       "".join(read(os.path.basename(p)) for p in
                               glob.glob(os.path.join(RES, "read.*.txt"))))
     agree_lib = m_lib.group(1) if m_lib else "?"
@@ -309,13 +307,12 @@ def main():
             f"per update with the flag, {wir.get('monotonic_gap', 0):.0f} of "
             f"them in `monotonic_gap()`.") if wir else ""
     o = opmed
-    fl = o(runs, "floor_seq_lfence_rdtsc")
     rt = o(runs, "clock_gettime_realtime")
     lf = o(runs, "lfence_rdtsc")
-    flx = col(runs, "floor_seq_lfence_rdtsc", 2)
-    above = [r[0]["bounded_read"][0] - r[0]["floor_seq_lfence_rdtsc"][0]
-             for r in runs]
-    fly = col(runs, "floor_seq_lfence_rdtsc", 3)
+    tscp = o(runs, "rdtscp")
+    fl = o(runs, "floor_seq_rdtscp")
+    br = o(runs, "bounded_read")
+    lfr, _ = ratio(runs, "bounded_read/bounded_read_lfence")
 
     def verdict(v, goal):
         return "met" if v <= goal else "**missed**"
@@ -335,7 +332,7 @@ counts (bench/smoke.sh) so that they keep working.
 | kernel | {m.get('kernel', '?')}, clocksource {m.get('clocksource', '?')} |
 | compiler | {m.get('compiler', '?')}; {m.get('cflags', '')} |
 | tree | {m.get('commit', '?')}; {m.get('lib_dirty', '?')} |
-| prototypes | same results as the library: {agree_lib}; as the daemon's mapping: {agree_daemon} |
+| checks | the reader's fast path gives the exact path's results: {agree_lib}; the prototype mapping the daemon's: {agree_daemon} |
 | load (1, 5, 15 min) | before {m.get('load_before', '?')}; after {m.get('load_after', '?')} |
 | vm.max_map_count | {m.get('max_map_count', '?')} |
 
@@ -358,12 +355,13 @@ denominator alike.
 
 In short:
 
-- The read-path goals are missed, and cannot be met with an ordered counter
-  read: `lfence; rdtsc` between the two seq loads, with no arithmetic at
-  all, already costs {flx:.2f}x `clock_gettime(REALTIME)`. The seam is
-  constant-folded (no indirect call on the native path). Recommendations
-  below; the cheapest correct design measured (bench/proto.c) is only
-  {o(runs, 'bounded_read') - o(runs, 'proto_bounded_read'):.1f} ns faster than the library.
+- The bounded read costs what the vDSO's `clock_gettime(REALTIME)` costs
+  (X = {x:.2f}) while giving time, both bounds, the status and the events,
+  exact to the floor; Y = {y:.2f} meets its goal. X <= 0.9 cannot be met
+  by any read that multiplies after an ordered counter read on this
+  machine, the vDSO's own included (below). The seam is constant-folded
+  (no indirect call on the native path). The basic-mode bound now costs
+  less than the precise one ({bb:.2f}x).
 - vmclockd's per-guest update costs {d10k:.0f} ns at 10,000 guests (8-13 µs
   before commit 420c3f7 sped up `vmclock_div_u192()`), most of it in
   `guest_map_calibration()`'s ~{dir_.get('rescale_calls', 0):.0f} divisions per guest; a
@@ -395,106 +393,70 @@ ratio bounded_read/lfence_rdtsc = {y:.3f}
 
 ### The counter seam is constant-folded
 
-`objdump -dr` of the library's `vmclock_reader_now` and of `read_now`, which
-holds the fast path (bench/results/objdump.txt keeps the whole listing):
-every call, jump to another function, `lfence` and `rdtsc`:
+`objdump -dr` of the library's `vmclock_reader_bounds`
+(bench/results/objdump.txt keeps the whole listing): every call, jump to
+another function and counter read:
 
 ```
 {chr(10).join(l.strip() for l in lines[:40])}
 ```
 
-The native path (`counter_fn == NULL`) reads the counter with an inline
-`lfence; rdtsc` and ends in a direct tail jump to `vmc_eval`. The
+The native path (`counter_fn == NULL`) reads the counter inline (`rdtscp`
+where CPUID has it, else `lfence; rdtsc`, chosen once per reader) and
+evaluates the premultiplied line inline. It leaves the function only by
+tail jumps: to `bounds_slow` when seq_count moved, to `vmc_eval_bounds`
+(the exact path) outside the fast range. The
 {'only indirect call, `' + indirect[0].split(chr(9))[-1].strip() + '`, is' if indirect else 'indirect call is absent; any indirect call would be'}
 on the `counter_fn != NULL` branch (a test's or simulator's seam), never
 taken by applications.
 
-### Where the time goes, and why the goals are missed
+### Where the time goes
 
-- The counter read alone, ordered, is {lf:.1f} ns; seq + `lfence; rdtsc` +
-  seq with no arithmetic at all is {fl:.1f} ns, i.e.
-  {flx:.2f}x `clock_gettime(REALTIME)` ({rt:.1f} ns) and {fly:.2f}x
-  `lfence; rdtsc`. The goal X <= 0.9 leaves {(0.9 - flx) * rt:.1f} ns
-  ({(0.9 - flx) * rt * 2.6:.0f} cycles at 2.6 GHz) for everything else:
-  the 128-bit line evaluation, the floor conversion to ns, two error
-  growths (each a 64x64 and a 192-bit scale), the TAI-to-UTC step,
-  earliest/latest, the 120-byte reading and the events. Y <= 1.25 leaves
-  {(1.25 - fly) * lf:.1f} ns.
-  `lfence` is dispatch-serialising on AMD: none of the arithmetic of one
-  read overlaps the counter read of the next, so every cycle after the
-  counter adds to the latency.
-- The vDSO is cheaper because it does less: one 64x64 multiply and a shift
-  (no error bounds, no 128-bit product, no exact floor), and it reads the
-  counter with `rdtscp` here (Linux's `rdtsc_ordered()` prefers it to
-  `lfence; rdtsc`; a dump of this machine's vDSO shows `rdtscp`), which
-  costs {col(runs, 'rdtscp', 3):.2f}x `lfence; rdtsc` here.
-- The prototype (bench/proto.c; same results as the library bit for bit,
-  checked by the smoke run) costs {o(runs, 'proto_bounded_read'):.1f} ns
-  (X = {col(runs, 'proto_bounded_read', 2):.2f},
-  Y = {col(runs, 'proto_bounded_read', 3):.2f}); dropping the estimated
-  error (X = {col(runs, 'proto_noest_bounded_read', 2):.2f}) saves
-  {o(runs, 'proto_bounded_read') - o(runs, 'proto_noest_bounded_read'):.1f} ns;
-  `rdtscp` instead of `lfence; rdtsc` saves
-  {o(runs, 'proto_bounded_read') - o(runs, 'proto_tscp_bounded_read'):.1f} ns;
-  plain `rdtsc` (no ordering against the seq load) saves
-  {o(runs, 'proto_bounded_read') - o(runs, 'proto_rdtsc_bounded_read'):.1f} ns
-  (X = {col(runs, 'proto_rdtsc_bounded_read', 2):.2f}).
-  Premultiplying the constants (exact; one level of multiplies instead
-  of two) gains nothing measurable. Only plain `rdtsc` brings X near the
-  goal, and it gives up the ordering the design asks for (below).
+- The ordered counter read alone is {tscp:.1f} ns (`rdtscp`; `lfence;
+  rdtsc` {lf:.1f} ns), and {fl:.1f} ns with the two seq_count loads around
+  it. `clock_gettime(REALTIME)` ({rt:.1f} ns) spends {rt - fl:.1f} ns
+  beyond that floor on one multiply, a shift and the split into seconds;
+  the bounded read spends {br - fl:.1f} ns on two 64 x 64-bit multiplies
+  in parallel (time and max error, premultiplied into nanoseconds), the
+  carry checks that keep the answer the exact one and the stores.
+- The arithmetic alone after an `rdtscp`, on one decoded page: the
+  premultiplied line costs {o(runs, 'arith_fast') - tscp:.1f} ns, the
+  exact path (the general 128-bit evaluation, the floor conversion with a
+  second multiply by 10^9 and saturating growths, which every read ran
+  before) {o(runs, 'arith_exact') - tscp:.1f} ns. Only readings the fast
+  path cannot prove exact (outside its range, or within d units of a
+  rounding boundary) take the exact path.
+- X <= 0.9 would need the bounded read at {0.9 * rt:.1f} ns: {0.9 * rt - fl:.1f} ns
+  beyond the floor, {(0.9 * rt - fl) * 2.6:.0f} cycles at 2.6 GHz, for
+  everything after the counter. Joining EDX:EAX, the subtraction and one
+  multiply alone take about 6. The counter read is serialising (`rdtscp`
+  and `lfence` both wait for every earlier instruction), so no arithmetic
+  of one read overlaps the next read's counter, and every cycle after the
+  counter is latency. The vDSO itself is {rt / fl:.2f}x the floor; the goal
+  asks the bounded read for {0.9 * rt / fl:.2f}x. Y <= 1.25 leaves
+  {1.25 * lf - fl:.1f} ns beyond the floor, and the bounded read uses
+  {br - fl:.1f}.
+- `rdtscp` against `lfence; rdtsc`: {lfr:.3f}x for the whole bounded read
+  (the `bounded_read_lfence` row, the same reader with
+  VMCLOCK_COUNTER_READ=lfence). Plain `rdtsc` (the `floor_seq_rdtsc` row)
+  would be {o(runs, 'floor_seq_rdtsc'):.1f} ns, but it lets the counter be
+  read before the seq_count load and before memory operations the caller
+  ordered before the call (a thread that saw another thread's write
+  could get an earlier time than that writer): the vDSO keeps its read
+  ordered for the same reason, and so does the library.
+- The full readings (`vmclock_reader_now()`, `_read()`) fill the
+  120-byte `struct vmclock_reading`, with the estimated error as well:
+  {o(runs, 'strict_read') - br:.1f} ns more than the bounded read.
+  `vmclock_bounded_now()` (the bounded clock of every mode, 184 bytes
+  with the page reading) costs {o(runs, 'bounded_now_precise'):.0f} ns on
+  a precise page and {o(runs, 'bounded_now_basic'):.0f} ns in basic mode:
+  one `clock_gettime(REALTIME)`, one seq_count load for the page's
+  fields, no counter read (`include/vmclock/vmclock-bounded.h`).
 - The spread between runs (the per-run medians) is the shared machine: the
   vDSO moves with it, which is why the goals are judged on per-round
-  ratios. In quiet moments the arithmetic-heavy rows (bounded read,
-  prototypes) drop by ~8 ns while the floor and the vDSO do not move (a
-  busy sibling hyperthread on the host is one possible cause); earlier
-  quiet runs measured the bounded read at 29 ns, X = 1.30.
+  ratios.
 - For scale: AWS ClockBound's client is quoted at ~94 ns per call (issue
-  9); the bounded read costs {o(runs, 'bounded_read'):.0f} ns and
-  `vmclock_bounded_now()` {o(runs, 'bounded_now_precise'):.0f} ns.
-
-### Recommendations for lib/reader.c and lib/page.c
-
-1. **Restate the read-path goals.** With an ordered counter read the floor
-   is {flx:.2f}x the vDSO; X <= 0.9 would leave ~4 cycles for exact
-   128-bit arithmetic and two error bounds, while the vDSO itself spends
-   {(1 - flx) * rt:.1f} ns beyond the same floor on one multiply and a shift.
-   Measured here: the bounded read at {min(xs):.2f}-{max(xs):.2f}x
-   `clock_gettime(REALTIME)` and {min(above):.0f}-{max(above):.0f} ns above the floor
-   (per run). A goal of "no more than the floor + 12 ns" (or X <= 1.4 on
-   this machine) tracks what the code controls.
-2. **Keep the per-seq_count cache** the library now has (the prototype,
-   the same idea written independently with the checks folded into one
-   test, is only {o(runs, 'bounded_read') - o(runs, 'proto_bounded_read'):.1f} ns faster), but key it on more
-   than seq_count. A writer that starts a page afresh (no adopt) counts
-   seq from 0 again, and a page replaced under a guest can repeat a
-   seq_count the reader cached: the reader would then use a stale
-   calibration without reporting an event until seq moves again.
-   Comparing disruption_marker and counter_value as well (two more loads
-   from the lines already read) closes it, for
-   {o(runs, 'proto_keyed_bounded_read') - o(runs, 'proto_bounded_read'):+.1f} ns in the prototype.
-3. **Keep `lfence; rdtsc`.** `rdtscp` gains {o(runs, 'proto_bounded_read') - o(runs, 'proto_tscp_bounded_read'):.1f} ns, within the noise.
-   Plain `rdtsc` gains {o(runs, 'proto_bounded_read') - o(runs, 'proto_rdtsc_bounded_read'):.0f} ns but lets the counter be read before the seq
-   load: the bound still holds for the instant the counter was read, but
-   that instant may precede memory operations the caller ordered before
-   the call (a thread that saw another thread's write could get an
-   earlier timestamp than the writer). The vDSO keeps its read ordered
-   for the same reason.
-4. **The estimated error** costs {o(runs, 'proto_bounded_read') - o(runs, 'proto_noest_bounded_read'):.1f} ns of the strict read. A strict variant
-   without it (or computing it lazily) is the only arithmetic saving
-   measured here; it is an API change and worth it only if the goal is
-   kept.
-5. **`vmclock_bounded_now()` adds {o(runs, 'bounded_now_precise') - o(runs, 'bounded_read'):.0f} ns** to `vmclock_reader_now()` in
-   precise mode: it clears a 184-byte `struct vmclock_bound` (which
-   embeds the 120-byte reading) and copies fields out of it. Filling the
-   bound directly (no memset, no second copy) should remove most of it.
-6. **Basic mode** costs {bb:.2f}x the precise bound: a full strict page
-   read plus two `clock_gettime()` calls (REALTIME, and MONOTONIC to age
-   the cached maxerror). It needs only the disruption marker from the
-   page: one 64-bit load, no sequence lock, instead of the
-   {o(runs, 'lenient_read'):.0f} ns read. That brings its hot path to two vDSO
-   calls and a load, about the precise bound's cost; going below it would
-   take aging the cache without the second clock read (for example from
-   the CPU counter with a conservative rate bound, where it is usable).
+  9); the bounded read costs {br:.0f} ns.
 
 ## Readers under a writer
 

@@ -73,7 +73,7 @@ if command -v valgrind >/dev/null 2>&1; then
 fi
 
 echo "bench: disassembly of the library's strict read" >&2
-for f in vmclock_reader_now read_now; do
+for f in vmclock_reader_bounds; do
 	objdump -dr --no-show-raw-insn --disassemble="$f" "$O/lib/reader.o"
 done >"$RES/objdump.txt" 2>&1
 

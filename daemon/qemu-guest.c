@@ -426,6 +426,12 @@ static void watch(struct qemu_guest *q)
 		q->fd = -1;
 }
 
+static void waiting(struct qemu_guest *q, int err)
+{
+	set_why(q, 0, "waiting for QMP at %s (%s): nothing is written until QEMU answers and confirms ram= as its guest RAM",
+		q->qmp_path, strerror(-err));
+}
+
 /*
  * From the timer: the daemon loop waits while we do, so the handshake
  * gets RETRY_TIMEOUT_MS, and a socket that accepts but does not greet
@@ -452,8 +458,7 @@ static void connect_qmp(struct qemu_guest *q)
 		q->next_connect_ns = now + SLOW_RETRY_NS;
 	if (ret) {
 		if (!q->attached)
-			set_why(q, 0, "waiting for QMP at %s (%s): nothing is written until QEMU answers and confirms ram= as its guest RAM",
-				q->qmp_path, strerror(-ret));
+			waiting(q, ret);
 		return;
 	}
 	watch(q);
@@ -821,8 +826,7 @@ int qemu_guest_add(struct daemon *d, const struct control_request *req,
 	if (q->qmp)
 		log_info("%s: QMP %s connected", name, q->qmp_path);
 	else if (!ret)
-		set_why(q, 0, "waiting for QMP at %s (%s): nothing is written until QEMU answers and confirms ram= as its guest RAM",
-			q->qmp_path, strerror(errno));
+		waiting(q, -errno);
 	/* QEMU answers: it must confirm ram= now, or add-qemu fails. */
 	if (!ret && q->qmp && (ret = check_ram(q, err, errlen)) > 0)
 		ret = 0;

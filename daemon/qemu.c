@@ -251,12 +251,34 @@ static int check_gpas(const char *path, const struct qemu_backend *b,
 	return ret;
 }
 
+/* Open for writing the inode checked as @fd (O_PATH): through /proc. */
+static int reopen_rw(int fd, const char *path, char *err, size_t errlen)
+{
+	char self[32];
+	struct stat a, c;
+	int rw, ret;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	rw = open(self, O_RDWR | O_CLOEXEC);
+	if (rw < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "ram=%s: reopening it for writing: %s",
+			 path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &a) || fstat(rw, &c) || a.st_dev != c.st_dev ||
+	    a.st_ino != c.st_ino) {
+		close(rw);
+		snprintf(err, errlen, "ram=%s changed while it was opened", path);
+		return -EAGAIN;
+	}
+	return rw;
+}
+
 int qemu_ram_open(struct qemu_ram *r, const char *path,
 		  const struct qemu_backend *b, uint32_t uid, uint32_t gid,
 		  uint64_t gpa, uint64_t mbox_gpa, char *err, size_t errlen)
 {
-	char self[32];
-	struct stat a, c;
 	int fd, ret;
 
 	memset(r, 0, sizeof(*r));
@@ -281,24 +303,16 @@ int qemu_ram_open(struct qemu_ram *r, const char *path,
 		return ret;
 	}
 	ret = check_file(fd, path, b, uid, gid, err, errlen);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if (!ret && (r->fd = open(self, O_RDWR | O_CLOEXEC)) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "ram=%s: reopening it for writing: %s",
-			 path, strerror(-ret));
-	}
-	if (!ret && (fstat(fd, &a) || fstat(r->fd, &c) ||
-		     a.st_dev != c.st_dev || a.st_ino != c.st_ino)) {
-		snprintf(err, errlen, "ram=%s changed while it was opened", path);
-		ret = -EAGAIN;
+	if (!ret && (ret = reopen_rw(fd, path, err, errlen)) >= 0) {
+		r->fd = ret;
+		ret = 0;
 	}
 	close(fd);
+	/* map_pages() cleans up after itself. */
 	if (!ret && (ret = map_pages(r, gpa, mbox_gpa)))
 		snprintf(err, errlen, "ram=%s at 0x%llx: %s", path,
 			 (unsigned long long)gpa, ret == -ERANGE ?
 			 "outside the file or above 2 GiB" : strerror(-ret));
-	if (ret && r->fd >= 0)
-		qemu_ram_unmap(r);
 	return ret;
 }
 

@@ -29,6 +29,7 @@ struct conf {
 	char time_type[8];
 	char leap_seconds_file[CONF_PATH_MAX];
 	unsigned int max_guests;
+	unsigned int max_mapped_pages;
 	char log[8];
 	char log_level[8];
 };

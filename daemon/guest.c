@@ -9,14 +9,18 @@
  * off the time, so the guest page gives the host page's time to within
  * one unit of 2^-64 s plus the published rounding nanosecond.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +31,9 @@
 #include "log.h"
 
 extern char **environ;
+
+/* The rest of a page without a mapping, beyond its struct. */
+static const uint8_t zeros[GUEST_PAGE_SIZE - sizeof(struct vmclock_abi)];
 
 int guest_name_ok(const char *name)
 {
@@ -237,20 +244,101 @@ int guest_map_calibration(const struct guest_mapping *m,
 	return guest_map_calibration_cached(m, host, out, NULL);
 }
 
-static void notify(void *ctx, uint32_t seq)
+/* Pages of each kind now open, and how many may be (guest_set_limits()). */
+static unsigned long io_count[3];
+static struct guest_limits limits = { ULONG_MAX, ULONG_MAX };
+static int told_unmapped, told_reopen;
+
+void guest_set_limits(const struct guest_limits *l)
 {
-	struct guest *g = ctx;
+	limits = *l;
+}
+
+void guest_io_counts(unsigned long n[3])
+{
+	memcpy(n, io_count, sizeof(io_count));
+}
+
+static unsigned long read_ulong(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	unsigned long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Keep room for everything else: 4096 mappings, 1024 descriptors. */
+void guest_default_limits(struct guest_limits *l)
+{
+	unsigned long maps = read_ulong("/proc/sys/vm/max_map_count");
+	struct rlimit r;
+
+	l->max_mapped = !maps ? ULONG_MAX :
+			maps > 8192 ? maps - 4096 : maps / 2;
+	l->max_fds = ULONG_MAX;
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur != RLIM_INFINITY)
+		l->max_fds = r.rlim_cur > 2048 ? r.rlim_cur - 1024 :
+						 r.rlim_cur / 2;
+}
+
+/* Store all of @len bytes at @at of the file. */
+static int put(int fd, const void *buf, size_t len, uint64_t at)
+{
+	ssize_t n = pwrite(fd, buf, len, (off_t)at);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/*
+ * A page without a mapping: copy the writer's shadow of its struct to the
+ * file in the sequence lock's order, seq_count odd (the transaction's
+ * value), the other fields, seq_count even.  Each pwrite()'s stores reach
+ * the page before the next one's: x86 keeps stores in order, and the
+ * fences order them on weaker CPUs.  A failure leaves seq_count odd (a
+ * reader sees an update in progress, never a torn page) until the next
+ * commit writes every field again.
+ */
+static int flush(struct guest *g, uint32_t seq)
+{
+	const size_t at = offsetof(struct vmclock_abi, seq_count), rest = at + 4;
+	const uint8_t *s = (const uint8_t *)g->shadow;
+	uint32_t odd = htole32(seq - 1);
+	int fd = g->fd, ret;
+
+	if (fd < 0)
+		fd = open(g->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	ret = put(fd, &odd, sizeof(odd), g->ram_offset + at);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* The header goes with the first commit: a fresh page's is new. */
+	if (!ret && g->pw_header)
+		ret = put(fd, s, at, g->ram_offset);
+	if (!ret)
+		ret = put(fd, s + rest, sizeof(struct vmclock_abi) - rest,
+			  g->ram_offset + rest);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!ret)
+		ret = put(fd, s + at, sizeof(odd), g->ram_offset + at);
+	if (!ret)
+		g->pw_header = 0;
+	if (fd != g->fd)
+		close(fd);
+	return ret;
+}
+
+static void spawn_notify(struct guest *g, uint32_t seq)
+{
 	char seqs[16];
 	char *argv[] = { g->notify_cmd, g->name, seqs, NULL };
 	pid_t pid;
 	int ret;
 
-	if (g->doorbell) {
-		g->doorbell(g->doorbell_ctx);
-		return;
-	}
-	if (!g->notify_cmd[0])
-		return;
 	snprintf(seqs, sizeof(seqs), "%u", seq);
 	/* SIGCHLD is ignored in main(): children reap themselves. */
 	ret = posix_spawn(&pid, g->notify_cmd, NULL, NULL, argv, environ);
@@ -258,6 +346,25 @@ static void notify(void *ctx, uint32_t seq)
 		log_ratelimited(&g->notify_fail, 100, LOG_WARNING,
 				"%s: notify command: %s", g->name,
 				strerror(ret));
+}
+
+/* The writer's hook, after each commit. */
+static void notify(void *ctx, uint32_t seq)
+{
+	struct guest *g = ctx;
+	int ret;
+
+	if (g->shadow) {
+		ret = flush(g, seq);
+		if (ret)
+			log_ratelimited(&g->flush_fail, 100, LOG_WARNING,
+					"%s: writing the page: %s", g->name,
+					strerror(-ret));
+	}
+	if (g->doorbell)
+		g->doorbell(g->doorbell_ctx);
+	else if (g->notify_cmd[0])
+		spawn_notify(g, seq);
 }
 
 static void load_state(struct guest *g)
@@ -325,48 +432,76 @@ int guest_save_state(struct guest *g)
 	return 0;
 }
 
-/* A guest RAM file: it must exist and hold the page at ram_offset. */
-static int map_ram(struct guest *g)
+/* The file, open: a guest RAM file must hold the page at ram_offset. */
+static int open_file(struct guest *g)
 {
 	struct stat st;
 
-	g->fd = open(g->path, O_RDWR | O_CLOEXEC);
-	if (g->fd < 0)
-		return -errno;
-	if (fstat(g->fd, &st) || !S_ISREG(st.st_mode) ||
-	    (g->ram_offset & (GUEST_PAGE_SIZE - 1)))
-		return -EINVAL;
-	if ((uint64_t)st.st_size < g->ram_offset + GUEST_PAGE_SIZE)
-		return -ERANGE;
-	g->map = mmap(NULL, GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      g->fd, (off_t)g->ram_offset);
-	if (g->map == MAP_FAILED) {
-		g->map = NULL;
-		return -errno;
-	}
-	return 0;
-}
-
-static int map_file(struct guest *g)
-{
-	struct stat st;
-
-	if (g->in_ram)
-		return map_ram(g);
-
-	g->fd = open(g->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	g->fd = g->in_ram ? open(g->path, O_RDWR | O_CLOEXEC) :
+			    open(g->path, O_RDWR | O_CREAT | O_CLOEXEC |
+				 O_NOFOLLOW, 0644);
 	if (g->fd < 0)
 		return -errno;
 	if (fstat(g->fd, &st) || !S_ISREG(st.st_mode))
 		return -EINVAL;
-	if (st.st_size != GUEST_PAGE_SIZE && ftruncate(g->fd, GUEST_PAGE_SIZE))
-		return -errno;
-	g->map = mmap(NULL, GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      g->fd, 0);
-	if (g->map == MAP_FAILED) {
-		g->map = NULL;
-		return -errno;
+	if (!g->in_ram)
+		return st.st_size != GUEST_PAGE_SIZE &&
+		       ftruncate(g->fd, GUEST_PAGE_SIZE) ? -errno : 0;
+	if (g->ram_offset & (GUEST_PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((uint64_t)st.st_size < g->ram_offset + GUEST_PAGE_SIZE)
+		return -ERANGE;
+	return 0;
+}
+
+/*
+ * Map the page and close the descriptor (the mapping keeps the file), or,
+ * past limits.max_mapped or vm.max_map_count, keep its struct in memory
+ * for flush(), with the descriptor while limits.max_fds allows (always for
+ * a RAM file) or else none: flush() then opens the file each time.
+ */
+static int place_page(struct guest *g)
+{
+	int ret = open_file(g);
+	ssize_t n;
+
+	if (ret)
+		return ret;
+	if (io_count[GUEST_IO_MAPPED] < limits.max_mapped) {
+		void *m = mmap(NULL, GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, g->fd, (off_t)g->ram_offset);
+
+		if (m != MAP_FAILED) {
+			g->map = m;
+			g->io = GUEST_IO_MAPPED;
+			io_count[GUEST_IO_MAPPED]++;
+			close(g->fd);
+			g->fd = -1;
+			return 0;
+		}
+		if (errno != ENOMEM)
+			return -errno;
 	}
+	if (!told_unmapped++)
+		log_info("%s: not mapped (%lu pages are; limit %lu or vm.max_map_count): this and further pages are written with pwrite()",
+			 g->name, io_count[GUEST_IO_MAPPED], limits.max_mapped);
+	g->shadow = calloc(1, sizeof(*g->shadow));
+	if (!g->shadow)
+		return -ENOMEM;
+	n = pread(g->fd, g->shadow, sizeof(*g->shadow), (off_t)g->ram_offset);
+	if (n != (ssize_t)sizeof(*g->shadow)) {
+		ret = n < 0 ? -errno : -EIO;
+		free(g->shadow);
+		g->shadow = NULL;
+		return ret;
+	}
+	g->pw_header = 1;
+	g->io = g->in_ram || io_count[GUEST_IO_PWRITE] < limits.max_fds ?
+		GUEST_IO_PWRITE : GUEST_IO_REOPEN;
+	io_count[g->io]++;
+	if (g->io == GUEST_IO_REOPEN && !told_reopen++)
+		log_info("%s: %lu descriptors kept (limit %lu): this and further pages are opened for each write",
+			 g->name, io_count[GUEST_IO_PWRITE], limits.max_fds);
 	return 0;
 }
 
@@ -382,17 +517,20 @@ static int make_writer(struct guest *g, uint8_t time_type)
 		.notify = notify,
 		.notify_ctx = g,
 	};
-	const volatile struct vmclock_abi *pg = g->map;
+	/* A shadow is the struct alone (vmclock_writer_create()). */
+	volatile void *mem = g->map ? g->map : (void *)g->shadow;
+	size_t len = g->map ? GUEST_PAGE_SIZE : sizeof(*g->shadow);
+	const volatile struct vmclock_abi *pg = mem;
 
-	g->w = vmclock_writer_create(g->map, GUEST_PAGE_SIZE, &cfg);
+	g->w = vmclock_writer_create(mem, len, &cfg);
 	if (!g->w && errno == EINVAL &&
-	    !vmclock_page_validate(g->map, GUEST_PAGE_SIZE, NULL) &&
+	    !vmclock_page_validate(mem, GUEST_PAGE_SIZE, NULL) &&
 	    pg->time_type != time_type) {
 		/* Keep the page's time scale rather than start afresh. */
 		log_warn("%s: page has time type %s; keeping it", g->path,
 			 vmclock_time_type_name(pg->time_type));
 		cfg.time_type = pg->time_type;
-		g->w = vmclock_writer_create(g->map, GUEST_PAGE_SIZE, &cfg);
+		g->w = vmclock_writer_create(mem, len, &cfg);
 	}
 	return g->w ? 0 : -errno;
 }
@@ -430,9 +568,13 @@ static int open_page(struct guest *g, const char *name, const char *path,
 		snprintf(g->state_path, sizeof(g->state_path), "%s", state_path);
 		load_state(g);
 	}
-	ret = map_file(g);
+	ret = place_page(g);
 	if (!ret)
 		ret = make_writer(g, time_type);
+	/* The writer zeroed a fresh shadow's struct: the page's rest too. */
+	if (!ret && g->shadow && !vmclock_writer_adopted(g->w))
+		ret = put(g->fd, zeros, sizeof(zeros),
+			  g->ram_offset + sizeof(*g->shadow));
 	if (ret) {
 		log_err("%s: %s", path, strerror(-ret));
 		guest_close(g, 0);
@@ -448,6 +590,10 @@ static int open_page(struct guest *g, const char *name, const char *path,
 				 VMCLOCK_FLAG_NOTIFICATION_PRESENT : 0,
 				 g->notify_cmd[0] ? 0 :
 				 VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	if (g->io == GUEST_IO_REOPEN) {
+		close(g->fd);
+		g->fd = -1;
+	}
 	log_info("%s: %s page %s", name, vmclock_writer_adopted(g->w) ?
 		 "adopted" : "created", path);
 	return 0;
@@ -457,9 +603,13 @@ void guest_close(struct guest *g, int unlink_files)
 {
 	vmclock_writer_destroy(g->w);
 	g->w = NULL;
+	if (g->map || g->shadow)
+		io_count[g->io]--;
 	if (g->map)
 		munmap(g->map, GUEST_PAGE_SIZE);
 	g->map = NULL;
+	free(g->shadow);
+	g->shadow = NULL;
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;

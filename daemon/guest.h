@@ -65,30 +65,62 @@ struct guest_update {
 	struct guest_rates_cache *rates;	/* or NULL */
 };
 
+/* Where a page's bytes go: a mapping, or pwrite() (see guest_limits). */
+enum guest_io {
+	GUEST_IO_MAPPED,	/* mapped; no descriptor kept */
+	GUEST_IO_PWRITE,	/* a shadow of the struct, a kept descriptor */
+	GUEST_IO_REOPEN,	/* a shadow, the file opened for each commit */
+};
+
 struct guest {
+	/* What every update reads comes first (a fleet misses the cache). */
+	struct guest *next;
+	struct vmclock_writer *w;
+	struct guest_mapping map_;
+	uint64_t map_err_ns;	/* mapping uncertainty, added to the errors */
+	int stopped;
+	int remap;
+	int awaiting_mapping;
+	int is_host;
+	uint64_t updates;
+	void (*doorbell)(void *ctx);	/* notifies in-process, not notify_cmd */
+	void *doorbell_ctx;
+	struct vmclock_abi *shadow;	/* GUEST_IO_PWRITE, _REOPEN */
+	void *map;			/* GUEST_IO_MAPPED */
+	int fd;				/* GUEST_IO_PWRITE, else -1 */
+	enum guest_io io;
+	int pw_header;		/* the next flush writes the header too */
+	unsigned int flush_fail;
+	unsigned int notify_fail;
+	char notify_cmd[GUEST_CMD_MAX];
 	char name[GUEST_NAME_MAX];
 	char path[512];
 	char state_path[520];
-	int fd;
-	void *map;
-	struct vmclock_writer *w;
-	struct guest_mapping map_;
-	int is_host;
-	int awaiting_mapping;
-	int remap;
-	int stopped;
-	char notify_cmd[GUEST_CMD_MAX];
-	unsigned int notify_fail;
-	uint64_t updates;
 	/* QEMU adapter (qemu-guest.c): the page inside the guest's RAM. */
 	int in_ram;		/* @path is a RAM file, the page at ram_offset */
 	uint64_t ram_offset;
-	uint64_t map_err_ns;	/* mapping uncertainty, added to the errors */
-	void (*doorbell)(void *ctx);	/* notifies in-process, not notify_cmd */
-	void *doorbell_ctx;
 	void *qemu;
-	struct guest *next;
 };
+
+/*
+ * How many pages this process maps, and how many descriptors it keeps.
+ * A page is mapped (its descriptor closed: the mapping keeps the file)
+ * while fewer than @max_mapped are and mmap() succeeds; past that (a
+ * process has at most vm.max_map_count mappings) its struct is kept in
+ * memory and copied to the file with pwrite() in the sequence lock's
+ * order after each commit, through a descriptor kept while fewer than
+ * @max_fds are (always for a RAM file), else by opening the file each
+ * time.  Unset, both are unlimited.
+ */
+struct guest_limits {
+	unsigned long max_mapped;
+	unsigned long max_fds;
+};
+void guest_set_limits(const struct guest_limits *l);
+/* vm.max_map_count less 4096 and RLIMIT_NOFILE's soft limit less 1024. */
+void guest_default_limits(struct guest_limits *l);
+/* How many open pages are GUEST_IO_MAPPED, _PWRITE and _REOPEN. */
+void guest_io_counts(unsigned long n[3]);
 
 /* 0 when @name is a valid guest name ([A-Za-z0-9_.-], 1..63, no '.'). */
 int guest_name_ok(const char *name);

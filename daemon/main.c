@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/timex.h>
@@ -531,6 +532,29 @@ static int lock_run_dir(struct daemon *d)
 	return 0;
 }
 
+/*
+ * A page needs no descriptor while mapped, but those past the mappings a
+ * process may have (vm.max_map_count) keep one: raise the soft limit of
+ * descriptors to the hard one, then say how many pages may be mapped.
+ */
+static void page_limits(struct daemon *d)
+{
+	struct guest_limits l;
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &r))
+			log_warn("RLIMIT_NOFILE: %s", strerror(errno));
+	}
+	guest_default_limits(&l);
+	if (d->conf.max_mapped_pages)
+		l.max_mapped = d->conf.max_mapped_pages;
+	guest_set_limits(&l);
+	log_info("pages: up to %lu mapped, past that written with pwrite() (up to %lu with a descriptor each)",
+		 l.max_mapped, l.max_fds);
+}
+
 static int start(struct daemon *d)
 {
 	char path[CONF_PATH_MAX + 8];
@@ -543,6 +567,7 @@ static int start(struct daemon *d)
 		ret = choose_time_type(d);
 	if (ret)
 		return ret;
+	page_limits(d);
 	snprintf(path, sizeof(path), "%s/host", d->conf.run_dir);
 	ret = guest_open(&d->host, "host", path, NULL, d->time_type);
 	if (ret)

@@ -9,9 +9,13 @@
  * with its marker, generation and mapping.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <vmclock/vmclock-arith.h>
@@ -661,4 +665,180 @@ TEST(reopen_adopts_page_and_state)
 	CHECK(access(path, F_OK) != 0);
 	rmdir(dir);
 	dir[0] = '\0';
+}
+
+/* Pages beyond what may be mapped go through pwrite(): same bytes. */
+static void read_file(const char *path, uint8_t *buf, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+
+	memset(buf, 0xee, len);
+	if (!f || fread(buf, 1, len, f) != len)
+		test_fail(__FILE__, __LINE__, "%s: cannot read", path);
+	if (f)
+		fclose(f);
+}
+
+static int open_in(struct guest *g, const char *d, const char *name)
+{
+	char path[128], state[140];
+
+	snprintf(path, sizeof(path), "%s/%s", d, name);
+	snprintf(state, sizeof(state), "%s.state", path);
+	return guest_open(g, name, path, state, VMCLOCK_TIME_TAI);
+}
+
+static int open_fds(void)
+{
+	char p[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+TEST(pages_past_the_mapping_limit_are_written_with_pwrite)
+{
+	static const struct guest_limits unlimited = { ULONG_MAX, ULONG_MAX };
+	struct guest_limits lim = { 1, 1 };
+	struct guest_mapping m = { 1000, 3ull << 47, 48 };
+	char d[] = "/tmp/test_guest_io.XXXXXX", path[128];
+	static const char *const names[] = { "mapped", "kept", "reopened" };
+	uint8_t file[4096], zero[4096 - sizeof(struct vmclock_abi)];
+	unsigned long n[3];
+	struct guest g[3];
+	struct vmclock_abi a, b;
+	int i, fds;
+
+	REQUIRE(mkdtemp(d));
+	memset(zero, 0, sizeof(zero));
+	guest_set_limits(&lim);
+	fds = open_fds();
+	for (i = 0; i < 3; i++)
+		REQUIRE(!open_in(&g[i], d, names[i]));
+	CHECK_EQ_INT(g[0].io, GUEST_IO_MAPPED);
+	CHECK_EQ_INT(g[1].io, GUEST_IO_PWRITE);
+	CHECK_EQ_INT(g[2].io, GUEST_IO_REOPEN);
+	/* Only the page without a mapping and within max_fds keeps one. */
+	CHECK(g[0].fd < 0 && g[1].fd >= 0 && g[2].fd < 0);
+	CHECK_EQ_INT(open_fds(), fds + 1);
+	guest_io_counts(n);
+	CHECK(n[0] == 1 && n[1] == 1 && n[2] == 1);
+	for (i = 0; i < 3; i++) {
+		CHECK(!guest_set_mapping(&g[i], &m));
+		publish(&g[i]);
+		CHECK(!guest_migrate_out(&g[i], "soon"));
+		snprintf(path, sizeof(path), "%s/%s", d, names[i]);
+		read_file(path, file, sizeof(file));
+		a = snap(&g[i]);
+		CHECK(!memcmp(file, &a, sizeof(a)));
+		CHECK(!memcmp(file + sizeof(a), zero, sizeof(zero)));
+		CHECK(a.flags & VMCLOCK_FLAG_DISRUPTION_SOON);
+		CHECK_EQ_INT(a.seq_count & 1, 0);
+	}
+	/* Without a mapping, a page is adopted from the file as it is. */
+	a = snap(&g[2]);
+	guest_close(&g[2], 0);
+	guest_close(&g[1], 1);
+	lim.max_mapped = 0;
+	guest_set_limits(&lim);
+	REQUIRE(!open_in(&g[2], d, names[2]));
+	CHECK(vmclock_writer_adopted(g[2].w));
+	b = snap(&g[2]);
+	CHECK_EQ_U64(b.disruption_marker, a.disruption_marker);
+	CHECK_EQ_U64(b.time_sec, a.time_sec);
+	CHECK_EQ_U64(b.counter_value, a.counter_value);
+	CHECK(b.seq_count >= a.seq_count);
+	guest_io_counts(n);
+	CHECK(n[0] == 1 && n[1] == 1 && n[2] == 0);
+	guest_close(&g[2], 1);
+	guest_close(&g[0], 1);
+	guest_io_counts(n);
+	CHECK(n[0] == 0 && n[1] == 0 && n[2] == 0);
+	CHECK_EQ_INT(open_fds(), fds);
+	guest_set_limits(&unlimited);
+	CHECK(!rmdir(d));
+}
+
+/*
+ * A reader of a page written with pwrite() never sees a torn page: every
+ * field of update k says k, and a snapshot whose seq_count was even and
+ * unchanged must be all one k.
+ */
+struct torn_ctx {
+	const volatile struct vmclock_abi *p;
+	volatile int stop;
+	unsigned long good, torn;
+};
+
+static void *torn_reader(void *arg)
+{
+	struct torn_ctx *t = arg;
+
+	while (!t->stop) {
+		uint32_t s1 = __atomic_load_n(&t->p->seq_count, __ATOMIC_ACQUIRE);
+		uint64_t cv = t->p->counter_value, sec = t->p->time_sec;
+		uint64_t max = t->p->time_maxerror_nanosec;
+
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if ((s1 & 1) || s1 != t->p->seq_count || !cv)
+			continue;
+		if (cv / 1000 == sec - 1800000000 && max == cv / 1000 + 1)
+			t->good++;
+		else
+			t->torn++;
+	}
+	return NULL;
+}
+
+TEST(pages_written_with_pwrite_are_never_torn)
+{
+	static const struct guest_limits unlimited = { ULONG_MAX, ULONG_MAX };
+	const struct guest_limits none = { 0, ULONG_MAX };
+	char d[] = "/tmp/test_guest_torn.XXXXXX", path[128];
+	struct vmclock_calibration h = host_cal(2600000000ull);
+	struct guest_update u = { &h, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
+				  VMCLOCK_LEAP_NONE, NULL };
+	struct torn_ctx t = { NULL, 0, 0, 0 };
+	struct guest g;
+	pthread_t th;
+	void *map;
+	uint64_t k;
+	int fd;
+
+	REQUIRE(mkdtemp(d));
+	guest_set_limits(&none);
+	REQUIRE(!open_in(&g, d, "vm"));
+	guest_set_limits(&unlimited);
+	REQUIRE(g.io == GUEST_IO_PWRITE);
+	snprintf(path, sizeof(path), "%s/vm", d);
+	fd = open(path, O_RDONLY);
+	REQUIRE(fd >= 0);
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	REQUIRE(map != MAP_FAILED);
+	t.p = map;
+	REQUIRE(!pthread_create(&th, NULL, torn_reader, &t));
+	h.period_frac |= 1ull << 63;
+	h.valid = VMCLOCK_CAL_TIME_MAXERROR;
+	for (k = 1; k <= 20000 && !t.torn; k++) {
+		h.counter_value = k * 1000;
+		h.time_sec = 1800000000 + k;
+		h.time_frac = 0;
+		h.time_maxerror_ns = k;
+		h.switch_counter = h.counter_value;
+		CHECK(!guest_update(&g, &u));
+	}
+	t.stop = 1;
+	pthread_join(th, NULL);
+	CHECK_MSG(!t.torn, "%lu torn snapshots (%lu good)", t.torn, t.good);
+	CHECK(t.good > 0);
+	if (test_verbose())
+		printf("  %lu consistent snapshots, %lu torn\n", t.good, t.torn);
+	munmap(map, 4096);
+	guest_close(&g, 1);
+	CHECK(!rmdir(d));
 }

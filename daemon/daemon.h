@@ -16,6 +16,8 @@
 #include "leapsec.h"
 #include "reference.h"
 
+struct name_node;
+
 struct daemon {
 	struct conf conf;
 	const struct clock_ops *ops;
@@ -23,6 +25,11 @@ struct daemon {
 	struct guest host;
 	struct guest *guests;
 	unsigned int nguests;
+	/* Guests by name (main.c); in step while head and count agree. */
+	struct name_node **by_name;
+	size_t by_name_len;
+	struct guest *by_name_head;
+	unsigned int by_name_n;
 	char guest_dir[CONF_PATH_MAX + 16];
 	char sock_path[CONF_PATH_MAX + 16];
 	uint8_t time_type;
@@ -40,6 +47,8 @@ struct daemon {
 	uint8_t status;
 	struct vmclock_calibration cal;
 	int have_cal;
+	/* The per-scale part of the mapping; keyed, so kept across updates. */
+	struct guest_rates_cache rates;
 	struct ref_published pub;
 	uint64_t kernel_extra_ns;
 	uint64_t unsync_since_ns;

@@ -103,24 +103,29 @@ static void fill_budget(struct daemon *d, struct ref_budget *b)
 	b->window_ticks = PUBLISH_WINDOW_TICKS;
 }
 
-static void publish(struct daemon *d)
+/* Publish d->cal to @only, or (NULL) to the host page and every guest. */
+static void publish(struct daemon *d, struct guest *only)
 {
-	struct guest_rates_cache rates;
+	/* Guests of one TSC scale share the rescaled period of this update. */
 	struct guest_update u = { &d->cal, d->cal.switch_counter, d->status,
 				  d->tai_offset, d->tai_valid,
-				  d->leap_indicator, &rates };
+				  d->leap_indicator, &d->rates };
 	struct guest *g;
-
-	/* Guests of one TSC scale share the rescaled period of this update. */
-	memset(&rates, 0, sizeof(rates));
-
+	if (only) {
+		if (guest_update(only, &u))
+			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
+					"%s: calibration refused", only->name);
+		return;
+	}
 	if (guest_update(&d->host, &u))
 		log_ratelimited(&d->warn_count, 60, LOG_WARNING,
 				"host page: calibration refused");
-	for (g = d->guests; g; g = g->next)
+	for (g = d->guests; g; g = g->next) {
+		guest_prefetch_next(g);
 		if (guest_update(g, &u))
 			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
 					"%s: calibration refused", g->name);
+	}
 }
 
 static void read_ntp(struct daemon *d)
@@ -132,8 +137,11 @@ static void read_ntp(struct daemon *d)
 	d->have_ntp = !ret;
 }
 
-/* Publish the current fit to every page, with the host state of now. */
-static void republish(struct daemon *d)
+/*
+ * Publish the current fit to every page (or to @only, a page just added,
+ * unless the host's status changed), with the host state of now.
+ */
+static void republish(struct daemon *d, struct guest *only)
 {
 	struct vmclock_line prev;
 	struct ref_budget b;
@@ -151,7 +159,11 @@ static void republish(struct daemon *d)
 			  (unsigned long long)d->pub.gap_ns,
 			  (unsigned long long)d->pub.slew_ppb);
 	d->have_cal = 1;
-	publish(d);
+	if (only && old == d->status) {
+		publish(d, only);
+		return;
+	}
+	publish(d, NULL);
 	d->updates++;
 	if (old != d->status)
 		log_info("host clock status %s (kernel maxerror %lld ns)",
@@ -175,7 +187,7 @@ static clockid_t sample_clock(struct daemon *d)
 	return tai ? CLOCK_TAI : CLOCK_REALTIME;
 }
 
-static void update(struct daemon *d, int sample)
+static void update(struct daemon *d, int sample, struct guest *only)
 {
 	clockid_t clk;
 	struct ref_point p;
@@ -198,12 +210,12 @@ static void update(struct daemon *d, int sample)
 			utc = p.ns / 1000000000;
 	}
 	update_tai(d, utc);
-	republish(d);
+	republish(d, only);
 }
 
 void daemon_update(struct daemon *d)
 {
-	update(d, 0);
+	update(d, 0, NULL);
 }
 
 static void on_update_timer(void *ctx)
@@ -211,7 +223,7 @@ static void on_update_timer(void *ctx)
 	struct daemon *d = ctx;
 	uint64_t next = (uint64_t)d->conf.interval_ms * 1000000;
 
-	update(d, 1);
+	update(d, 1, NULL);
 	/* Build a baseline quickly after a start or a step. */
 	if (d->ref.npts < 2)
 		next = next < 10000000 ? next : 10000000;
@@ -235,7 +247,7 @@ static void on_ntp_timer(void *ctx)
 	    ntp_changed(&n, &d->ntp)) {
 		log_info("kernel NTP state changed (status 0x%x, freq %ld, tai %d): updating",
 			 n.status, n.freq, n.tai);
-		update(d, 1);
+		update(d, 1, NULL);
 	}
 	sched_timer(TIMER_NTP, (uint64_t)d->conf.ntp_poll_ms * 1000000,
 		    on_ntp_timer, d);
@@ -246,14 +258,134 @@ static void on_clock_set(void *ctx)
 	struct daemon *d = ctx;
 
 	ref_reset(&d->ref);
-	update(d, 1);
+	update(d, 1, NULL);
 	sched_timer(TIMER_UPDATE, 10000000, on_update_timer, d);
+}
+
+/*
+ * Guests by name: a fleet's list is too long (and too cold) to walk for
+ * every request.  The index is rebuilt whenever the list changed other
+ * than through index_add()/index_del() (the QEMU adapter links its guests
+ * itself): every change moves the head or the count.
+ */
+struct name_node {
+	struct guest *g;
+	struct name_node *next;
+};
+
+static size_t name_hash(const char *s, size_t mask)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h & mask;
+}
+
+static void index_free(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; d->by_name && i < d->by_name_len; i++)
+		while (d->by_name[i]) {
+			struct name_node *n = d->by_name[i];
+
+			d->by_name[i] = n->next;
+			free(n);
+		}
+	free(d->by_name);
+	d->by_name = NULL;
+	d->by_name_len = 0;
+}
+
+static int index_put(struct daemon *d, struct guest *g)
+{
+	struct name_node *n = malloc(sizeof(*n));
+	size_t i;
+
+	if (!n)
+		return -ENOMEM;
+	i = name_hash(g->name, d->by_name_len - 1);
+	n->g = g;
+	n->next = d->by_name[i];
+	d->by_name[i] = n;
+	return 0;
+}
+
+static void index_synced(struct daemon *d)
+{
+	d->by_name_head = d->guests;
+	d->by_name_n = d->nguests;
+}
+
+static int index_rebuild(struct daemon *d)
+{
+	size_t len = 64;
+	struct guest *g;
+
+	index_free(d);
+	while (len < 2 * (size_t)d->nguests)
+		len *= 2;
+	d->by_name = calloc(len, sizeof(*d->by_name));
+	if (!d->by_name)
+		return -ENOMEM;
+	d->by_name_len = len;
+	for (g = d->guests; g; g = g->next)
+		if (index_put(d, g)) {
+			index_free(d);
+			return -ENOMEM;
+		}
+	index_synced(d);
+	return 0;
+}
+
+static int index_current(struct daemon *d)
+{
+	return d->by_name && d->by_name_head == d->guests &&
+	       d->by_name_n == d->nguests;
+}
+
+/* After @g was put at the head of the list (else: rebuilt when needed). */
+static void index_add(struct daemon *d, struct guest *g)
+{
+	if (d->by_name && d->by_name_head == g->next &&
+	    d->by_name_n + 1 == d->nguests &&
+	    2 * (size_t)d->nguests <= d->by_name_len && !index_put(d, g))
+		index_synced(d);
+	else
+		index_free(d);
+}
+
+/* Before @g leaves the list: 1 when the index is to be in step after. */
+static int index_del(struct daemon *d, struct guest *g)
+{
+	struct name_node **pp, *n;
+
+	if (!index_current(d))
+		return 0;
+	pp = &d->by_name[name_hash(g->name, d->by_name_len - 1)];
+	for (; (n = *pp); pp = &n->next)
+		if (n->g == g) {
+			*pp = n->next;
+			free(n);
+			return 1;
+		}
+	return 0;
 }
 
 struct guest *daemon_find_guest(struct daemon *d, const char *name)
 {
+	struct name_node *n;
 	struct guest *g;
 
+	if (index_current(d) || !index_rebuild(d)) {
+		for (n = d->by_name[name_hash(name, d->by_name_len - 1)]; n;
+		     n = n->next)
+			if (!strcmp(n->g->name, name))
+				return n->g;
+		return NULL;
+	}
+	/* No memory for the index: the list itself. */
 	for (g = d->guests; g; g = g->next)
 		if (!strcmp(g->name, name))
 			return g;
@@ -278,6 +410,7 @@ static int open_guest(struct daemon *d, const char *name, struct guest **out)
 	g->next = d->guests;
 	d->guests = g;
 	d->nguests++;
+	index_add(d, g);
 	*out = g;
 	return 0;
 }
@@ -309,28 +442,33 @@ int daemon_add_guest(struct daemon *d, const char *name,
 	if (guest_set_mapping(g, m) || guest_set_notify(g, notify))
 		log_warn("%s: could not save its state file", name);
 	log_info("guest %s added: %s", name, g->path);
-	daemon_update(d);
+	/* Its first line now; the other pages have theirs (O(1) per add). */
+	update(d, 0, g);
 	return 0;
 }
 
 int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 			size_t errlen)
 {
-	struct guest **pp, *g;
+	struct guest **pp, *g = daemon_find_guest(d, name);
+	int indexed;
 
-	for (pp = &d->guests; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->name, name))
-			break;
-	g = *pp;
 	if (!g) {
 		snprintf(err, errlen, "no guest \"%s\"", name);
 		return -ENOENT;
 	}
+	indexed = index_del(d, g);
+	for (pp = &d->guests; *pp != g; pp = &(*pp)->next)
+		;
 	*pp = g->next;
 	qemu_guest_remove(g);
 	guest_close(g, 1);
 	free(g);
 	d->nguests--;
+	if (indexed)
+		index_synced(d);
+	else
+		index_free(d);
 	log_info("guest %s removed", name);
 	return 0;
 }
@@ -638,6 +776,7 @@ int main(int argc, char **argv)
 		free(g);
 	}
 	guest_close(&d.host, 0);
+	index_free(&d);
 	log_info("stopped; pages left in place for the next start");
 	return ret ? 1 : 0;
 }

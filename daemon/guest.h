@@ -134,10 +134,14 @@ static inline void guest_prefetch_next(const struct guest *g)
 	if (!n)
 		return;
 	__builtin_prefetch(n->next, 1);
-	__builtin_prefetch(n->w, 1);
-	__builtin_prefetch((const char *)n->w + 64, 1);
-	__builtin_prefetch(n->map, 1);
-	__builtin_prefetch((const char *)n->map + 64, 1);
+	if (n->w) {
+		__builtin_prefetch(n->w, 1);
+		__builtin_prefetch((const char *)n->w + 64, 1);
+	}
+	if (n->map) {
+		__builtin_prefetch(n->map, 1);
+		__builtin_prefetch((const char *)n->map + 64, 1);
+	}
 }
 
 /* 0 when @name is a valid guest name ([A-Za-z0-9_.-], 1..63, no '.'). */

@@ -49,6 +49,8 @@ struct daemon {
 	int have_cal;
 	/* The per-scale part of the mapping; keyed, so kept across updates. */
 	struct guest_rates_cache rates;
+	/* Counter ticks the last publish took to write every mapped page. */
+	uint64_t publish_ticks;
 	struct ref_published pub;
 	uint64_t kernel_extra_ns;
 	uint64_t unsync_since_ns;

@@ -100,17 +100,43 @@ static void fill_budget(struct daemon *d, struct ref_budget *b)
 	b->freq_tol_ppb = d->conf.freq_tolerance_ppb;
 	b->max_slew_ppb = (uint64_t)d->conf.max_slew_ppm * 1000;
 	b->interval_ns = (uint64_t)d->conf.interval_ms * 1000000;
-	b->window_ticks = PUBLISH_WINDOW_TICKS;
+	/*
+	 * The line must not be behind the last one wherever a mapped page
+	 * switches to it: from now until the last of them is written (the
+	 * last publish took publish_ticks; twice that), plus a writer's own
+	 * publish window, which a guest counts in its ticks (twice: guest
+	 * counters down to half the host's rate).
+	 */
+	b->window_ticks = 2 * PUBLISH_WINDOW_TICKS + 2 * d->publish_ticks;
 }
+
+/* Publish d->cal to @only, or (NULL) to the host page and every guest. */
+/*
+ * The counter a page's update is checked from (struct
+ * vmclock_calibration's switch_counter: "now, as the caller publishes";
+ * the writer's TIME_MONOTONIC check covers the publish window after it).
+ * A fleet takes longer than that window to walk, so it is read again
+ * every GUEST_BATCH mapped pages and before each page written with
+ * pwrite(), which takes microseconds.  Mapped pages go first: the host
+ * line is made to hold until the last of them (fill_budget()); a page
+ * written later whose line would be behind is moved forward by its
+ * writer.
+ */
+#define GUEST_BATCH 64
 
 /* Publish d->cal to @only, or (NULL) to the host page and every guest. */
 static void publish(struct daemon *d, struct guest *only)
 {
 	/* Guests of one TSC scale share the rescaled period of this update. */
-	struct guest_update u = { &d->cal, d->cal.switch_counter, d->status,
+	struct vmclock_calibration cal = d->cal;
+	struct guest_update u = { &cal, cal.switch_counter, d->status,
 				  d->tai_offset, d->tai_valid,
 				  d->leap_indicator, &d->rates };
+	unsigned long io[3];
+	unsigned int k = 0;
+	int unmapped;
 	struct guest *g;
+
 	if (only) {
 		if (guest_update(only, &u))
 			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
@@ -120,11 +146,26 @@ static void publish(struct daemon *d, struct guest *only)
 	if (guest_update(&d->host, &u))
 		log_ratelimited(&d->warn_count, 60, LOG_WARNING,
 				"host page: calibration refused");
-	for (g = d->guests; g; g = g->next) {
-		guest_prefetch_next(g);
-		if (guest_update(g, &u))
-			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
-					"%s: calibration refused", g->name);
+	guest_io_counts(io);
+	for (unmapped = 0; unmapped < 2; unmapped++) {
+		for (g = d->guests; g; g = g->next) {
+			if ((g->io != GUEST_IO_MAPPED) != unmapped)
+				continue;
+			guest_prefetch_next(g);
+			if (unmapped || ++k == GUEST_BATCH) {
+				cal.switch_counter = d->ops->counter(d->ops->ctx);
+				k = 0;
+			}
+			if (guest_update(g, &u))
+				log_ratelimited(&d->warn_count, 60, LOG_WARNING,
+						"%s: calibration refused",
+						g->name);
+		}
+		if (!unmapped)
+			d->publish_ticks = d->ops->counter(d->ops->ctx) -
+					   d->cal.switch_counter;
+		if (!io[GUEST_IO_PWRITE] && !io[GUEST_IO_REOPEN])
+			break;
 	}
 }
 

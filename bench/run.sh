@@ -32,6 +32,7 @@ machine() {
 	echo "compiler: $(${CC:-cc} --version | head -n 1)"
 	echo "cflags: -O2 -g (the library's), static libvmclock.a"
 	echo "max_map_count: $(cat /proc/sys/vm/max_map_count)"
+	echo "nofile: $(ulimit -Sn) (soft), $(ulimit -Hn) (hard)"
 	echo "commit: $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)"
 	n=$(git -C "$TOP" status --porcelain -- lib include 2>/dev/null | wc -l)
 	echo "lib_dirty: $n uncommitted files under lib/ include/"
@@ -67,7 +68,8 @@ fi
 if command -v valgrind >/dev/null 2>&1; then
 	echo "bench: callgrind of vmclockd's guest_update" >&2
 	valgrind --tool=callgrind --callgrind-out-file="$RES/callgrind-daemon.out" \
-		"$BIN/bench_daemon" 100 identity >/dev/null 2>&1
+		"$BIN/bench_daemon" 1000 identity callgrind \
+		>"$RES/callgrind-daemon.log" 2>&1
 	callgrind_annotate --inclusive=yes --threshold=100 \
 		"$RES/callgrind-daemon.out" >"$RES/callgrind-daemon.txt" 2>/dev/null
 fi
@@ -104,17 +106,18 @@ fi
 	done
 } >"$RES/host.txt" 2>&1
 
-echo "bench: vmclockd's guest_update" >&2
+echo "bench: vmclockd's update" >&2
 {
-	for n in 1 100 10000; do
+	"$BIN/bench_daemon" --header
+	for n in 1 100 10000 $big; do
 		for _ in 1 2 3; do
-			"$BIN/bench_daemon" "$n" identity both | tail -n 2
+			"$BIN/bench_daemon" "$n" identity | tail -n 1
 		done
-		"$BIN/bench_daemon" "$n" scaled both | tail -n 2
+		[ "$n" -le 10000 ] || continue
+		"$BIN/bench_daemon" "$n" scaled | tail -n 1
+		"$BIN/bench_daemon" "$n" distinct | tail -n 1
 	done
-	[ -n "$big" ] && "$BIN/bench_daemon" 30000 identity proto 2>/dev/null |
-		tail -n 1
-	"$BIN/bench_daemon" --agree | tail -n 1
+	"$BIN/bench_daemon" --smoke | tail -n 1 | sed 's/^/smoke: /'
 } >"$RES/daemon.txt" 2>&1
 
 if [ -f "$O/bench/guest/guest.txt" ]; then

@@ -48,11 +48,10 @@ $(O)/bench/bench_read: $(O)/bench/bench_read.o $(BENCH_PROTO) \
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 # vmclockd's own per-guest update, from the daemon's archive.
-$(O)/bench/bench_daemon: $(O)/bench/bench_daemon.o $(O)/bench/daemon_proto.o \
-		$(BENCH_COMMON) \
+$(O)/bench/bench_daemon: $(O)/bench/bench_daemon.o $(BENCH_COMMON) \
 		$(O)/daemon/libvmclockd.a $(BENCH_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm
 
 $(O)/bench/bench_%: $(O)/bench/bench_%.o $(BENCH_COMMON) $(BENCH_LIB)
 	@$(if $(Q),echo "  LD      $@")

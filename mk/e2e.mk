@@ -30,8 +30,9 @@ $(TEST_SSDT): $(O)/tests/unit/test_ssdt.o $(O)/daemon/ssdt.o \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
+# lib.mk comes later in the include order: name the archive directly.
 $(TEST_QEMU): $(O)/tests/unit/test_qemu.o $(QEMU_OBJS) $(O)/daemon/qemu-config.o \
-		$(O)/tests/harness/test.o
+		$(O)/tests/harness/test.o $(O)/lib/libvmclock.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(JSONC_LIBS) -lpthread
 

@@ -13,16 +13,22 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <x86intrin.h>
+
+#include <vmclock/vmclock.h>
 
 #include "../harness/test.h"
 #include "../../daemon/qemu-config.h"
 #include "../../daemon/qemu.h"
 
+/*
+ * Ordered reads, as vmclockd's and vmclock respond's: a plain rdtsc may run
+ * before the load it follows (the ack, the probe) has returned, and then
+ * the bracket no longer holds the answer.
+ */
 static uint64_t counter(void *ctx)
 {
 	(void)ctx;
-	return __rdtsc();
+	return vmclock_counter_read();
 }
 
 static uint64_t mono_ns(void *ctx)
@@ -208,7 +214,7 @@ static void *respond(void *arg)
 			p = __atomic_load_n(&m->probe, __ATOMIC_ACQUIRE);
 			if (p == last)
 				continue;
-			m->tsc = __rdtsc() + (uint64_t)r->offset;
+			m->tsc = vmclock_counter_read() + (uint64_t)r->offset;
 			__atomic_store_n(&m->ack, p, __ATOMIC_RELEASE);
 			last = p;
 		}
@@ -234,7 +240,11 @@ TEST(mailbox_measures_the_offset_within_its_window)
 		  -err <= (int64_t)(o.window / 2 + 1),
 		  "offset %lld off by %lld, window %llu", (long long)o.offset,
 		  (long long)err, (unsigned long long)o.window);
-	CHECK(o.window > 0 && o.window < 10000000);
+	/*
+	 * No upper bound on the window: on a loaded machine the two threads
+	 * may never run at once.  The answer lies in the bracket regardless.
+	 */
+	CHECK(o.window > 0);
 	/* Again, as after a resume: the numbers keep going. */
 	r.offset += 1000000;
 	CHECK_EQ_INT(qemu_mbox_measure(&box, &clk, 20, 5000000000ull, &o), 0);

@@ -365,7 +365,10 @@ each time: this shell allows {m.get('nofile', '?')} descriptors) an update costs
 second: a mapped page {b_map:.0f} ns, a written one {b_pw / 1000:.1f} µs (three system
 calls), a reopened one {b_re / 1000:.1f} µs (five). Memory: {bl['rss']} kB resident, of which
 {bl['anon']} kB heap and {bl['shmem']} kB the mapped pages; {bl['vmas']} mappings, {bl['fds']} descriptors.
-Adding a guest takes {dmed(drows, 100000, 'identity', 'open_us'):.0f} µs at that size (`guest_open()`)."""
+A page opens in {dmed(drows, 100000, 'identity', 'open_us'):.0f} µs at that size (`guest_open()`; vmclockd's
+`add-guest` also writes the state file). Mapped pages cost more here than
+at 10,000 guests: the walk of the unmapped ones (system calls) leaves the
+caches and the TLB cold, and 61,000 mappings outgrow them anyway."""
     else:
         big_goal = "not run (BENCH_QUICK) | "
         big_text = "The 100,000-guest run was not made (BENCH_QUICK)."
@@ -643,7 +646,7 @@ minute to the next; the fastest run is in the goals table.
 
 A process has at most vm.max_map_count mappings ({m.get('max_map_count', '?')} here): one
 mapping per page stops near that many guests (`bench_host 100000
-separate` below fails, as vmclockd did before). vmclockd now maps at most
+separate` above fails, as vmclockd did before). vmclockd now maps at most
 vm.max_map_count less 4096 pages (`max-mapped-pages`), and keeps every
 other page's struct in its memory and copies it to the file after each
 commit with `pwrite()` in the sequence lock's order (seq_count odd, the

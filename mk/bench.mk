@@ -6,47 +6,11 @@
 #   make bench-guest  kernel paths in a KVM (else TCG) guest: bench/run-guest.sh
 #
 # Benchmarks build with the library's flags (ALL_CFLAGS: -O2 -g) and link
-# the static library.  proto.c is built once per variant (bench/proto.h).
+# the static library.
 
 # lib.mk comes later in the include order: name the archive directly.
 BENCH_LIB := $(O)/lib/libvmclock.a
 BENCH_COMMON := $(O)/bench/common.o
-BENCH_PROTO := $(O)/bench/proto.o $(O)/bench/proto-tscp.o \
-	$(O)/bench/proto-noest.o $(O)/bench/proto-rdtsc.o \
-	$(O)/bench/proto-premul.o $(O)/bench/proto-keyed.o
-BENCH_BINS := $(patsubst %.c,$(O)/%,$(wildcard bench/bench_*.c))
-
-# The prototype is compiled as the library is.
-$(BENCH_PROTO): CFLAGS += -fvisibility=hidden -fPIC
-$(O)/bench/proto-tscp.o: bench/proto.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=1 -MMD -MP -c -o $@ $<
-$(O)/bench/proto-noest.o: bench/proto.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=2 -MMD -MP -c -o $@ $<
-
-$(O)/bench/proto-rdtsc.o: bench/proto.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=3 -MMD -MP -c -o $@ $<
-
-$(O)/bench/proto-premul.o: bench/proto.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=4 -MMD -MP -c -o $@ $<
-
-$(O)/bench/proto-keyed.o: bench/proto.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -DPROTO_VARIANT=5 -MMD -MP -c -o $@ $<
-
-$(O)/bench/bench_read: $(O)/bench/bench_read.o $(BENCH_PROTO) \
-		$(BENCH_COMMON) $(BENCH_LIB)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
-
 # vmclockd's own per-guest update, from the daemon's archive.
 $(O)/bench/bench_daemon: $(O)/bench/bench_daemon.o $(BENCH_COMMON) \
 		$(O)/daemon/libvmclockd.a $(BENCH_LIB)

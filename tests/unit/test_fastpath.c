@@ -104,6 +104,21 @@ static void compare_at(const struct vmclock_abi *pg, const struct vmc_decoded *d
 	CHECK(fb.utc_ns == er.utc_ns && fb.latest_ns == er.latest_ns);
 }
 
+/* A valid, synchronised page of @time_type with a @hz counter, no errors. */
+static void page_base(struct vmclock_abi *pg, uint8_t time_type, uint64_t hz)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->magic = VMCLOCK_MAGIC;
+	pg->size = sizeof(*pg);
+	pg->version = 1;
+	pg->counter_id = VMCLOCK_COUNTER_X86_TSC;
+	pg->time_type = time_type;
+	pg->seq_count = 2;
+	pg->clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	vmclock_period_for_hz(hz, &pg->counter_period_frac_sec,
+			      &pg->counter_period_shift);
+}
+
 static uint64_t pick(const uint64_t *v, size_t n)
 {
 	return v[test_rand_below(n)];
@@ -121,14 +136,7 @@ static void random_page(struct vmclock_abi *pg)
 	uint64_t flags = 0, period;
 	uint8_t shift;
 
-	memset(pg, 0, sizeof(*pg));
-	pg->magic = VMCLOCK_MAGIC;
-	pg->size = sizeof(*pg);
-	pg->version = 1;
-	pg->counter_id = VMCLOCK_COUNTER_X86_TSC;
-	pg->time_type = types[test_rand_below(3)];
-	pg->seq_count = 2;
-	pg->clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	page_base(pg, types[test_rand_below(3)], 1000000000ull);
 	pg->tai_offset_sec = (int16_t)(test_rand_below(4) ? 37 : test_rand());
 	pg->leap_indicator = (uint8_t)test_rand_below(8) == 0 ?
 				     (uint8_t)test_rand_below(7) : 0;
@@ -224,22 +232,11 @@ TEST(fast_path_covers_a_precise_page)
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	struct vmclock_reading rd;
-	uint64_t period;
-	uint8_t shift;
 
-	memset(&pg, 0, sizeof(pg));
-	pg.magic = VMCLOCK_MAGIC;
-	pg.size = sizeof(pg);
-	pg.version = 1;
-	pg.counter_id = VMCLOCK_COUNTER_X86_TSC;
-	pg.time_type = VMCLOCK_TIME_TAI;
-	pg.clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	page_base(&pg, VMCLOCK_TIME_TAI, 2596146000ull);
 	pg.tai_offset_sec = 37;
-	vmclock_period_for_hz(2596146000ull, &period, &shift);
-	pg.counter_period_frac_sec = period;
-	pg.counter_period_shift = shift;
-	pg.counter_period_maxerror_rate_frac_sec = period / 100000;
-	pg.counter_period_esterror_rate_frac_sec = period / 1000000;
+	pg.counter_period_maxerror_rate_frac_sec = pg.counter_period_frac_sec / 100000;
+	pg.counter_period_esterror_rate_frac_sec = pg.counter_period_frac_sec / 1000000;
 	pg.counter_value = 123456789012345ull;
 	pg.time_sec = 1795000000;
 	pg.time_frac_sec = 0x123456789abcdef0ull;
@@ -403,23 +400,12 @@ TEST(fast_path_stops_before_an_announced_leap)
 	struct tally t = { 0, 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
-	uint64_t period;
-	uint8_t shift;
 	int i, j;
 
 	for (i = 0; i < 400; i++) {
-		memset(&pg, 0, sizeof(pg));
-		pg.magic = VMCLOCK_MAGIC;
-		pg.size = sizeof(pg);
-		pg.version = 1;
-		pg.counter_id = VMCLOCK_COUNTER_X86_TSC;
-		pg.time_type = VMCLOCK_TIME_TAI;
-		pg.clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+		page_base(&pg, VMCLOCK_TIME_TAI, 1000000000ull);
 		pg.tai_offset_sec = 36;
 		pg.leap_indicator = i & 1 ? VMCLOCK_LEAP_PRE_POS : VMCLOCK_LEAP_PRE_NEG;
-		vmclock_period_for_hz(1000000000ull, &period, &shift);
-		pg.counter_period_frac_sec = period;
-		pg.counter_period_shift = shift;
 		pg.counter_value = 1ull << 40;
 		/* 2017-01-01 00:00:00 UTC is 1483228800; start up to 2 days before. */
 		pg.time_sec = 1483228800ull + 36 - 1 - test_rand_below(2 * 86400);

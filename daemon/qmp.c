@@ -13,8 +13,10 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,7 +193,31 @@ static int next_message(struct qmp *q, int64_t deadline,
 	}
 }
 
-static int send_all(struct qmp *q, const char *s)
+/* The first bytes of @s go with @fd (SCM_RIGHTS) unless @fd is -1. */
+static ssize_t send_some(int sock, const char *s, size_t len, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)(uintptr_t)s, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd < 0)
+		return send(sock, s, len, MSG_NOSIGNAL);
+	memset(&ctl, 0, sizeof(ctl));
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof(ctl.buf);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &m, MSG_NOSIGNAL);
+}
+
+static int send_all(struct qmp *q, const char *s, int fd)
 {
 	size_t len = strlen(s), off = 0;
 	ssize_t n;
@@ -199,7 +225,7 @@ static int send_all(struct qmp *q, const char *s)
 	if (q->fd < 0)
 		return -ECONNRESET;
 	while (off < len) {
-		n = send(q->fd, s + off, len - off, MSG_NOSIGNAL);
+		n = send_some(q->fd, s + off, len - off, off ? -1 : fd);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -253,6 +279,12 @@ static int await_reply(struct qmp *q, uint64_t id, struct json_object **ret)
 int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
 		struct json_object **ret)
 {
+	return qmp_execute_fd(q, cmd, args, -1, ret);
+}
+
+int qmp_execute_fd(struct qmp *q, const char *cmd, struct json_object *args,
+		   int fd, struct json_object **ret)
+{
 	struct json_object *msg = json_object_new_object();
 	uint64_t id = ++q->next_id;
 	char *line;
@@ -268,7 +300,7 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
 		return -ENOMEM;
 	}
 	json_object_put(msg);
-	err = send_all(q, line);
+	err = send_all(q, line, fd);
 	free(line);
 	return err ? err : await_reply(q, id, ret);
 }

@@ -70,6 +70,12 @@ int qmp_fd(const struct qmp *q);
  */
 int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
 		struct json_object **ret);
+/*
+ * The same, with descriptor @fd passed along (SCM_RIGHTS, with the
+ * command's first bytes), as QEMU's getfd and add-fd want it.
+ */
+int qmp_execute_fd(struct qmp *q, const char *cmd, struct json_object *args,
+		   int fd, struct json_object **ret);
 /* human-monitor-command: @line, the output (if @out) into @out/@outlen. */
 int qmp_hmp(struct qmp *q, const char *line, char *out, int outlen);
 const char *qmp_last_error(const struct qmp *q);

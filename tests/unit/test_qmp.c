@@ -7,10 +7,11 @@
  * command and its reply, a stale reply with another id, an error, a hang
  * up.  The real QEMU (qemu-system-x86_64 -machine none, started here)
  * proves the protocol: capabilities, migration events on, STOP/RESUME, a
- * migration's MIGRATION events, human-monitor-command, and reconnecting
- * after QEMU restarts.
+ * migration's MIGRATION events, human-monitor-command, a descriptor passed
+ * with getfd and migrated into, and reconnecting after QEMU restarts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -311,6 +312,49 @@ TEST(qemu_migration_events)
 		     0);
 	CHECK_EQ_INT(qmp_query_migrate(q, st, sizeof(st)), 0);
 	CHECK(!strcmp(st, "completed"));
+	qmp_close(q);
+	stop_qemu(pid);
+}
+
+static struct json_object *fdname(const char *name)
+{
+	struct json_object *args = json_object_new_object();
+
+	json_object_object_add(args, "fdname", json_object_new_string(name));
+	return args;
+}
+
+/*
+ * qmp_execute_fd() passes a descriptor as QEMU's getfd wants it: without
+ * one getfd fails; with our file, a migration to fd:NAME writes into it.
+ */
+TEST(qemu_migration_to_a_passed_descriptor)
+{
+	const char *sock = path_in_dir("qemu.sock");
+	const char *file = path_in_dir("stream");
+	pid_t pid = start_qemu(sock);
+	struct json_object *args;
+	struct qmp *q;
+	struct stat st;
+	int fd;
+
+	CHECK_MSG(pid > 0, "qemu-system-x86_64 did not start");
+	if (pid <= 0)
+		return;
+	q = qmp_connect(sock, 5000);
+	REQUIRE(q);
+	CHECK_EQ_INT(qmp_execute(q, "getfd", fdname("m"), NULL), -EIO);
+	CHECK(strstr(qmp_last_error(q), "SCM_RIGHTS") != NULL);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(fd >= 0);
+	CHECK_EQ_INT(qmp_execute_fd(q, "getfd", fdname("m"), fd, NULL), 0);
+	args = json_object_new_object();
+	json_object_object_add(args, "uri", json_object_new_string("fd:m"));
+	CHECK_EQ_INT(qmp_execute(q, "migrate", args, NULL), 0);
+	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "completed", 10000, NULL),
+		     0);
+	CHECK(!fstat(fd, &st) && st.st_size > 0);
+	close(fd);
 	qmp_close(q);
 	stop_qemu(pid);
 }

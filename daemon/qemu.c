@@ -4,10 +4,12 @@
  * RAM, the doorbell, the mailbox handshake, migration commands and the
  * event tracker.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -479,6 +481,277 @@ static int with_uri(struct qmp *q, const char *cmd, const char *uri)
 
 	json_object_object_add(args, "uri", json_object_new_string(uri));
 	return qmp_execute(q, cmd, args, NULL);
+}
+
+/* HOST:PORT (HOST may be empty, a name, an IPv4 or a [v6] address). */
+static int host_port_ok(const char *a)
+{
+	const char *colon = strrchr(a, ':'), *c;
+	unsigned long port;
+	char *end;
+
+	if (!colon || !colon[1])
+		return 0;
+	for (c = a; c < colon; c++)
+		if (!isalnum((unsigned char)*c) && !strchr(".-_:[]", *c))
+			return 0;
+	if (!isdigit((unsigned char)colon[1]))
+		return 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	return !errno && !*end && port >= 1 && port <= 65535;
+}
+
+int qemu_net_uri_ok(const char *uri, char *err, size_t errlen)
+{
+	static const char *const net[] = { "tcp:", "rdma:", "vsock:" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(net) / sizeof(net[0]); i++)
+		if (!strncmp(uri, net[i], strlen(net[i])) &&
+		    host_port_ok(uri + strlen(net[i])))
+			return 0;
+	if (!strncmp(uri, "exec:", 5)) {
+		snprintf(err, errlen, "uri=exec: is refused (QEMU would run it as its user); use save GUEST NAME or restore GUEST NAME");
+		return -EPERM;
+	}
+	if (!strncmp(uri, "file:", 5) || !strncmp(uri, "unix:", 5) ||
+	    !strncmp(uri, "fd:", 3)) {
+		snprintf(err, errlen, "uri=%.40s is refused: QEMU would act on that %s as its user; migrate over tcp:HOST:PORT (tcp:127.0.0.1:PORT on one host), and use save GUEST NAME or restore GUEST NAME for snapshot files",
+			 uri, uri[0] == 'f' && uri[1] == 'd' ? "descriptor" :
+			      uri[0] == 'u' ? "socket path" : "file");
+		return -EPERM;
+	}
+	snprintf(err, errlen, "uri=%.40s: give tcp:HOST:PORT (or rdma:HOST:PORT, vsock:CID:PORT)",
+		 uri);
+	return -EINVAL;
+}
+
+/*
+ * getfd hands QEMU our descriptor under this name; an fd: URI names it.
+ * (A second getfd of one name replaces the first in QEMU.)
+ */
+#define MIGRATION_FD "vmclock-migration"
+
+int qemu_migrate_fd(struct qmp *q, int fd, int incoming, char *err,
+		    size_t errlen)
+{
+	struct json_object *args = json_object_new_object();
+	int ret;
+
+	json_object_object_add(args, "fdname",
+			       json_object_new_string(MIGRATION_FD));
+	ret = qmp_execute_fd(q, "getfd", args, fd, NULL);
+	if (!ret)
+		ret = with_uri(q, incoming ? "migrate-incoming" : "migrate",
+			       "fd:" MIGRATION_FD);
+	if (ret == -EIO)
+		snprintf(err, errlen, "QEMU: %s", qmp_last_error(q));
+	else if (ret)
+		snprintf(err, errlen, "QMP: %s", strerror(-ret));
+	if (ret == -EIO) {
+		/* QEMU may still hold it (a refused migrate): let it go. */
+		args = json_object_new_object();
+		json_object_object_add(args, "fdname",
+				       json_object_new_string(MIGRATION_FD));
+		qmp_execute(q, "closefd", args, NULL);
+	}
+	return ret;
+}
+
+/* --- snapshot files ------------------------------------------------ */
+
+/* @p without repeated and trailing slashes, into @out. */
+static void squeeze(const char *p, size_t n, char *out, size_t len)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < n && p[i] && o + 1 < len; i++)
+		if (p[i] != '/' || !o || out[o - 1] != '/')
+			out[o++] = p[i];
+	while (o > 1 && out[o - 1] == '/')
+		o--;
+	out[o] = '\0';
+}
+
+static int name_ok(const char *n)
+{
+	size_t len = strlen(n), i;
+
+	if (!len || len > QEMU_SNAPSHOT_NAME_MAX || n[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)n[i]) && !strchr("._+-", n[i]))
+			return 0;
+	return 1;
+}
+
+const char *qemu_snapshot_name(const char *dir, const char *file, char *err,
+			       size_t errlen)
+{
+	const char *slash = strrchr(file, '/'), *name = slash ? slash + 1 : file;
+	char want[QEMU_PATH_MAX], got[QEMU_PATH_MAX];
+
+	if (!dir[0]) {
+		snprintf(err, errlen, "save and restore are off: vmclockd's snapshot-dir setting is empty (set snapshot-dir=DIR)");
+		return NULL;
+	}
+	if (slash) {
+		squeeze(dir, strlen(dir), want, sizeof(want));
+		squeeze(file, (size_t)(slash - file), got, sizeof(got));
+		if (file[0] != '/' || strcmp(want, got)) {
+			snprintf(err, errlen, "file=%.200s is not in snapshot-dir %.200s: give the snapshot's name (file=NAME), which is kept there",
+				 file, dir);
+			return NULL;
+		}
+	}
+	if (!name_ok(name)) {
+		snprintf(err, errlen, "file=%.200s: a snapshot name is 1-%d letters, digits and . _ + -, not starting with a dot",
+			 file, QEMU_SNAPSHOT_NAME_MAX);
+		return NULL;
+	}
+	return name;
+}
+
+/* mkdir -p: parents 0755, @dir itself 0700 (snapshots hold guest RAM). */
+static void make_dir(const char *dir)
+{
+	char p[QEMU_PATH_MAX];
+	char *s;
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0700);
+}
+
+int qemu_snapdir_open(const char *dir, char *err, size_t errlen)
+{
+	int fd, ret;
+	struct stat st;
+
+	if (dir[0] != '/' || strlen(dir) >= QEMU_PATH_MAX) {
+		snprintf(err, errlen, "snapshot-dir %.200s: not an absolute path",
+			 dir);
+		return -EINVAL;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		make_dir(dir);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "snapshot-dir %.200s: %s%s", dir,
+			 strerror(-ret), ret == -ELOOP || ret == -ENOTDIR ?
+			 " (it must be a directory, not a symbolic link)" :
+			 ret == -EACCES ? " (create it for vmclockd's user)" : "");
+		return ret;
+	}
+	if (fstat(fd, &st) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_mode & 022)) {
+		snprintf(err, errlen, "snapshot-dir %.200s must belong to vmclockd's user (or root) and not be group or other writable: refusing it (chown it, chmod go-w)",
+			 dir);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static void part_name(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, ".%s.part", name);
+}
+
+int qemu_snapshot_create(int dfd, const char *dir, const char *name,
+			 char *err, size_t errlen)
+{
+	char tmp[QEMU_SNAPSHOT_NAME_MAX + 8];
+	struct stat st;
+	int fd;
+
+	if (!fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		snprintf(err, errlen, "snapshot %s exists in %.200s: remove it, or save under another name",
+			 name, dir);
+		return -EEXIST;
+	}
+	if (errno != ENOENT) {
+		fd = -errno;
+		snprintf(err, errlen, "%.200s/%s: %s", dir, name, strerror(-fd));
+		return fd;
+	}
+	/* A temporary left by a save that died: ours, and of no use. */
+	part_name(name, tmp, sizeof(tmp));
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				      O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fd = -errno;
+		snprintf(err, errlen, "%.200s/%s: %s", dir, tmp, strerror(-fd));
+	}
+	return fd;
+}
+
+int qemu_snapshot_commit(int dfd, const char *dir, const char *name, int fd,
+			 char *err, size_t errlen)
+{
+	char tmp[QEMU_SNAPSHOT_NAME_MAX + 8];
+	int ret = 0;
+
+	part_name(name, tmp, sizeof(tmp));
+	if (fsync(fd))
+		ret = -errno;
+	/* Never over another file: linkat fails where the name exists. */
+	else if (linkat(dfd, tmp, dfd, name, 0) && (errno == EEXIST ||
+		 renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE)))
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen, "the snapshot is complete as %.200s/%s, but not under its name: %s%s",
+			 dir, tmp, strerror(-ret), ret == -EEXIST ?
+			 " (another file took the name meanwhile: rename it)" : "");
+		return ret;
+	}
+	unlinkat(dfd, tmp, 0);
+	fsync(dfd);
+	return 0;
+}
+
+void qemu_snapshot_discard(int dfd, const char *name)
+{
+	char tmp[QEMU_SNAPSHOT_NAME_MAX + 8];
+
+	part_name(name, tmp, sizeof(tmp));
+	unlinkat(dfd, tmp, 0);
+}
+
+int qemu_snapshot_open(int dfd, const char *dir, const char *name,
+		       char *err, size_t errlen)
+{
+	/* O_NONBLOCK: a FIFO planted under the name must not block us. */
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+				   O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "%.200s/%s: %s", dir, name,
+			 ret == -ENOENT ? "no such snapshot (save GUEST NAME writes one there)" :
+			 ret == -ELOOP ? "a symbolic link: refused (put the snapshot file itself there)" :
+			 strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, 0)) {
+		snprintf(err, errlen, "%.200s/%s: not a regular file: refused",
+			 dir, name);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int qemu_migrate(struct qmp *q, const char *uri)

@@ -150,12 +150,75 @@ enum qemu_incoming {
 };
 
 enum qemu_incoming qemu_uri_kind(const char *uri);
-/* "exec:cat > 'FILE'" or "exec:cat 'FILE'" (quoted for sh); 0 or -errno. */
+/*
+ * "exec:cat > 'FILE'" or "exec:cat 'FILE'" (quoted for sh); 0 or -errno.
+ * QEMU runs these as its user on a path it is given: for tools that own
+ * the file (e2e-vmm).  vmclockd opens snapshot files itself and passes
+ * QEMU the descriptor (qemu_migrate_fd()).
+ */
 int qemu_save_uri(const char *file, char *buf, size_t len);
 int qemu_restore_uri(const char *file, char *buf, size_t len);
 
+/*
+ * The URIs vmclockd forwards from a client (migrate, incoming): only
+ * network ones, tcp:HOST:PORT, rdma:HOST:PORT, vsock:CID:PORT.  exec:,
+ * file:, unix: and fd: are refused (-EPERM): QEMU would run a command,
+ * write or read a file, unlink and bind a socket path, or use one of its
+ * own descriptors (fd:N), as its user, wherever the client said.  Else
+ * -EINVAL.  The reason and what to do are in @err.
+ */
+int qemu_net_uri_ok(const char *uri, char *err, size_t errlen);
+
 int qemu_migrate(struct qmp *q, const char *uri);
 int qemu_migrate_incoming(struct qmp *q, const char *uri);
+/*
+ * migrate (@incoming 0) or migrate-incoming (1) over our descriptor @fd:
+ * QMP getfd passes it (SCM_RIGHTS), an fd: URI names it.  0 or -errno
+ * with @err ("QEMU: ..." for QEMU's refusal).
+ */
+int qemu_migrate_fd(struct qmp *q, int fd, int incoming, char *err,
+		    size_t errlen);
+
+/*
+ * Snapshot files, for vmclockd's save and restore: kept in one directory
+ * (vmclockd's snapshot-dir), opened by vmclockd itself and handed to QEMU
+ * as a descriptor, so QEMU never acts on a path a client chose.
+ */
+#define QEMU_PATH_MAX 512
+#define QEMU_SNAPSHOT_NAME_MAX 200
+
+/*
+ * The snapshot name in a client's @file: NAME (1 to 200 of A-Z a-z 0-9 .
+ * _ + -, no leading dot: never "." or "..", never a temporary of ours) or
+ * @dir/NAME.  NULL with @err (what to give instead) for anything else,
+ * and when @dir is empty (save and restore off).
+ */
+const char *qemu_snapshot_name(const char *dir, const char *file, char *err,
+			       size_t errlen);
+/*
+ * Open @dir (absolute), creating it (0700, parents 0755) if missing: a
+ * directory, not a symbolic link, owned by us or root, not group or other
+ * writable.  A descriptor, or -errno with @err.
+ */
+int qemu_snapdir_open(const char *dir, char *err, size_t errlen);
+/*
+ * save: a fresh temporary .NAME.part in @dfd for writing (O_EXCL,
+ * O_NOFOLLOW, 0600); -EEXIST if NAME exists (nothing is replaced).
+ */
+int qemu_snapshot_create(int dfd, const char *dir, const char *name,
+			 char *err, size_t errlen);
+/* The save completed: fsync, then the temporary becomes NAME (never over
+ * another file: -EEXIST keeps it as .NAME.part, said in @err). */
+int qemu_snapshot_commit(int dfd, const char *dir, const char *name, int fd,
+			 char *err, size_t errlen);
+/* The save failed: remove the temporary. */
+void qemu_snapshot_discard(int dfd, const char *name);
+/*
+ * restore: NAME for reading, without following a symbolic link, only a
+ * regular file (a FIFO or a device is refused before it can block).
+ */
+int qemu_snapshot_open(int dfd, const char *dir, const char *name,
+		       char *err, size_t errlen);
 int qemu_cont(struct qmp *q);
 int qemu_stop(struct qmp *q);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_qemu.c - daemon/qemu.c: the page in a RAM file, the mailbox
- * handshake against a responder thread standing in for the guest, URIs,
- * the event tracker and fresh generations.  QMP itself is test_qmp's.
+ * handshake against a responder thread standing in for the guest, URIs
+ * (which a client may give), snapshot files, the event tracker and fresh
+ * generations.  QMP itself is test_qmp's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -289,6 +290,174 @@ TEST(uri_kinds_and_quoting)
 	CHECK_EQ_INT(qemu_restore_uri("0123456789012345678901234567890123456789"
 				      "0123456789012345678901234567890123456789",
 				      b, sizeof(b)), -ENAMETOOLONG);
+}
+
+/* Only network URIs pass; what QEMU would act on as a path is refused. */
+TEST(client_uris_are_network_addresses_only)
+{
+	static const char *const good[] = {
+		"tcp:127.0.0.1:4444", "tcp::4444", "tcp:0:4444",
+		"tcp:host-2.example:65535", "tcp:[::1]:4444",
+		"rdma:10.0.0.2:4444", "vsock:3:4444",
+	};
+	static const char *const refused[] = {
+		"exec:touch /x", "file:/etc/passwd", "unix:/run/x.sock",
+		"fd:3", "fd:vmclock-migration",
+	};
+	static const char *const bad[] = {
+		"tcp:", "tcp:host", "tcp:host:", "tcp:host:0", "tcp:host:65536",
+		"tcp:host:44x", "tcp:a b:1", "tcp:h:1,to=9", "tcp:/x:1",
+		"bogus:1:2", "", "TCP:h:1",
+	};
+	char err[512];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK_MSG(!qemu_net_uri_ok(good[i], err, sizeof(err)), "%s",
+			  good[i]);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		err[0] = '\0';
+		CHECK_MSG(qemu_net_uri_ok(refused[i], err, sizeof(err)) ==
+			  -EPERM, "%s", refused[i]);
+		CHECK_MSG(strstr(err, "refused") && strstr(err, "save GUEST NAME"),
+			  "%s: %s", refused[i], err);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK_MSG(qemu_net_uri_ok(bad[i], err, sizeof(err)) == -EINVAL,
+			  "%s", bad[i]);
+		CHECK(strstr(err, "give tcp:HOST:PORT") != NULL);
+	}
+}
+
+static const char *named(const char *dir, const char *file)
+{
+	static char err[512];
+	const char *n = qemu_snapshot_name(dir, file, err, sizeof(err));
+
+	return n ? n : "(refused)";
+}
+
+TEST(snapshot_names_stay_in_the_directory)
+{
+	const char *d = "/var/lib/vmclock/snapshots";
+	char err[512], name[256];
+
+	CHECK(!strcmp(named(d, "vm1-2026.snap"), "vm1-2026.snap"));
+	CHECK(!strcmp(named(d, "/var/lib/vmclock/snapshots/a"), "a"));
+	CHECK(!strcmp(named(d, "/var//lib/vmclock/snapshots//a"), "a"));
+	CHECK(!strcmp(named("/s/", "/s/a"), "a"));
+	CHECK(!qemu_snapshot_name(d, "/etc/passwd", err, sizeof(err)));
+	CHECK(strstr(err, "is not in snapshot-dir /var/lib/vmclock/snapshots: give the snapshot's name") != NULL);
+	CHECK(!qemu_snapshot_name(d, "/var/lib/vmclock/snapshots/../x", err,
+				  sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "/var/lib/vmclock/snapshots/sub/x", err,
+				  sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "var/lib/vmclock/snapshots/x", err,
+				  sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "../x", err, sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "a/b", err, sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "..", err, sizeof(err)));
+	CHECK(strstr(err, "a snapshot name is 1-200 letters") != NULL);
+	CHECK(!qemu_snapshot_name(d, ".", err, sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, ".a.part", err, sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "/var/lib/vmclock/snapshots/", err,
+				  sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "a'b", err, sizeof(err)));
+	CHECK(!qemu_snapshot_name(d, "a*", err, sizeof(err)));
+	memset(name, 'x', 201);
+	name[201] = '\0';
+	CHECK(!qemu_snapshot_name(d, name, err, sizeof(err)));
+	name[200] = '\0';
+	CHECK(qemu_snapshot_name(d, name, err, sizeof(err)) != NULL);
+	CHECK(!qemu_snapshot_name("", "a", err, sizeof(err)));
+	CHECK(strstr(err, "save and restore are off") != NULL);
+}
+
+static int file_is(const char *path, const char *text)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+	int ok = f && fgets(buf, sizeof(buf), f) && !strcmp(buf, text);
+
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/*
+ * The directory is made owner-only; save writes a temporary and names it
+ * only when complete, never over a file; restore opens regular files
+ * only, never through a link; an unsafe directory is refused.
+ */
+TEST(snapshot_files_save_and_restore)
+{
+	char top[] = "/tmp/test_qemu_snap.XXXXXX", dir[128], p[192], err[512];
+	struct stat st;
+	int dfd, fd;
+
+	REQUIRE(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/a/snapshots", top);
+	CHECK(qemu_snapdir_open("relative", err, sizeof(err)) == -EINVAL);
+	dfd = qemu_snapdir_open(dir, err, sizeof(err));
+	CHECK_MSG(dfd >= 0, "%s", err);
+	REQUIRE(dfd >= 0);
+	CHECK(!stat(dir, &st) && (st.st_mode & 0777) == 0700);
+	fd = qemu_snapshot_create(dfd, dir, "s1", err, sizeof(err));
+	REQUIRE(fd >= 0);
+	snprintf(p, sizeof(p), "%s/.s1.part", dir);
+	CHECK(!stat(p, &st) && (st.st_mode & 0777) == 0600);
+	CHECK(write(fd, "stream\n", 7) == 7);
+	snprintf(p, sizeof(p), "%s/s1", dir);
+	CHECK(access(p, F_OK));		/* not named before it is complete */
+	CHECK_EQ_INT(qemu_snapshot_commit(dfd, dir, "s1", fd, err, sizeof(err)), 0);
+	close(fd);
+	CHECK(file_is(p, "stream\n"));
+	snprintf(p, sizeof(p), "%s/.s1.part", dir);
+	CHECK(access(p, F_OK));
+	/* An existing name is never replaced. */
+	CHECK_EQ_INT(qemu_snapshot_create(dfd, dir, "s1", err, sizeof(err)),
+		     -EEXIST);
+	CHECK(strstr(err, "exists") != NULL);
+	/* A name taken while the save ran: the snapshot stays, said where. */
+	fd = qemu_snapshot_create(dfd, dir, "s2", err, sizeof(err));
+	REQUIRE(fd >= 0);
+	snprintf(p, sizeof(p), "%s/s2", dir);
+	CHECK(!symlinkat("s1", dfd, "s2"));
+	CHECK_EQ_INT(qemu_snapshot_commit(dfd, dir, "s2", fd, err, sizeof(err)),
+		     -EEXIST);
+	CHECK(strstr(err, ".s2.part") != NULL);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/.s2.part", dir);
+	CHECK(!access(p, F_OK));
+	qemu_snapshot_discard(dfd, "s2");
+	CHECK(access(p, F_OK));
+	/* Restore: a regular file, read from its start. */
+	fd = qemu_snapshot_open(dfd, dir, "s1", err, sizeof(err));
+	REQUIRE(fd >= 0);
+	CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK));
+	close(fd);
+	CHECK_EQ_INT(qemu_snapshot_open(dfd, dir, "s2", err, sizeof(err)),
+		     -ELOOP);
+	CHECK(strstr(err, "symbolic link") != NULL);
+	CHECK_EQ_INT(qemu_snapshot_open(dfd, dir, "none", err, sizeof(err)),
+		     -ENOENT);
+	CHECK(!mkfifoat(dfd, "fifo", 0600));
+	CHECK_EQ_INT(qemu_snapshot_open(dfd, dir, "fifo", err, sizeof(err)),
+		     -EINVAL);
+	CHECK(strstr(err, "not a regular file") != NULL);
+	close(dfd);
+	/* A directory others may write, or a link to one, is refused. */
+	CHECK(!chmod(dir, 0770));
+	CHECK_EQ_INT(qemu_snapdir_open(dir, err, sizeof(err)), -EPERM);
+	CHECK(strstr(err, "chmod go-w") != NULL);
+	CHECK(!chmod(dir, 0700));
+	snprintf(p, sizeof(p), "%s/link", top);
+	CHECK(!symlink(dir, p));
+	CHECK(qemu_snapdir_open(p, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "not a symbolic link") != NULL);
+	snprintf(p, sizeof(p), "rm -rf %s", top);
+	CHECK(!system(p));
 }
 
 static enum qemu_action feed(struct qemu_track *t, enum qmp_event_type ty,

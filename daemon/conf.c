@@ -14,7 +14,7 @@
 
 #include "conf.h"
 
-enum { T_STR, T_UINT, T_BOOL, T_MODE, T_ENUM };
+enum { T_STR, T_UINT, T_BOOL, T_MODE, T_ENUM, T_DIR };
 
 #define OPT(n, t, f, d, lo, hi, h)                                          \
 	{ n, t, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), d, \
@@ -50,6 +50,8 @@ const struct conf_option conf_options[] = {
 	OPT("leap-seconds-file", T_STR, leap_seconds_file,
 	    "/usr/share/zoneinfo/leap-seconds.list", 0, 0,
 	    "IERS leap-second list used when the kernel has no TAI offset"),
+	OPT("snapshot-dir", T_DIR, snapshot_dir, "/var/lib/vmclock/snapshots",
+	    0, 0, "where save and restore keep snapshot files (empty: no save, restore)"),
 	OPT("max-guests", T_UINT, max_guests, "256", 0, 1000000,
 	    "most guest pages"),
 	OPT("max-mapped-pages", T_UINT, max_mapped_pages, "0", 0, 4294967295ul,
@@ -150,11 +152,16 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err,
 		snprintf(err, errlen, "unknown setting \"%s\"", key);
 		return -EINVAL;
 	}
-	if (o->type != T_STR && o->type != T_ENUM)
+	if (o->type != T_STR && o->type != T_ENUM && o->type != T_DIR)
 		return set_number(c, o, value, err, errlen);
 	if (strlen(value) >= o->size) {
 		snprintf(err, errlen, "%s: value longer than %zu bytes", key,
 			 o->size - 1);
+		return -EINVAL;
+	}
+	if (o->type == T_DIR && value[0] && value[0] != '/') {
+		snprintf(err, errlen, "%s: \"%s\" is not an absolute path (or empty)",
+			 key, value);
 		return -EINVAL;
 	}
 	if (o->type == T_ENUM && !enum_ok(key, value)) {
@@ -337,7 +344,7 @@ static void print_value(const struct conf *c, const struct conf_option *o,
 {
 	const char *p = (const char *)c + o->offset;
 
-	if (o->type == T_STR || o->type == T_ENUM)
+	if (o->type == T_STR || o->type == T_ENUM || o->type == T_DIR)
 		fprintf(f, "%s", p);
 	else if (o->type == T_BOOL)
 		fprintf(f, "%s", *(const int *)(const void *)p ? "yes" : "no");

@@ -28,6 +28,7 @@ struct conf {
 	unsigned int max_slew_ppm;
 	char time_type[8];
 	char leap_seconds_file[CONF_PATH_MAX];
+	char snapshot_dir[CONF_PATH_MAX];
 	unsigned int max_guests;
 	unsigned int max_mapped_pages;
 	char log[8];

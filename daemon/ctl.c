@@ -6,8 +6,9 @@
  *	vmclockctl [--socket PATH | --run-dir DIR] COMMAND [GUEST] [key=value...]
  *
  * A bare second word is the guest (migrated-in vm1 = migrated-in
- * guest=vm1); a bare third is the URI of migrate and incoming and the file
- * of save and restore.  qemu-config runs here, without the daemon.  Exit status: 0 ok, 1 the daemon said error or could not be
+ * guest=vm1); a bare third is the URI of migrate and incoming and the
+ * snapshot name of save and restore.  qemu-config runs here, without the
+ * daemon.  Exit status: 0 ok, 1 the daemon said error or could not be
  * reached, 2 usage.
  */
 #include <errno.h>
@@ -43,8 +44,10 @@ static void usage(FILE *f)
 		"QEMU adapter (docs/qemu.md):\n"
 		"  qemu-config GUEST [mem=512M] [gpa=ADDR] [irq=N] [mailbox=ADDR] [ram=FILE] [qmp=SOCK] [ssdt=FILE]\n"
 		"  add-qemu GUEST qmp=SOCK ram=FILE [gpa=ADDR] [irq=N] [mailbox=ADDR] [incoming=1]\n"
-		"  migrate GUEST URI | incoming GUEST URI\n"
-		"  save GUEST FILE | restore GUEST FILE\n");
+		"  migrate GUEST tcp:HOST:PORT | incoming GUEST tcp:HOST:PORT\n"
+		"    (also rdma:HOST:PORT, vsock:CID:PORT; exec:, file:, unix:, fd: are refused)\n"
+		"  save GUEST NAME | restore GUEST NAME\n"
+		"    (NAME: a file of vmclockd's snapshot-dir, which vmclockd opens for QEMU)\n");
 }
 
 static int build_request(int argc, char **argv, int i, char *buf, size_t len)
@@ -59,7 +62,7 @@ static int build_request(int argc, char **argv, int i, char *buf, size_t len)
 			       !strchr(argv[i], '=') && !strchr(argv[i], ' ');
 		const char *key = "";
 
-		/* migrate GUEST tcp:HOST:PORT, save GUEST FILE, ... */
+		/* migrate GUEST tcp:HOST:PORT, save GUEST NAME, ... */
 		if (bare_arg && (!strncmp(buf, "migrate ", 8) ||
 				 !strncmp(buf, "incoming ", 9)))
 			key = "uri=";

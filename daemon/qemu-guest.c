@@ -14,7 +14,8 @@
  *  - destination of a live migration (MIGRATION completed after our
  *    "incoming"): adopt the page that came in the RAM, new marker, same
  *    generation, INITIALIZING until the mapping is known, notify, cont;
- *  - restore (an exec:/file: incoming): the same, and a random generation;
+ *  - restore (a snapshot vmclockd hands QEMU as a descriptor): the same,
+ *    and a random generation;
  *  - STOP (not ours to migrate) and RESET: with a measured mapping the
  *    counter is disrupted (TCG: the guest TSC stands still while stopped),
  *    so a new marker and INITIALIZING; the page is not updated while
@@ -975,19 +976,15 @@ void qemu_guest_adopt(struct daemon *d)
 
 /* --- commands --------------------------------------------------------- */
 
-/* save: stop, migrate to exec:cat > FILE, and wait until it is done. */
-static int save(struct qemu_guest *q, const char *file, char *err,
-		size_t errlen)
+/*
+ * The migration started by save: wait until QEMU says how it ended.  The
+ * daemon loop serves only this guest meanwhile.
+ */
+static int await_save(struct qemu_guest *q, char *err, size_t errlen)
 {
-	char uri[600], st[32] = "";
-	int ret = qemu_save_uri(file, uri, sizeof(uri)), i;
+	char st[32] = "";
+	int ret = 0, i;
 
-	if (ret)
-		return ret;
-	q->track.outgoing = 1;
-	ret = qemu_stop(q->qmp);
-	if (!ret)
-		ret = qemu_migrate(q->qmp, uri);
 	for (i = 0; !ret && i < SAVE_TIMEOUT_MS / 100; i++) {
 		qmp_pump(q->qmp, 100);
 		drain(q);
@@ -998,29 +995,66 @@ static int save(struct qemu_guest *q, const char *file, char *err,
 	}
 	/* Events that came with the last reply are queued, not read. */
 	drain(q);
-	if (!ret && strcmp(st, "completed")) {
-		snprintf(err, errlen, "save: migration %s", st[0] ? st : "timed out");
-		return -EIO;
+	if (ret)
+		snprintf(err, errlen, "save: QMP: %s", strerror(-ret));
+	else if (strcmp(st, "completed"))
+		snprintf(err, errlen, "save: migration %s; the VM stays paused (cont it over QMP)",
+			 st[0] ? st : "timed out");
+	return ret ? ret : strcmp(st, "completed") ? -EIO : 0;
+}
+
+/*
+ * save: the file is vmclockd's, in snapshot-dir: created (a temporary,
+ * never through a link), handed to QEMU as a descriptor, and given its
+ * name once QEMU has written all of it.
+ */
+static int save(struct qemu_guest *q, const char *name, char *err,
+		size_t errlen)
+{
+	const char *dir = q->d->conf.snapshot_dir;
+	int dfd = qemu_snapdir_open(dir, err, errlen), fd = -1, ret;
+
+	if (dfd < 0)
+		return dfd;
+	ret = fd = qemu_snapshot_create(dfd, dir, name, err, errlen);
+	if (fd >= 0) {
+		q->track.outgoing = 1;
+		ret = qemu_stop(q->qmp);
+		if (ret)
+			snprintf(err, errlen, "save: stop: %s", ret == -EIO ?
+				 qmp_last_error(q->qmp) : strerror(-ret));
 	}
+	if (!ret)
+		ret = qemu_migrate_fd(q->qmp, fd, 0, err, errlen);
+	if (!ret)
+		ret = await_save(q, err, errlen);
+	if (!ret)
+		ret = qemu_snapshot_commit(dfd, dir, name, fd, err, errlen);
+	else if (fd >= 0)
+		qemu_snapshot_discard(dfd, name);
+	if (!ret)
+		log_info("%s: saved to %s/%s", q->g->name, dir, name);
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
 	return ret;
 }
 
-/* incoming, restore: nothing is written until the RAM has come. */
-static int incoming(struct qemu_guest *q, const char *uri, char *err,
-		    size_t errlen)
+/*
+ * incoming, restore: nothing is written until the RAM has come.  A
+ * restore reads our descriptor @fd; a live migration listens at @uri.
+ */
+static int incoming(struct qemu_guest *q, const char *uri, int fd,
+		    char *err, size_t errlen)
 {
 	int was_stopped = q->g->stopped, was_pending = q->pending, ret;
 
-	q->track.expect = qemu_uri_kind(uri);
-	if (q->track.expect == QEMU_IN_NONE) {
-		snprintf(err, errlen, "uri: \"%.40s\" is not tcp:, unix:, fd:, rdma: or vsock: (use restore GUEST FILE for a snapshot)",
-			 uri);
-		return -EINVAL;
-	}
+	q->track.expect = fd >= 0 ? QEMU_IN_RESTORE : QEMU_IN_MIGRATION;
 	q->g->stopped = 1;
 	q->pending = 1;
 	save_record(q);
-	ret = qemu_migrate_incoming(q->qmp, uri);
+	ret = fd >= 0 ? qemu_migrate_fd(q->qmp, fd, 1, err, errlen) :
+	      qemu_migrate_incoming(q->qmp, uri);
 	if (ret) {
 		/* QEMU would not: the page goes on as it was. */
 		q->track.expect = QEMU_IN_NONE;
@@ -1031,17 +1065,59 @@ static int incoming(struct qemu_guest *q, const char *uri, char *err,
 	return ret;
 }
 
+/* restore: a regular file of snapshot-dir, read through our descriptor. */
+static int restore(struct qemu_guest *q, const char *name, char *err,
+		   size_t errlen)
+{
+	const char *dir = q->d->conf.snapshot_dir;
+	int dfd = qemu_snapdir_open(dir, err, errlen), fd, ret;
+
+	if (dfd < 0)
+		return dfd;
+	ret = fd = qemu_snapshot_open(dfd, dir, name, err, errlen);
+	close(dfd);
+	if (fd < 0)
+		return ret;
+	ret = incoming(q, NULL, fd, err, errlen);
+	if (!ret)
+		log_info("%s: restoring %s/%s", q->g->name, dir, name);
+	/* QEMU has its own copy now. */
+	close(fd);
+	return ret;
+}
+
+/*
+ * What a client may name: a snapshot in snapshot-dir (save, restore), a
+ * network URI (migrate, incoming).  Never a path QEMU would act on.
+ */
+static int request_arg(const struct control_request *req, const char *dir,
+		       const char **arg, char *err, size_t errlen)
+{
+	const char *file = control_arg(req, "file");
+
+	if (file) {
+		*arg = qemu_snapshot_name(dir, file, err, errlen);
+		return *arg ? 0 : -EINVAL;
+	}
+	*arg = control_arg(req, "uri");
+	return qemu_net_uri_ok(*arg, err, errlen);
+}
+
 int qemu_guest_command(struct daemon *d, struct guest *g,
 		       const struct control_request *req, char *err,
 		       size_t errlen)
 {
 	struct qemu_guest *q = g->qemu;
-	const char *uri = control_arg(req, "uri");
-	const char *file = control_arg(req, "file");
-	char buf[600];
-	int ret;
+	const char *arg;
+	char why[480];
+	int ret = request_arg(req, d->conf.snapshot_dir, &arg, why,
+			      sizeof(why));
 
-	(void)d;
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", g->name, why);
+		return ret;
+	}
+	err[0] = '\0';
 	if (!q || !q->qmp || !qmp_connected(q->qmp) || !q->attached) {
 		snprintf(err, errlen, "%s: %s", g->name, !q ?
 			 "not an add-qemu guest" : !q->attached ?
@@ -1050,29 +1126,13 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 		return -ENOTCONN;
 	}
 	if (!strcmp(req->cmd, "save"))
-		return save(q, file, err, errlen);
-	if (!strcmp(req->cmd, "restore")) {
-		ret = qemu_restore_uri(file, buf, sizeof(buf));
-		if (ret)
-			return ret;
-		uri = buf;
-	}
-	/*
-	 * An exec: URI is a command QEMU runs as its user: only the ones
-	 * save and restore build (cat, the file quoted) are ever sent.
-	 */
-	if (uri != buf && !strncmp(uri, "exec:", 5)) {
-		snprintf(err, errlen, "%s: exec: URIs are refused; use save "
-			 "GUEST FILE or restore GUEST FILE", g->name);
-		return -EPERM;
-	}
-	if (!strcmp(req->cmd, "migrate")) {
+		return save(q, arg, err, errlen);
+	if (!strcmp(req->cmd, "migrate"))
 		q->track.outgoing = 1;
-		ret = qemu_migrate(q->qmp, uri);
-	} else {
-		ret = incoming(q, uri, err, errlen);
-	}
-	if (ret == -EIO)
+	ret = !strcmp(req->cmd, "restore") ? restore(q, arg, err, errlen) :
+	      !strcmp(req->cmd, "migrate") ? qemu_migrate(q->qmp, arg) :
+	      incoming(q, arg, -1, err, errlen);
+	if (ret == -EIO && !err[0])
 		snprintf(err, errlen, "QEMU: %s", qmp_last_error(q->qmp));
 	drain(q);
 	return ret;

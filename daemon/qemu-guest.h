@@ -5,8 +5,8 @@
  * mechanisms and docs/qemu.md for the rules).
  *
  *	add-qemu GUEST qmp=SOCK ram=FILE [gpa=A] [irq=N] [mailbox=A] [incoming=1]
- *	migrate GUEST uri=URI | incoming GUEST uri=URI
- *	save GUEST file=FILE | restore GUEST file=FILE
+ *	migrate GUEST uri=tcp:HOST:PORT | incoming GUEST uri=tcp:HOST:PORT
+ *	save GUEST file=NAME | restore GUEST file=NAME  (in snapshot-dir)
  *
  * The RAM file is mapped, and the page written, only once QEMU has said
  * over QMP that this very file is its guest RAM (qemu_ram_backend(),

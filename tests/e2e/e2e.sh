@@ -19,7 +19,9 @@
 #	stopcont        stop and cont the VM (from a second QMP socket:
 #	                vmclockd sees someone else do it)
 #	migrate         start B (-incoming), migrate A -> B over tcp
-#	snapshot        save B with exec:, restore it into C, then into D
+#	snapshot        save B, restore it into C, then into D (vmclockd:
+#	                by name, in its snapshot-dir, handed to QEMU as a
+#	                descriptor; e2e-vmm: a path, with exec:)
 # Each QEMU's RAM file gets an e2e-hostd --serve for the guest's host-time
 # and page-hash requests.  Verdicts are the guest's PASS/FAIL lines from
 # every QEMU's console plus this script's own; ends with
@@ -132,7 +134,8 @@ host_start() {
 	fi
 	mkdir -p "$DIR/run"
 	"$VMCLOCKD" --config= --run-dir="$DIR/run" --socket-group= \
-		--log-level=debug >"$DIR/host.log" 2>&1 &
+		--snapshot-dir="$DIR/snapshots" --log-level=debug \
+		>"$DIR/host.log" 2>&1 &
 	VPID=$!
 	wait_log "$DIR/host.log" 'control socket|listening|ready|started' 30
 	local end=$((SECONDS + 30))
@@ -275,11 +278,21 @@ migrate() {
 	return $rc
 }
 
+# The snapshot's file, and what save and restore are given for it:
+# vmclockd keeps snapshots in its snapshot-dir and takes their name, as
+# an operator gives it; e2e-vmm takes a path.
+snap_file() {
+	if [ "$HOST" = vmm ]; then echo "$1/snap.bin"; else echo "$1/snapshots/snap.bin"; fi
+}
+snap_arg() {
+	if [ "$HOST" = vmm ]; then echo "$1/snap.bin"; else echo snap.bin; fi
+}
+
 restore_into() {
 	local kv=$1 n=$2 dir=$WORK/$1
 
 	start_vm "$kv" "$n" incoming || return 1
-	host_do restore "$n" "$dir/snap.bin" || return 1
+	host_do restore "$n" "$(snap_arg "$dir")" || return 1
 	host_saw "$n" restored &&
 		wait_log "$dir/serial-$n.log" 'E2E-END' "$TIMEOUT"
 	local rc=$?
@@ -290,15 +303,16 @@ restore_into() {
 snapshot() {
 	local kv=$1 dir=$WORK/$1
 
-	rm -f "$dir/snap.bin"
-	host_do save B "$dir/snap.bin" && host_saw B saved
-	result $? "[$SERIES] snapshot saved with exec: ($(du -m "$dir/snap.bin" 2>/dev/null | cut -f1) MB)"
+	rm -f "$(snap_file "$dir")"
+	host_do save B "$(snap_arg "$dir")" && host_saw B saved &&
+		[ -s "$(snap_file "$dir")" ]
+	result $? "[$SERIES] snapshot saved to $(snap_file "$dir") ($(du -m "$(snap_file "$dir")" 2>/dev/null | cut -f1) MB)"
 	stop_vm B
 	restore_into "$kv" C
 	result $? "[$SERIES] first restore ran the guest to its end"
 	restore_into "$kv" D
 	result $? "[$SERIES] second restore ran the guest to its end"
-	rm -f "$dir/snap.bin"
+	rm -f "$(snap_file "$dir")"
 }
 
 # The guest's verdicts from every console it ran on.

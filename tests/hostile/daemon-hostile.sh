@@ -18,7 +18,13 @@
 #     another file, one run by nobody that names a root file, a symlinked
 #     ram=, share=off: nothing written, a clear error (or "waiting"); the
 #     honest case attaches, and migrate uri=exec: is refused there
-#     (finding 4, fixed).  tests/hostile/fake-qmp.py plays QEMU.
+#     (finding 4, fixed);
+#   - save/restore files and migrate/incoming URIs (finding 6, fixed):
+#     a path outside snapshot-dir, "..", a name planted as a symlink, an
+#     existing snapshot, a snapshot-dir others can write, unix:, file:
+#     and fd: URIs: refused, nothing sent to QEMU, nothing outside
+#     touched; the honest save and restore hand QEMU a descriptor of a
+#     file in snapshot-dir.  tests/hostile/fake-qmp.py plays QEMU.
 # Open findings (failing): tests/hostile/daemon-findings.sh.
 # Uses tests/daemon/lib.sh.  Ends with "N passed, N failed".
 . "$(dirname "$0")/../daemon/lib.sh"
@@ -33,7 +39,8 @@ alive() { kill -0 "$DPID" 2>/dev/null && [ "$(ctl ping 2>&1)" = ok ]; }
 reply() { printf '%b' "$1" | "$VMCLOCKD_PROBE" send "$RUN/control"; }
 untouched() { [ "$(cat "$1")" = precious ]; }
 
-check "daemon starts" start_daemon || { finish; exit 1; }
+check "daemon starts" start_daemon --snapshot-dir="$OUT/snapshots" ||
+	{ finish; exit 1; }
 
 # Names that would leave guests/.
 long=$(printf '%0300d' 0)
@@ -221,10 +228,82 @@ check "3: QEMU names ram=: attached" replied '^ok .*"state":"attached"'
 check "3: ... and the page is in it" sh -c "[ \"\$(head -c 4 '$OUT/ram')\" = VCLK ]"
 check "3: ... its record is kept for a restart" test -f "$RUN/guests/.q2.qemu"
 ask "migrate guest=q2 uri=exec:touch"
-check "4: migrate uri=exec: is refused" replied '^error q2: exec: URIs are refused'
+check "4: migrate uri=exec: is refused" replied '^error q2: uri=exec: is refused'
 check "4: ... and not forwarded to QEMU" \
 	sh -c "grep -q qom-get '$OUT/q/honest.log' && ! grep -q 'exec:touch' '$OUT/q/honest.log'"
 check "still serving after the add-qemu cases" alive
+
+# Finding 6 (fixed): QEMU, often root, never acts on a path a client
+# chose.  Snapshots are files vmclockd opens in snapshot-dir and hands
+# QEMU as a descriptor; only network URIs are forwarded.
+SNAP=$OUT/snapshots
+HLOG=$OUT/q/honest.log
+sent() { grep -qF -- "$1" "$HLOG"; }
+# refused_unsent PATTERN WORD: the reply is an error matching PATTERN and
+# nothing with WORD reached QEMU.
+refused_unsent() { replied "^error .*$1" && ! sent "$2"; }
+ok_and_sent() { replied '^ok' && sent "$1"; }
+got_fd_then_migrate() {
+	grep -q '"getfd".*"fd": true' "$HLOG" &&
+		sent '"uri": "fd:vmclock-migration"'
+}
+
+ask "save guest=q2 file=$OUT/outside"
+check "6: save file= outside snapshot-dir: refused, says what to give" \
+	replied "^error q2: file=$OUT/outside is not in snapshot-dir $SNAP: give the snapshot's name"
+check "6: ... not sent to QEMU, nothing written" \
+	sh -c "! grep -q outside '$HLOG' && [ ! -e '$OUT/outside' ]"
+ask "save guest=q2 file=$SNAP/../outside"
+check "6: save file=DIR/../NAME: refused" replied "is not in snapshot-dir"
+ask "save guest=q2 file=.."
+check "6: save file=..: refused" replied "a snapshot name is 1-200 letters"
+ask "restore guest=q2 file=/etc/shadow"
+check "6: restore file= outside snapshot-dir: refused, not sent" \
+	refused_unsent 'is not in snapshot-dir' shadow
+ask "incoming guest=q2 uri=unix:$OUT/victim"
+check "6: incoming uri=unix:PATH (QEMU unlinks PATH): refused" \
+	replied "^error q2: uri=unix:.* is refused: QEMU would act on that socket path"
+check "6: ... not sent to QEMU, the file intact" \
+	sh -c "! grep -q 'unix:' '$HLOG' && cmp -s '$OUT/victim' '$OUT/victim.orig'"
+ask "migrate guest=q2 uri=file:$OUT/target"
+check "6: migrate uri=file: refused" replied "is refused: QEMU would act on that file"
+ask "migrate guest=q2 uri=fd:3"
+check "6: migrate uri=fd:N (one of QEMU's own descriptors) refused" \
+	replied "is refused: QEMU would act on that descriptor"
+check "6: ... none of them sent to QEMU" \
+	sh -c "! grep -q '\"migrate\"\|\"migrate-incoming\"' '$HLOG'"
+check "6: the files outside untouched" untouched "$OUT/target"
+ask "save guest=q2 file=s1"
+check "6: save NAME: ok" replied '^ok'
+check "6: ... QEMU got a descriptor (getfd), then migrate fd:" \
+	got_fd_then_migrate
+check "6: ... what QEMU wrote is SNAPSHOT-DIR/NAME" \
+	grep -q 'fake migration stream' "$SNAP/s1"
+check "6: ... owner-only, in an owner-only directory" \
+	sh -c "[ \"\$(stat -c %a '$SNAP/s1')\" = 600 ] && [ \"\$(stat -c %a '$SNAP')\" = 700 ]"
+check "6: ... no exec: sent" sh -c "! grep -q exec: '$HLOG'"
+ask "save guest=q2 file=s1"
+check "6: save over an existing snapshot: refused" replied '^error .*snapshot s1 exists'
+ln -s "$OUT/target" "$SNAP/evil"
+ask "save guest=q2 file=evil"
+check "6: save to a name planted as a symlink: refused" replied 'snapshot evil exists'
+ask "restore guest=q2 file=evil"
+check "6: restore of a symlink: refused" replied 'evil: a symbolic link: refused'
+check "6: ... the link's target untouched" untouched "$OUT/target"
+mkfifo "$SNAP/fifo"
+ask "restore guest=q2 file=fifo"
+check "6: restore of a FIFO: refused at once" replied 'fifo: not a regular file'
+chmod 770 "$SNAP"
+ask "save guest=q2 file=s2"
+check "6: a snapshot-dir others may write: refused" replied 'chmod go-w'
+chmod 700 "$SNAP"
+check "6: ... nothing written" [ ! -e "$SNAP/s2" ]
+ask "restore guest=q2 file=s1"
+check "6: restore NAME: QEMU reads SNAPSHOT-DIR/NAME through a descriptor" \
+	ok_and_sent '"read": "QEVM fake migration stream'
+check "6: ... by migrate-incoming fd:" \
+	sent '"execute": "migrate-incoming", "arguments": {"uri": "fd:vmclock-migration"}'
+check "still serving after the snapshot cases" alive
 
 # A run directory others can write (finding 2, fixed): refused at start.
 W=$(mktemp -d /tmp/vmclock-ww.XXXXXX)

@@ -8,11 +8,34 @@ for the RAM checks of vmclockd's add-qemu
 memory-backend-file with mem-path MEM_PATH, share SHARE (true) and size
 SIZE (65536).  It plays a real QEMU in tests that need none, and the
 attacker who runs a QMP server that lies.  Every command is logged to LOG
-as a JSON line.  Serves clients one at a time, for up to 60 s idle.
+as a JSON line, with "fd": true when a descriptor came with it
+(SCM_RIGHTS).  Like QEMU, getfd keeps that descriptor under its fdname;
+migrate to fd:NAME writes FAKE_STREAM into it, migrate-incoming from
+fd:NAME reads it and logs what it read ({"read": "..."}).  Serves clients
+one at a time, for up to 60 s idle.
 """
+import array
 import json
+import os
 import socket
 import sys
+
+FAKE_STREAM = b"QEVM fake migration stream\n"
+fds = {}
+
+
+def migrate(msg):
+    uri = msg.get("arguments", {}).get("uri", "")
+    if not uri.startswith("fd:") or uri[3:] not in fds:
+        return None
+    fd = fds.pop(uri[3:])
+    try:
+        if msg["execute"] == "migrate":
+            os.write(fd, FAKE_STREAM)
+            return None
+        return os.read(fd, 4096).decode(errors="replace")
+    finally:
+        os.close(fd)
 
 
 def answer(msg, mem_path, share, size):
@@ -34,12 +57,24 @@ def answer(msg, mem_path, share, size):
     return props.get((obj, prop))
 
 
+def receive(c, passed):
+    """Bytes, and any descriptors that came with them into @passed."""
+    d, anc, _, _ = c.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            a = array.array("i")
+            a.frombytes(data[:len(data) - len(data) % a.itemsize])
+            passed.extend(a)
+    return d
+
+
 def serve(c, log, mem_path, share, size):
     c.settimeout(60)
     c.sendall(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
     buf = b""
+    passed = []
     while True:
-        d = c.recv(4096)
+        d = receive(c, passed)
         if not d:
             return
         buf += d
@@ -48,7 +83,21 @@ def serve(c, log, mem_path, share, size):
             if not line.strip():
                 continue
             msg = json.loads(line)
+            if passed:
+                msg["fd"] = True
+            if msg.get("execute") == "getfd" and passed:
+                name = msg.get("arguments", {}).get("fdname", "")
+                if name in fds:
+                    os.close(fds[name])
+                fds[name] = passed.pop()
+            for fd in passed:
+                os.close(fd)
+            passed.clear()
             log.write(json.dumps(msg) + "\n")
+            if msg.get("execute") in ("migrate", "migrate-incoming"):
+                got = migrate(msg)
+                if got is not None:
+                    log.write(json.dumps({"read": got}) + "\n")
             log.flush()
             ret = answer(msg, mem_path, share, size)
             r = ({"return": ret} if ret is not None else

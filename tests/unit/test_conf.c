@@ -41,6 +41,24 @@ TEST(defaults)
 	CHECK_EQ_INT(c.create_group, 0);
 	CHECK_EQ_INT(c.freq_tolerance_ppb, 500000);
 	CHECK(!strcmp(c.time_type, "auto"));
+	CHECK(!strcmp(c.snapshot_dir, "/var/lib/vmclock/snapshots"));
+}
+
+/* snapshot-dir: an absolute path, or empty (save and restore off). */
+TEST(directory_settings_are_absolute_or_empty)
+{
+	struct conf c;
+	char err[256];
+
+	conf_defaults(&c);
+	CHECK(!conf_set(&c, "snapshot-dir", "/srv/snap", err, sizeof(err)));
+	CHECK(!strcmp(c.snapshot_dir, "/srv/snap"));
+	CHECK(conf_set(&c, "snapshot-dir", "snap", err, sizeof(err)));
+	CHECK(strstr(err, "snapshot-dir: \"snap\" is not an absolute path"));
+	CHECK(conf_set(&c, "snapshot-dir", "../x", err, sizeof(err)));
+	CHECK(!strcmp(c.snapshot_dir, "/srv/snap"));
+	CHECK(!conf_set(&c, "snapshot-dir", "", err, sizeof(err)));
+	CHECK(!strcmp(c.snapshot_dir, ""));
 }
 
 TEST(set_types_and_ranges)

@@ -17,7 +17,9 @@
 #   the host page's time, the measured mapping measured again and found
 #   unchanged; a live migration gives the destination a new marker and
 #   the same generation and continues it, also when vmclockd is down while
-#   it completes; save + two restores give two new, distinct generations;
+#   it completes; save + two restores give two new, distinct generations,
+#   the snapshot kept in snapshot-dir (paths elsewhere, unix: and file:
+#   URIs, a symlinked or missing snapshot, an existing name refused);
 #   remove-guest leaves the RAM file alone; a guest added before its QEMU
 #   answers waits, writing nothing, attaches once QEMU confirms its RAM
 #   file, and follows QEMU to a new RAM file; errors are clear.
@@ -174,7 +176,8 @@ EOF
 # start_vmclockd: its Nth start (STARTS), the log appended.
 start_vmclockd() {
 	"$VMCLOCKD" --config= --run-dir="$DIR/run" --socket-group= \
-		--interval-ms=200 --log-level=debug >>"$DIR/vmclockd.log" 2>&1 &
+		--snapshot-dir="$DIR/snapshots" --interval-ms=200 \
+		--log-level=debug >>"$DIR/vmclockd.log" 2>&1 &
 	DPID=$!
 	wait_until sh -c "[ \$(grep -c 'started: run dir' '$DIR/vmclockd.log') -ge $STARTS ]" &&
 		wait_until test -S "$DIR/run/control"
@@ -327,16 +330,50 @@ check "vmclockd back: B migrated out" \
 stop_qemu B
 marker=$(field E marker)
 
+# Snapshots live in snapshot-dir: vmclockd opens them and hands QEMU the
+# descriptor.  A path elsewhere, a socket or a file URI is refused before
+# QEMU hears of it, and the VM runs on.
+vctl save E "$DIR/outside"
+check "save to a path outside snapshot-dir: refused, says what to give" \
+	reply_has "is not in snapshot-dir $DIR/snapshots: give the snapshot's name"
+check "... nothing written there, E still running" \
+	sh -c "[ ! -e '$DIR/outside' ] && '$QMPCMD' '$DIR/E.qmp2' query-status | grep -q '\"running\"'"
+vctl save E ../snap
+check "save ../NAME: refused" reply_has "is not in snapshot-dir"
+vctl migrate E "unix:$DIR/victim"
+check "migrate uri=unix: refused" reply_has "is refused: QEMU would act on that socket path"
+vctl migrate E "file:$DIR/victim"
+check "migrate uri=file: refused" reply_has "is refused: QEMU would act on that file"
+check "... and nothing made at those paths" [ ! -e "$DIR/victim" ]
+
 # Snapshot and two restores.
-check "save E FILE" ctl save E "$DIR/snap"
-check "snapshot written" [ -s "$DIR/snap" ]
+check "save E NAME" ctl save E snap
+check "snapshot written in snapshot-dir, owner-only" \
+	sh -c "[ -s '$DIR/snapshots/snap' ] && [ \"\$(stat -c %a '$DIR/snapshots/snap')\" = 600 ]"
+check "... and no temporary left" [ ! -e "$DIR/snapshots/.snap.part" ]
+check "snapshot-dir made owner-only" [ "$(stat -c %a "$DIR/snapshots")" = 700 ]
+vctl save E snap
+check "save over an existing snapshot: refused" \
+	reply_has "snapshot snap exists in $DIR/snapshots: remove it, or save under another name"
 stop_qemu E
+ln -s snap "$DIR/snapshots/link"
 gens=
 for n in C D; do
 	start_qemu $n incoming
 	ctl add-qemu $n qmp="$DIR/$n.qmp" ram="$DIR/$n.ram" gpa=$GPA \
 		incoming=1 >/dev/null
-	check "restore $n FILE" ctl restore $n "$DIR/snap"
+	if [ $n = C ]; then
+		vctl restore C link
+		check "restore of a symbolic link: refused" \
+			reply_has "a symbolic link: refused"
+		vctl restore C missing
+		check "restore of a missing snapshot: refused" \
+			reply_has "no such snapshot"
+		check "restore C NAME" ctl restore C snap
+	else
+		check "restore D DIR/NAME (a path inside snapshot-dir)" \
+			ctl restore D "$DIR/snapshots/snap"
+	fi
 	check "$n: restored, page rewritten" \
 		wait_until logged "$n: restored: page rewritten"
 	g=$(field $n generation)
@@ -373,11 +410,11 @@ check "unknown guest refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' migrat
 # holds the first.)
 vctl add-qemu X qmp="$DIR/W.qmp2" ram="$DIR/W.ram" gpa=0x4000000
 check "page outside QEMU's RAM refused" reply_has "outside QEMU's guest RAM"
-vctl add-qemu X qmp="$DIR/W.qmp2" ram="$DIR/snap" gpa=$GPA
+vctl add-qemu X qmp="$DIR/W.qmp2" ram="$DIR/snapshots/snap" gpa=$GPA
 check "a file that is not QEMU's RAM refused" \
 	reply_has "is not the RAM file of this QEMU"
-check "page above 2 GiB refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/nonexistent ram='$DIR/snap' gpa=0x80000000 2>/dev/null"
-check "bad irq refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/x ram='$DIR/snap' irq=2 2>/dev/null"
+check "page above 2 GiB refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/nonexistent ram='$DIR/snapshots/snap' gpa=0x80000000 2>/dev/null"
+check "bad irq refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/x ram='$DIR/snapshots/snap' irq=2 2>/dev/null"
 check "no guest X left behind" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' status X >/dev/null 2>&1"
 stop_qemu W
 

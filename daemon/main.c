@@ -809,10 +809,12 @@ int main(int argc, char **argv)
 	ret = sched_run();
 	control_close();
 	sched_exit();
+	/* Free all that was allocated; the files stay for the next start. */
 	while (d.guests) {
 		struct guest *g = d.guests;
 
 		d.guests = g->next;
+		qemu_guest_release(g);
 		guest_close(g, 0);
 		free(g);
 	}

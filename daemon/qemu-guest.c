@@ -1138,7 +1138,8 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 	return ret;
 }
 
-void qemu_guest_remove(struct guest *g)
+/* Let go of the QEMU side of @g; its record is unlinked if @forget. */
+static void release(struct guest *g, int forget)
 {
 	struct qemu_guest *q = g->qemu;
 
@@ -1147,12 +1148,23 @@ void qemu_guest_remove(struct guest *g)
 	unwatch(q);
 	qmp_close(q->qmp);
 	qemu_ram_unmap(&q->rm);
-	unlink(q->rec_path);
+	if (forget)
+		unlink(q->rec_path);
 	g->qemu = NULL;
 	g->doorbell = NULL;
 	/* guest_close() must never unlink the RAM file. */
 	g->in_ram = 1;
 	free(q);
+}
+
+void qemu_guest_remove(struct guest *g)
+{
+	release(g, 1);
+}
+
+void qemu_guest_release(struct guest *g)
+{
+	release(g, 0);
 }
 
 void qemu_guest_status(const struct guest *g, FILE *f)

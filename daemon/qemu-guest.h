@@ -38,6 +38,12 @@ int qemu_guest_command(struct daemon *d, struct guest *g,
 /* remove-guest: forget the QEMU side of @g and its record. */
 void qemu_guest_remove(struct guest *g);
 /*
+ * At exit: free the QEMU side of @g (QMP connection, RAM mapping) and
+ * keep its record, so the next vmclockd attaches it again.  The caller
+ * closes and frees @g itself, as for any guest.
+ */
+void qemu_guest_release(struct guest *g);
+/*
  * At start-up: every RUN-DIR/guests/.NAME.qemu becomes a guest again,
  * attached (its page adopted) once its QEMU answers and is verified.
  */

@@ -22,7 +22,9 @@
 #   URIs, a symlinked or missing snapshot, an existing name refused);
 #   remove-guest leaves the RAM file alone; a guest added before its QEMU
 #   answers waits, writing nothing, attaches once QEMU confirms its RAM
-#   file, and follows QEMU to a new RAM file; errors are clear.
+#   file, and follows QEMU to a new RAM file; errors are clear; vmclockd
+#   exits 0 after SIGTERM, having freed everything (ASan's leak check in
+#   make check's sanitizer pass).
 # Ends with "N passed, N failed".
 
 set -uo pipefail
@@ -188,6 +190,9 @@ start_vmclockd() {
 restart_vmclockd() {
 	kill "-$1" "$DPID"
 	wait "$DPID" 2>/dev/null
+	local rc=$?
+	[ "$1" = TERM ] && check "SIGTERM: vmclockd exits 0 (under ASan: nothing leaked)" \
+		[ "$rc" = 0 ]
 	STARTS=$((STARTS + 1))
 	SINCE=$(wc -l <"$DIR/vmclockd.log")
 	start_vmclockd
@@ -417,6 +422,17 @@ check "page above 2 GiB refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add
 check "bad irq refused" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' add-qemu X qmp=/x ram='$DIR/snapshots/snap' irq=2 2>/dev/null"
 check "no guest X left behind" sh -c "! '$VMCLOCKCTL' --run-dir '$DIR/run' status X >/dev/null 2>&1"
 stop_qemu W
+
+# Last, vmclockd stops with add-qemu guests (waiting, attached, one whose
+# QEMU is gone): everything it allocated is freed (ASan's leak check).
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+rc=$?
+DPID=
+check "SIGTERM with add-qemu guests: vmclockd exits 0 (under ASan: nothing leaked)" \
+	[ "$rc" = 0 ]
+check "... and no sanitizer report in its log" \
+	sh -c "! grep -q 'Sanitizer' '$DIR/vmclockd.log'"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

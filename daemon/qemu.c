@@ -589,7 +589,8 @@ static int name_ok(const char *n)
 const char *qemu_snapshot_name(const char *dir, const char *file, char *err,
 			       size_t errlen)
 {
-	const char *slash = strrchr(file, '/'), *name = slash ? slash + 1 : file;
+	const char *slash = strrchr(file, '/');
+	const char *name = slash ? slash + 1 : file;
 	char want[QEMU_PATH_MAX], got[QEMU_PATH_MAX];
 
 	if (!dir[0]) {

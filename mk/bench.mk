@@ -11,6 +11,7 @@
 # lib.mk comes later in the include order: name the archive directly.
 BENCH_LIB := $(O)/lib/libvmclock.a
 BENCH_COMMON := $(O)/bench/common.o
+BENCH_BINS := $(patsubst %.c,$(O)/%,$(wildcard bench/bench_*.c))
 # vmclockd's own per-guest update, from the daemon's archive.
 $(O)/bench/bench_daemon: $(O)/bench/bench_daemon.o $(BENCH_COMMON) \
 		$(O)/daemon/libvmclockd.a $(BENCH_LIB)

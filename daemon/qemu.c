@@ -600,6 +600,8 @@ const char *qemu_snapshot_name(const char *dir, const char *file, char *err,
 	if (slash) {
 		squeeze(dir, strlen(dir), want, sizeof(want));
 		squeeze(file, (size_t)(slash - file), got, sizeof(got));
+		if (slash == file)
+			snprintf(got, sizeof(got), "/");
 		if (file[0] != '/' || strcmp(want, got)) {
 			snprintf(err, errlen, "file=%.200s is not in snapshot-dir %.200s: give the snapshot's name (file=NAME), which is kept there",
 				 file, dir);
@@ -614,13 +616,11 @@ const char *qemu_snapshot_name(const char *dir, const char *file, char *err,
 	return name;
 }
 
-/* mkdir -p: parents 0755, @dir itself 0700 (snapshots hold guest RAM). */
-static void make_dir(const char *dir)
+/* mkdir -p: parents 0755, @p itself 0700 (snapshots hold guest RAM). */
+static void make_dir(char *p)
 {
-	char p[QEMU_PATH_MAX];
 	char *s;
 
-	snprintf(p, sizeof(p), "%s", dir);
 	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
 		mkdir(p, 0755);
@@ -631,6 +631,7 @@ static void make_dir(const char *dir)
 
 int qemu_snapdir_open(const char *dir, char *err, size_t errlen)
 {
+	char p[QEMU_PATH_MAX];
 	int fd, ret;
 	struct stat st;
 
@@ -639,10 +640,12 @@ int qemu_snapdir_open(const char *dir, char *err, size_t errlen)
 			 dir);
 		return -EINVAL;
 	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* No trailing slash: O_NOFOLLOW must see the last name itself. */
+	squeeze(dir, strlen(dir), p, sizeof(p));
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		make_dir(dir);
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		make_dir(p);
+		fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		ret = -errno;

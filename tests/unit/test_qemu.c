@@ -347,6 +347,7 @@ TEST(snapshot_names_stay_in_the_directory)
 	CHECK(!strcmp(named(d, "/var/lib/vmclock/snapshots/a"), "a"));
 	CHECK(!strcmp(named(d, "/var//lib/vmclock/snapshots//a"), "a"));
 	CHECK(!strcmp(named("/s/", "/s/a"), "a"));
+	CHECK(!strcmp(named("/", "/a"), "a"));
 	CHECK(!qemu_snapshot_name(d, "/etc/passwd", err, sizeof(err)));
 	CHECK(strstr(err, "is not in snapshot-dir /var/lib/vmclock/snapshots: give the snapshot's name") != NULL);
 	CHECK(!qemu_snapshot_name(d, "/var/lib/vmclock/snapshots/../x", err,
@@ -456,6 +457,17 @@ TEST(snapshot_files_save_and_restore)
 	CHECK(!symlink(dir, p));
 	CHECK(qemu_snapdir_open(p, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "not a symbolic link") != NULL);
+	/* Even spelt with a trailing slash (which would follow the link). */
+	snprintf(p, sizeof(p), "%s/link/", top);
+	CHECK(qemu_snapdir_open(p, err, sizeof(err)) < 0);
+	/* A trailing slash in the setting: the same directory, 0700 too. */
+	snprintf(p, sizeof(p), "%s/b//", top);
+	dfd = qemu_snapdir_open(p, err, sizeof(err));
+	CHECK(dfd >= 0);
+	if (dfd >= 0)
+		close(dfd);
+	snprintf(p, sizeof(p), "%s/b", top);
+	CHECK(!stat(p, &st) && (st.st_mode & 0777) == 0700);
 	snprintf(p, sizeof(p), "rm -rf %s", top);
 	CHECK(!system(p));
 }

@@ -399,37 +399,52 @@ static void load_state(struct guest *g)
 	fclose(f);
 }
 
+FILE *state_file_create(const char *path, mode_t mode, char *tmp, size_t len)
+{
+	FILE *f;
+	int fd, err;
+
+	snprintf(tmp, len, "%s.tmp", path);
+	/* Never through a link planted at the temporary's name. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f && fd >= 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
+int state_file_commit(FILE *f, const char *tmp, const char *path)
+{
+	int ret;
+
+	if (fclose(f) || rename(tmp, path)) {
+		ret = -errno;
+		unlink(tmp);
+		return ret;
+	}
+	return 0;
+}
+
 int guest_save_state(struct guest *g)
 {
-	char tmp[600];
+	char tmp[sizeof(g->state_path) + 8];
 	FILE *f;
-	int fd;
 
 	if (g->is_host)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", g->state_path);
-	/* Never through a link planted at the temporary's name. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		int ret = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		return ret;
-	}
+	f = state_file_create(g->state_path, 0644, tmp, sizeof(tmp));
+	if (!f)
+		return -errno;
 	fprintf(f, "offset=%llu scale=%llu frac-bits=%u awaiting=%d stopped=%d\n"
 		   "notify=%s\n",
 		(unsigned long long)g->map_.offset,
 		(unsigned long long)g->map_.scale, g->map_.frac_bits,
 		g->awaiting_mapping, g->stopped, g->notify_cmd);
-	if (fclose(f) || rename(tmp, g->state_path)) {
-		unlink(tmp);
-		return -errno;
-	}
-	return 0;
+	return state_file_commit(f, tmp, g->state_path);
 }
 
 /* The file, open: a guest RAM file must hold the page at ram_offset. */

@@ -18,6 +18,8 @@
 #define VMCLOCK_DAEMON_GUEST_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include <vmclock/vmclock-writer.h>
 
@@ -171,6 +173,16 @@ void guest_close(struct guest *g, int unlink_files);
 /* Publish one update (unless stopped). */
 int guest_update(struct guest *g, const struct guest_update *u);
 int guest_save_state(struct guest *g);
+
+/*
+ * A state file written afresh, as NAME.state is: state_file_create() opens
+ * a new temporary beside @path (O_EXCL, O_NOFOLLOW: never through a link
+ * planted at its name; its name in @tmp) and returns its stream, or NULL
+ * with errno; state_file_commit() closes it and renames it over @path:
+ * 0 or -errno (the temporary removed).
+ */
+FILE *state_file_create(const char *path, mode_t mode, char *tmp, size_t len);
+int state_file_commit(FILE *f, const char *tmp, const char *path);
 
 /* Events: each changes exactly what docs/daemon.md says. */
 int guest_migrate_out(struct guest *g, const char *state);

@@ -121,26 +121,18 @@ static const char *incoming_name(const struct qemu_guest *q)
 }
 
 /*
- * Written as guest.c writes NAME.state: a fresh temporary (O_EXCL,
- * O_NOFOLLOW: never through a planted link), then rename().  The first
- * line is the add-qemu request itself.
+ * Written as NAME.state is (state_file_create()).  The first line is the
+ * add-qemu request itself.
  */
 static int save_record(struct qemu_guest *q)
 {
 	char tmp[sizeof(q->rec_path) + 8];
 	FILE *f;
-	int fd;
+	int ret;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", q->rec_path);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	f = state_file_create(q->rec_path, 0600, tmp, sizeof(tmp));
 	if (!f) {
-		int ret = -errno;
-
-		if (fd >= 0)
-			close(fd);
+		ret = -errno;
 		log_warn("%s: %s", tmp, strerror(-ret));
 		return ret;
 	}
@@ -149,14 +141,10 @@ static int save_record(struct qemu_guest *q)
 		q->g->name, q->qmp_path, q->ram, (unsigned long long)q->gpa,
 		q->irq, (unsigned long long)q->mbox_gpa, incoming_name(q),
 		(unsigned long long)q->map_err_ns);
-	if (fclose(f) || rename(tmp, q->rec_path)) {
-		int ret = -errno;
-
-		unlink(tmp);
+	ret = state_file_commit(f, tmp, q->rec_path);
+	if (ret)
 		log_warn("%s: %s", q->rec_path, strerror(-ret));
-		return ret;
-	}
-	return 0;
+	return ret;
 }
 
 /* --- attaching: QEMU confirms the RAM file, then the page ---------- */

@@ -44,9 +44,10 @@ $(DAEMON_UNIT_BINS): $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm -lpthread -ljson-c
 
-# Test tools for the daemon suites: page probes through libvmclock.
+# Test tools for the daemon suites: page probes through libvmclock (and
+# vmclockd's own guest mapping, to recognise a fit on a guest page).
 DAEMON_PROBE := $(O)/tests/daemon/vmclockd-probe
-$(DAEMON_PROBE): $(O)/tests/daemon/probe.o $(DAEMON_LIB)
+$(DAEMON_PROBE): $(O)/tests/daemon/probe.o $(DAEMON_CORE_LIB) $(DAEMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lm
 

@@ -30,6 +30,8 @@
 #include <vmclock/vmclock-arith.h>
 #include <vmclock/vmclock.h>
 
+#include "../../daemon/guest.h"
+
 static struct vmclock_reader *open_page(const char *path)
 {
 	struct vmclock_reader *r = vmclock_reader_open(path);
@@ -180,24 +182,32 @@ static uint64_t map_counter(uint64_t h, uint64_t off, uint64_t scale,
 }
 
 /*
- * Snapshots of the host page and of a guest page written from the same
- * host calibration: vmclockd may publish between the two reads, and then
- * they hold consecutive lines, which differ by that update's correction.
- * The guest's counter_value is the host's mapped, so a pair is known to
- * match.  Return: 0, or -1 when no matching pair came in many tries.
+ * Snapshots of the host page and of a guest page that carry the same fit:
+ * vmclockd may publish between the two reads, and then they hold
+ * consecutive lines, which differ by that update's correction.  A fit is
+ * known by its period: the guest's must be the host's mapped, exactly as
+ * vmclockd maps it (guest_map_calibration()).  The anchors may differ (a
+ * guest just added gets the fit moved to that moment before the host page
+ * does), which does not change the line.  Return: 0, or -1 when no
+ * matching pair came in many tries.
  */
-static int same_update(struct vmclock_reader *h, struct vmclock_reader *g,
-		       uint64_t off, uint64_t scale, unsigned int bits,
-		       struct vmclock_abi *ph, struct vmclock_abi *pg, long *retries)
+static int same_fit(struct vmclock_reader *h, struct vmclock_reader *g,
+		    const struct guest_mapping *m, struct vmclock_abi *ph,
+		    struct vmclock_abi *pg, long *retries)
 {
+	struct vmclock_calibration hc = { 0 }, gc;
 	int i;
 
 	for (i = 0; i < 1000; i++) {
 		if (vmclock_reader_snapshot(h, ph) || vmclock_reader_snapshot(g, pg))
 			return -1;
 		/* Snapshots are the page's little-endian bytes. */
-		if (map_counter(le64toh(ph->counter_value), off, scale, bits) ==
-		    le64toh(pg->counter_value))
+		hc.counter_value = le64toh(ph->counter_value);
+		hc.period_frac = le64toh(ph->counter_period_frac_sec);
+		hc.period_shift = ph->counter_period_shift;
+		if (!guest_map_calibration(m, &hc, &gc) &&
+		    gc.period_frac == le64toh(pg->counter_period_frac_sec) &&
+		    gc.period_shift == pg->counter_period_shift)
 			return 0;
 		++*retries;
 	}
@@ -210,6 +220,7 @@ static int guestcmp(char **argv)
 	uint64_t off = strtoull(argv[2], NULL, 0), scale = strtoull(argv[3], NULL, 0);
 	unsigned int bits = (unsigned int)strtoul(argv[4], NULL, 0);
 	long i, n = atol(argv[5]), bad = 0, retries = 0;
+	struct guest_mapping m = { off, scale, bits };
 	int64_t worst = 0;
 
 	for (i = 0; i < n; i++) {
@@ -219,7 +230,7 @@ static int guestcmp(char **argv)
 		struct vmclock_abi ph, pg;
 		int64_t d;
 
-		if (same_update(h, g, off, scale, bits, &ph, &pg, &retries) ||
+		if (same_fit(h, g, &m, &ph, &pg, &retries) ||
 		    vmclock_reading_from_page(&ph, c, VMCLOCK_DEFAULT_DRIFT_PPB, &rh) ||
 		    vmclock_reading_from_page(&pg, map_counter(c, off, scale, bits),
 					      VMCLOCK_DEFAULT_DRIFT_PPB, &rg) ||

@@ -25,11 +25,9 @@ struct daemon {
 	struct guest host;
 	struct guest *guests;
 	unsigned int nguests;
-	/* Guests by name (main.c); in step while head and count agree. */
+	/* Guests by name (main.c), NULL until the first lookup. */
 	struct name_node **by_name;
 	size_t by_name_len;
-	struct guest *by_name_head;
-	unsigned int by_name_n;
 	char guest_dir[CONF_PATH_MAX + 16];
 	char sock_path[CONF_PATH_MAX + 16];
 	uint8_t time_type;
@@ -72,5 +70,7 @@ int daemon_add_guest(struct daemon *d, const char *name,
 int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 			size_t errlen);
 struct guest *daemon_find_guest(struct daemon *d, const char *name);
+/* Put @g on the guest list: the only way a guest joins it. */
+void daemon_link_guest(struct daemon *d, struct guest *g);
 
 #endif /* VMCLOCK_DAEMON_DAEMON_H */

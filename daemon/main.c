@@ -110,7 +110,6 @@ static void fill_budget(struct daemon *d, struct ref_budget *b)
 	b->window_ticks = 2 * PUBLISH_WINDOW_TICKS + 2 * d->publish_ticks;
 }
 
-/* Publish d->cal to @only, or (NULL) to the host page and every guest. */
 /*
  * The counter a page's update is checked from (struct
  * vmclock_calibration's switch_counter: "now, as the caller publishes";
@@ -305,9 +304,10 @@ static void on_clock_set(void *ctx)
 
 /*
  * Guests by name: a fleet's list is too long (and too cold) to walk for
- * every request.  The index is rebuilt whenever the list changed other
- * than through index_add()/index_del() (the QEMU adapter links its guests
- * itself): every change moves the head or the count.
+ * every request.  Guests join the list only through daemon_link_guest()
+ * and leave it only through daemon_remove_guest(), which keep the index in
+ * step; it is built on the first lookup, and again after it was dropped
+ * (no memory, or grown past half full).
  */
 struct name_node {
 	struct guest *g;
@@ -353,12 +353,6 @@ static int index_put(struct daemon *d, struct guest *g)
 	return 0;
 }
 
-static void index_synced(struct daemon *d)
-{
-	d->by_name_head = d->guests;
-	d->by_name_n = d->nguests;
-}
-
 static int index_rebuild(struct daemon *d)
 {
 	size_t len = 64;
@@ -376,42 +370,31 @@ static int index_rebuild(struct daemon *d)
 			index_free(d);
 			return -ENOMEM;
 		}
-	index_synced(d);
 	return 0;
 }
 
-static int index_current(struct daemon *d)
-{
-	return d->by_name && d->by_name_head == d->guests &&
-	       d->by_name_n == d->nguests;
-}
-
-/* After @g was put at the head of the list (else: rebuilt when needed). */
+/* After @g joined the list (else: rebuilt on the next lookup). */
 static void index_add(struct daemon *d, struct guest *g)
 {
-	if (d->by_name && d->by_name_head == g->next &&
-	    d->by_name_n + 1 == d->nguests &&
-	    2 * (size_t)d->nguests <= d->by_name_len && !index_put(d, g))
-		index_synced(d);
-	else
+	if (d->by_name &&
+	    (2 * (size_t)d->nguests > d->by_name_len || index_put(d, g)))
 		index_free(d);
 }
 
-/* Before @g leaves the list: 1 when the index is to be in step after. */
-static int index_del(struct daemon *d, struct guest *g)
+/* Before @g leaves the list. */
+static void index_del(struct daemon *d, struct guest *g)
 {
 	struct name_node **pp, *n;
 
-	if (!index_current(d))
-		return 0;
+	if (!d->by_name)
+		return;
 	pp = &d->by_name[name_hash(g->name, d->by_name_len - 1)];
 	for (; (n = *pp); pp = &n->next)
 		if (n->g == g) {
 			*pp = n->next;
 			free(n);
-			return 1;
+			return;
 		}
-	return 0;
 }
 
 struct guest *daemon_find_guest(struct daemon *d, const char *name)
@@ -419,7 +402,7 @@ struct guest *daemon_find_guest(struct daemon *d, const char *name)
 	struct name_node *n;
 	struct guest *g;
 
-	if (index_current(d) || !index_rebuild(d)) {
+	if (d->by_name || !index_rebuild(d)) {
 		for (n = d->by_name[name_hash(name, d->by_name_len - 1)]; n;
 		     n = n->next)
 			if (!strcmp(n->g->name, name))
@@ -431,6 +414,14 @@ struct guest *daemon_find_guest(struct daemon *d, const char *name)
 		if (!strcmp(g->name, name))
 			return g;
 	return NULL;
+}
+
+void daemon_link_guest(struct daemon *d, struct guest *g)
+{
+	g->next = d->guests;
+	d->guests = g;
+	d->nguests++;
+	index_add(d, g);
 }
 
 static int open_guest(struct daemon *d, const char *name, struct guest **out)
@@ -448,10 +439,7 @@ static int open_guest(struct daemon *d, const char *name, struct guest **out)
 		free(g);
 		return ret;
 	}
-	g->next = d->guests;
-	d->guests = g;
-	d->nguests++;
-	index_add(d, g);
+	daemon_link_guest(d, g);
 	*out = g;
 	return 0;
 }
@@ -492,13 +480,12 @@ int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 			size_t errlen)
 {
 	struct guest **pp, *g = daemon_find_guest(d, name);
-	int indexed;
 
 	if (!g) {
 		snprintf(err, errlen, "no guest \"%s\"", name);
 		return -ENOENT;
 	}
-	indexed = index_del(d, g);
+	index_del(d, g);
 	for (pp = &d->guests; *pp != g; pp = &(*pp)->next)
 		;
 	*pp = g->next;
@@ -506,10 +493,6 @@ int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 	guest_close(g, 1);
 	free(g);
 	d->nguests--;
-	if (indexed)
-		index_synced(d);
-	else
-		index_free(d);
 	log_info("guest %s removed", name);
 	return 0;
 }

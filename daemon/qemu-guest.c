@@ -775,9 +775,7 @@ static void free_guest(struct qemu_guest *q)
 static void link_guest(struct qemu_guest *q)
 {
 	snprintf(q->g->path, sizeof(q->g->path), "%s", q->ram);
-	q->g->next = q->d->guests;
-	q->d->guests = q->g;
-	q->d->nguests++;
+	daemon_link_guest(q->d, q->g);
 }
 
 static void reply(FILE *json, const struct qemu_guest *q)

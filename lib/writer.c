@@ -333,6 +333,17 @@ static int prepare_line(const struct vmclock_writer *w,
 	return 0;
 }
 
+/* What prepare_line() did, for the caller's struct (may be NULL). */
+static void tell_result(struct vmclock_publish_result *res, int ret,
+			uint64_t adj)
+{
+	if (!res)
+		return;
+	memset(res, 0, sizeof(*res));
+	res->adjusted = !ret && adj != 0;
+	res->adjust_ns = ret ? 0 : adj;
+}
+
 VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
 					   const struct vmclock_calibration *cal,
 					   struct vmclock_publish_result *res)
@@ -341,11 +352,7 @@ VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
 	uint64_t adj;
 	int ret = prepare_line(w, cal, &nl, &adj);
 
-	if (res) {
-		memset(res, 0, sizeof(*res));
-		res->adjusted = !ret && adj != 0;
-		res->adjust_ns = ret ? 0 : adj;
-	}
+	tell_result(res, ret, adj);
 	if (ret)
 		return ret;
 	txn_enter(w);
@@ -362,11 +369,7 @@ VMC_API int vmclock_writer_publish(struct vmclock_writer *w,
 	uint64_t adj = 0, flags;
 	int ret = u->cal ? prepare_line(w, u->cal, &nl, &adj) : 0;
 
-	if (res) {
-		memset(res, 0, sizeof(*res));
-		res->adjusted = !ret && adj != 0;
-		res->adjust_ns = ret ? 0 : adj;
-	}
+	tell_result(res, ret, adj);
 	txn_enter(w);
 	flags = w->flags;
 	if (u->cal && !ret)

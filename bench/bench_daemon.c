@@ -237,19 +237,6 @@ static unsigned long publish(struct fleet *f, const struct vmclock_calibration *
 	return errors;
 }
 
-static int count_lines(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int c, n = 0;
-
-	if (!f)
-		return -1;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -387,7 +374,7 @@ static int run(size_t n, enum mapping mapping, unsigned long max_mapped,
 		}
 		printf(" %8.1f %8ld %8ld %8ld %6d %6d %7lu %7lu %7lu %lu\n",
 		       open_us, m.rss_kb, m.anon_kb, m.shmem_kb,
-		       count_lines("/proc/self/maps"), count_fds(), io[0], io[1],
+		       bench_count_lines("/proc/self/maps"), count_fds(), io[0], io[1],
 		       io[2], errors);
 		if (counted)
 			printf("callgrind-calls guest_update %zu\n", calls);

@@ -302,19 +302,6 @@ static const char *flag_name(int monotonic)
 	return monotonic ? "mono" : "-";
 }
 
-static int count_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	int c, n = 0;
-
-	if (!f)
-		return -1;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
 static int prepare(size_t n, enum layout lay, int monotonic, size_t *made)
 {
 	int err = 0;
@@ -372,7 +359,7 @@ static int run(size_t n, enum layout lay, int monotonic, int smoke)
 		printf("%-8zu %-9s %-5s %10.1f %10.1f %9ld %9ld %9ld %7d %7zu %lu\n",
 		       n, layout_name[lay], flag_name(both ? (int)k : monotonic),
 		       med, ns[k * rounds], m1.rss_kb, m1.anon_kb - m0.anon_kb,
-		       m1.shmem_kb - m0.shmem_kb, count_maps(), nfiles, errors);
+		       m1.shmem_kb - m0.shmem_kb, bench_count_lines("/proc/self/maps"), nfiles, errors);
 	}
 	free(ns);
 	cleanup();

@@ -82,6 +82,9 @@ struct bench_rss {
 };
 void bench_rss(struct bench_rss *m);
 
+/* Lines of a file (/proc/self/maps: the process's mappings), or -1. */
+int bench_count_lines(const char *path);
+
 /* The smoke run's tally: prints "N passed, N failed" in bench_done(). */
 void bench_check(int ok, const char *what);
 /*

@@ -72,6 +72,9 @@ struct vmclock_bounded *cli_bounded(struct vmclock_reader *r, const char *path);
 void cli_bounded_done(struct vmclock_bounded *b);
 
 /* Parse numbers for options, or usage_error(). */
+/* CLOCK_MONOTONIC in ns: the commands' deadlines and intervals. */
+uint64_t cli_mono_ns(void);
+
 uint64_t parse_u64(const char *cmd, const char *opt, const char *s);
 /* Seconds with an optional fraction ("1.5") into ns. */
 uint64_t parse_seconds(const char *cmd, const char *opt, const char *s);

@@ -447,3 +447,11 @@ void json_bound(struct json *j, const struct vmclock_bound *b, int err)
 	json_str(j, "source", vmclock_bound_source_name(b->source));
 	json_uint(j, "disruption_marker", b->page.disruption_marker);
 }
+
+uint64_t cli_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -100,14 +100,6 @@ static void respond_parse(int argc, char **argv, struct respond_opts *o)
 			    o->mailbox);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The mailbox page of @o->mem, or die saying what to do. */
 static volatile struct vmclock_mbox *map_mailbox(const struct respond_opts *o)
 {
@@ -145,7 +137,7 @@ static uint64_t serve_request(volatile struct vmclock_mbox *m, uint64_t n,
 			      int *gone)
 {
 	uint64_t last = LOAD(m->probe), probes = 0, seen = 0, p, t;
-	uint64_t since = mono_ns();
+	uint64_t since = cli_mono_ns();
 	unsigned int spins = 0;
 
 	*gone = 0;
@@ -166,8 +158,8 @@ static uint64_t serve_request(volatile struct vmclock_mbox *m, uint64_t n,
 			continue;
 		if (probes != seen) {
 			seen = probes;
-			since = mono_ns();
-		} else if (mono_ns() - since > BURST_IDLE_NS) {
+			since = cli_mono_ns();
+		} else if (cli_mono_ns() - since > BURST_IDLE_NS) {
 			*gone = 1;
 			break;
 		}
@@ -206,9 +198,9 @@ int cmd_respond(int argc, char **argv)
 		die("respond: libvmclock cannot read this CPU's counter");
 	m = map_mailbox(&o);
 	if (o.timeout_ns)
-		end = mono_ns() + o.timeout_ns;
+		end = cli_mono_ns() + o.timeout_ns;
 	for (;;) {
-		if (end && mono_ns() >= end)
+		if (end && cli_mono_ns() >= end)
 			return o.count ? EXIT_FAIL : EXIT_OK;
 		n = LOAD(m->req);
 		/* Until vmclockd has set the mailbox up, and between requests. */

@@ -68,14 +68,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * A snapshot, checked again: the reader validates the page when it opens
  * it, and a file can be truncated or overwritten under a long watch.
@@ -363,7 +355,7 @@ static int wait_ms(const struct watch *w, uint64_t deadline)
 		ms = UINT64_MAX;
 
 	if (deadline) {
-		now = mono_ns();
+		now = cli_mono_ns();
 		if (now >= deadline)
 			return 0;
 		if ((deadline - now + 999999) / 1000000 < ms)
@@ -376,10 +368,10 @@ static int wait_ms(const struct watch *w, uint64_t deadline)
 
 static int watch_loop(struct watch *w)
 {
-	uint64_t deadline = w->o.timeout_ns ? mono_ns() + w->o.timeout_ns : 0;
+	uint64_t deadline = w->o.timeout_ns ? cli_mono_ns() + w->o.timeout_ns : 0;
 
 	while (!stop_requested) {
-		if (deadline && mono_ns() >= deadline)
+		if (deadline && cli_mono_ns() >= deadline)
 			break;
 		wait_update(w, wait_ms(w, deadline));
 		hooks_reap(w->hooks, N_HOOKS);

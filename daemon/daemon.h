@@ -70,6 +70,12 @@ int daemon_add_guest(struct daemon *d, const char *name,
 int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 			size_t errlen);
 struct guest *daemon_find_guest(struct daemon *d, const char *name);
+/*
+ * May a guest called @name join: a valid name, not taken, max-guests not
+ * reached?  Return: 0, or -EINVAL, -EEXIST, -ENOSPC with @err saying so.
+ */
+int daemon_guest_allowed(struct daemon *d, const char *name, char *err,
+			 size_t errlen);
 /* Put @g on the guest list: the only way a guest joins it. */
 void daemon_link_guest(struct daemon *d, struct guest *g);
 

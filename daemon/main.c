@@ -444,13 +444,9 @@ static int open_guest(struct daemon *d, const char *name, struct guest **out)
 	return 0;
 }
 
-int daemon_add_guest(struct daemon *d, const char *name,
-		     const struct guest_mapping *m, const char *notify,
-		     char *err, size_t errlen)
+int daemon_guest_allowed(struct daemon *d, const char *name, char *err,
+			 size_t errlen)
 {
-	struct guest *g;
-	int ret;
-
 	if (guest_name_ok(name)) {
 		snprintf(err, errlen, "guest: \"%s\" is not a name ([A-Za-z0-9_.-], 1-63, no leading dot, not ending in .state or .tmp)", name);
 		return -EINVAL;
@@ -463,6 +459,19 @@ int daemon_add_guest(struct daemon *d, const char *name,
 		snprintf(err, errlen, "max-guests (%u) reached", d->conf.max_guests);
 		return -ENOSPC;
 	}
+	return 0;
+}
+
+int daemon_add_guest(struct daemon *d, const char *name,
+		     const struct guest_mapping *m, const char *notify,
+		     char *err, size_t errlen)
+{
+	struct guest *g;
+	int ret;
+
+	ret = daemon_guest_allowed(d, name, err, errlen);
+	if (ret)
+		return ret;
 	ret = open_guest(d, name, &g);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", name, strerror(-ret));

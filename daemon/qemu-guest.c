@@ -796,12 +796,9 @@ int qemu_guest_add(struct daemon *d, const struct control_request *req,
 	uint64_t incoming = 0;
 	int ret;
 
-	if (guest_name_ok(name) || daemon_find_guest(d, name) ||
-	    d->nguests >= d->conf.max_guests) {
-		snprintf(err, errlen, "guest \"%s\": bad name, exists, or max-guests reached",
-			 name);
-		return -EINVAL;
-	}
+	ret = daemon_guest_allowed(d, name, err, errlen);
+	if (ret)
+		return ret;
 	q = new_guest(d, name);
 	if (!q)
 		return -ENOMEM;
@@ -910,10 +907,9 @@ static void adopt_one(struct daemon *d, const char *name)
 	FILE *f;
 	int ret = -ENOMEM;
 
-	if (guest_name_ok(name) || daemon_find_guest(d, name) ||
-	    d->nguests >= d->conf.max_guests) {
-		log_warn("%s/.%s.qemu: not re-attached (bad name, taken, or max-guests reached)",
-			 d->guest_dir, name);
+	if (daemon_guest_allowed(d, name, err, sizeof(err))) {
+		log_warn("%s/.%s.qemu: not re-attached: %s", d->guest_dir, name,
+			 err);
 		return;
 	}
 	q = new_guest(d, name);

@@ -81,15 +81,8 @@ OP(rdtscp)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		uint32_t lo, hi, aux;
-
-		__asm__ __volatile__("rdtscp"
-				     : "=a"(lo), "=d"(hi), "=c"(aux)
-				     :
-				     : "memory");
-		bench_keep(((uint64_t)hi << 32) | lo);
-	}
+	for (i = 0; i < n; i++)
+		bench_keep(bench_rdtscp());
 }
 
 OP(clock_gettime_realtime)
@@ -158,14 +151,6 @@ OP(bounded_read_lfence)
 	}
 }
 
-static inline uint64_t counter_tscp(void)
-{
-	uint32_t lo, hi, aux;
-
-	__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
 /*
  * The arithmetic alone, after an rdtscp: the exact path (vmc_eval_bounds())
  * and the premultiplied one (vmc_fast_bounds()) on the same decoded page.
@@ -176,7 +161,7 @@ OP(arith_exact)
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (vmc_eval_bounds(&dec, counter_tscp(), &b))
+		if (vmc_eval_bounds(&dec, bench_rdtscp(), &b))
 			errors++;
 		bench_keep(b.earliest_ns);
 	}
@@ -188,7 +173,7 @@ OP(arith_fast)
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (!vmc_fast_bounds(&dec, counter_tscp(), &b))
+		if (!vmc_fast_bounds(&dec, bench_rdtscp(), &b))
 			errors++;
 		bench_keep(b.earliest_ns);
 	}
@@ -204,7 +189,7 @@ floor_read(int ordered)
 
 	do {
 		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-		c = ordered == 2 ? counter_tscp() :
+		c = ordered == 2 ? bench_rdtscp() :
 		    ordered ? bench_rdtsc_ordered() : bench_rdtsc();
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
@@ -529,7 +514,7 @@ static int smoke(void)
 	bench_check(vmclock_reader_method(rd_pread) == VMCLOCK_ACCESS_PREAD,
 		    "VMCLOCK_ACCESS=pread reads through pread");
 	bench_check(agree(), "the fast path agrees with the exact path bit for bit");
-	bench_check(vmc_fast_bounds(&dec, counter_tscp(), &(struct vmclock_bounds){ 0 }),
+	bench_check(vmc_fast_bounds(&dec, bench_rdtscp(), &(struct vmclock_bounds){ 0 }),
 		    "the bench page's reads take the fast path");
 	run_rounds(3, 20);
 	for (k = 0; k < NOPS; k++)

@@ -19,7 +19,7 @@
 /* Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t bench_mono_ns(void);
 
-/* rdtsc alone, and lfence; rdtsc (the reader's ordered read). */
+/* rdtsc alone, and lfence; rdtsc (the reader's other ordered read). */
 static inline __attribute__((always_inline)) uint64_t bench_rdtsc(void)
 {
 #if defined(__x86_64__)
@@ -38,6 +38,19 @@ static inline __attribute__((always_inline)) uint64_t bench_rdtsc_ordered(void)
 	uint32_t lo, hi;
 
 	__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+#else
+	return vmclock_counter_read();
+#endif
+}
+
+/* rdtscp (the reader's ordered read where the CPU has it). */
+static inline __attribute__((always_inline)) uint64_t bench_rdtscp(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi, aux;
+
+	__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
 	return ((uint64_t)hi << 32) | lo;
 #else
 	return vmclock_counter_read();

@@ -300,27 +300,18 @@ static uint64_t put_calibration(struct vmclock_writer *w,
 }
 
 /*
- * The line to publish for @cal and how far (ns, rounded up) it was moved
- * forward for TIME_MONOTONIC; the page is not touched.
+ * TIME_MONOTONIC for @nl, switching at @c: 0 with @nl moved forward by
+ * *adj ns (rounded up) where it was behind, or -ERANGE.
  */
-static int prepare_line(const struct vmclock_writer *w,
-			const struct vmclock_calibration *cal,
-			struct vmclock_line *nl, uint64_t *adj)
+static int hold_monotonic(const struct vmclock_writer *w,
+			  struct vmclock_line *nl, uint64_t c, uint64_t *adj)
 {
 	struct vmclock_u128 gap = { 0, 0 };
 
-	*nl = (struct vmclock_line){ cal->counter_value, cal->period_frac,
-				     cal->time_sec, cal->time_frac,
-				     cal->period_shift };
-	*adj = 0;
-	if (cal->period_shift > 63 || cal->period_frac == 0)
-		return -EINVAL;
 	/* Nearly always the new line is not behind: say so quickly, exactly. */
-	if (!(w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) || !w->have_line ||
-	    vmc_not_behind(&w->line, nl, cal->switch_counter,
-			   w->cfg.publish_window_ticks))
+	if (vmc_not_behind(&w->line, nl, c, w->cfg.publish_window_ticks))
 		return 0;
-	if (monotonic_gap(w, nl, cal->switch_counter, &gap))
+	if (monotonic_gap(w, nl, c, &gap))
 		return -ERANGE;
 	if (!gap.hi && !gap.lo)
 		return 0;
@@ -328,9 +319,74 @@ static int prepare_line(const struct vmclock_writer *w,
 		return -ERANGE;
 	*adj = vmclock_scale(gap, VMCLOCK_NSEC_PER_SEC, 64, VMCLOCK_ROUND_UP);
 	/* A saturated gap may fall short: check, never assume. */
-	if (monotonic_gap(w, nl, cal->switch_counter, &gap) || gap.hi || gap.lo)
+	if (monotonic_gap(w, nl, c, &gap) || gap.hi || gap.lo)
 		return -ERANGE;
 	return 0;
+}
+
+/*
+ * Whether @m answered for this check: the same lines, window and policy,
+ * every counter moved by one offset (the check sees only differences).
+ */
+static int memo_answers(const struct vmclock_monotonic_memo *m,
+			const struct vmclock_writer *w,
+			const struct vmclock_line *nl, uint64_t c)
+{
+	uint64_t off = nl->counter_value - m->nl.counter_value;
+	const struct vmclock_line *o = &w->line;
+
+	return m->valid && c - off == m->switch_counter &&
+	       o->counter_value - off == m->old.counter_value &&
+	       nl->time_frac == m->nl.time_frac &&
+	       o->time_frac == m->old.time_frac &&
+	       nl->time_sec == m->nl.time_sec &&
+	       o->time_sec == m->old.time_sec &&
+	       nl->period_frac == m->nl.period_frac &&
+	       o->period_frac == m->old.period_frac &&
+	       nl->shift == m->nl.shift && o->shift == m->old.shift &&
+	       m->window == w->cfg.publish_window_ticks &&
+	       m->policy == (int)w->cfg.policy;
+}
+
+/*
+ * The line to publish for @cal and how far (ns, rounded up) it was moved
+ * forward for TIME_MONOTONIC (the answer from @memo, or kept in it); the
+ * page is not touched.
+ */
+static int prepare_line(const struct vmclock_writer *w,
+			const struct vmclock_calibration *cal,
+			struct vmclock_line *nl, uint64_t *adj,
+			struct vmclock_monotonic_memo *memo)
+{
+	uint64_t c = cal->switch_counter;
+	int ret;
+
+	*nl = (struct vmclock_line){ cal->counter_value, cal->period_frac,
+				     cal->time_sec, cal->time_frac,
+				     cal->period_shift };
+	*adj = 0;
+	if (cal->period_shift > 63 || cal->period_frac == 0)
+		return -EINVAL;
+	if (!(w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) || !w->have_line)
+		return 0;
+	if (!memo)
+		return hold_monotonic(w, nl, c, adj);
+	if (memo_answers(memo, w, nl, c)) {
+		nl->time_sec = memo->time_sec;
+		nl->time_frac = memo->time_frac;
+		*adj = memo->adj;
+		return memo->ret;
+	}
+	*memo = (struct vmclock_monotonic_memo){
+		.old = w->line, .nl = *nl, .switch_counter = c,
+		.window = w->cfg.publish_window_ticks,
+		.policy = (int)w->cfg.policy, .valid = 1 };
+	ret = hold_monotonic(w, nl, c, adj);
+	memo->time_sec = nl->time_sec;
+	memo->time_frac = nl->time_frac;
+	memo->adj = *adj;
+	memo->ret = ret;
+	return ret;
 }
 
 /* What prepare_line() did, for the caller's struct (may be NULL). */
@@ -350,7 +406,7 @@ VMC_API int vmclock_writer_set_calibration(struct vmclock_writer *w,
 {
 	struct vmclock_line nl;
 	uint64_t adj;
-	int ret = prepare_line(w, cal, &nl, &adj);
+	int ret = prepare_line(w, cal, &nl, &adj, NULL);
 
 	tell_result(res, ret, adj);
 	if (ret)
@@ -364,10 +420,18 @@ VMC_API int vmclock_writer_publish(struct vmclock_writer *w,
 				   const struct vmclock_writer_update *u,
 				   struct vmclock_publish_result *res)
 {
+	return vmclock_writer_publish_memo(w, u, res, NULL);
+}
+
+VMC_API int vmclock_writer_publish_memo(struct vmclock_writer *w,
+					const struct vmclock_writer_update *u,
+					struct vmclock_publish_result *res,
+					struct vmclock_monotonic_memo *memo)
+{
 	volatile struct vmclock_abi *pg = w->page;
 	struct vmclock_line nl;
 	uint64_t adj = 0, flags;
-	int ret = u->cal ? prepare_line(w, u->cal, &nl, &adj) : 0;
+	int ret = u->cal ? prepare_line(w, u->cal, &nl, &adj, memo) : 0;
 
 	tell_result(res, ret, adj);
 	txn_enter(w);

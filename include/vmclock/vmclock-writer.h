@@ -238,6 +238,47 @@ int vmclock_writer_publish(struct vmclock_writer *w,
 			   struct vmclock_publish_result *res);
 
 /**
+ * struct vmclock_monotonic_memo - one TIME_MONOTONIC check for many pages
+ *
+ * A hypervisor gives every guest of one counter rate the same line, moved
+ * by that guest's counter offset (guest counter = scaled host counter +
+ * offset).  The TIME_MONOTONIC check depends only on counter differences,
+ * so its answer for one such page is the answer for all of them.  The
+ * memo keeps the last answer.  vmclock_writer_publish_memo() reuses it
+ * for a page whose old line, new line and switch counter are the memo's,
+ * all moved by one offset, with the same publish window and policy.  Any
+ * other page is checked afresh and its answer kept.
+ *
+ * Zero it before first use; its fields are the writer's.  It may be
+ * shared by any writers of one thread, and it never changes what is
+ * published: only how often the check runs.
+ */
+struct vmclock_monotonic_memo {
+	struct vmclock_line old, nl;	/* the lines checked */
+	uint64_t switch_counter, window;
+	uint64_t time_sec, time_frac;	/* the line published */
+	uint64_t adj;
+	int ret;
+	int policy;
+	int valid;
+};
+
+/**
+ * vmclock_writer_publish_memo() - vmclock_writer_publish() with a memo
+ * @w: the writer.
+ * @u: as for vmclock_writer_publish().
+ * @res: as for vmclock_writer_publish() (may be NULL).
+ * @memo: the check's answer to reuse and keep, or NULL.
+ *
+ * Return: as vmclock_writer_publish(), whose page, result and return value
+ * it gives on every input.
+ */
+int vmclock_writer_publish_memo(struct vmclock_writer *w,
+				const struct vmclock_writer_update *u,
+				struct vmclock_publish_result *res,
+				struct vmclock_monotonic_memo *memo);
+
+/**
  * vmclock_writer_clear_calibration() - withdraw precise time
  * @w: the writer.
  *

@@ -954,3 +954,218 @@ TEST(a_shadow_of_the_struct_stands_for_a_page)
 	cfg.size = 64;
 	CHECK(!vmclock_writer_create(&page, sizeof(struct vmclock_abi), &cfg));
 }
+
+/*
+ * vmclock_writer_publish_memo() against vmclock_writer_publish(): a fleet
+ * of pages, each given one line moved by its own counter offset, as
+ * vmclockd gives the guests of one TSC scale.  Pages are disrupted, moved
+ * to another offset, switched at another counter, written without
+ * TIME_MONOTONIC or refused, so the memo answers some and misses others;
+ * every page, result and return value must be the plain publish's.
+ */
+#define FLEET 13
+
+struct fleet_page {
+	union {
+		struct vmclock_abi abi;
+		uint8_t bytes[4096];
+	} a, b;
+	struct vmclock_writer *wa, *wb;
+	uint64_t offset;
+};
+
+static struct fleet_page fleet[FLEET] __attribute__((aligned(4096)));
+
+TEST(memo_publishes_what_publish_publishes)
+{
+	unsigned long fresh = 0, checked = 0;
+	int round, i, k;
+
+	for (round = 0; round < 300; round++) {
+		struct vmclock_writer_config cfg = {
+			.counter_id = VMCLOCK_COUNTER_X86_TSC,
+			.time_type = VMCLOCK_TIME_TAI, .size = 4096,
+			.policy = test_rand_below(4) ? VMCLOCK_MONOTONIC_ADJUST :
+						       VMCLOCK_MONOTONIC_REFUSE,
+			.publish_window_ticks = test_rand_below(3000000),
+		};
+		struct vmclock_monotonic_memo memo;
+		struct vmclock_line base = some_line();
+		uint64_t c = base.counter_value;
+
+		memset(&memo, 0, sizeof(memo));
+		for (i = 0; i < FLEET; i++) {
+			struct fleet_page *f = &fleet[i];
+
+			memset(&f->a, 0, sizeof(f->a));
+			f->wa = vmclock_writer_create(&f->a, sizeof(f->a), &cfg);
+			REQUIRE(f->wa);
+			vmclock_writer_set_flags(f->wa, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+			memcpy(&f->b, &f->a, sizeof(f->a));
+			cfg.adopt = 1;
+			f->wb = vmclock_writer_create(&f->b, sizeof(f->b), &cfg);
+			cfg.adopt = 0;
+			REQUIRE(f->wb);
+			f->offset = test_rand_below(3) ? edgy64() : 0;
+		}
+		for (k = 0; k < 12; k++) {
+			struct vmclock_calibration cal;
+			struct vmclock_writer_update u;
+			struct vmclock_line nl;
+			uint64_t sw;
+
+			c += test_rand_below(3000000000ull);
+			nl = near_line(&base, c, cfg.publish_window_ticks);
+			memset(&cal, 0, sizeof(cal));
+			cal.period_frac = nl.period_frac;
+			cal.period_shift = nl.shift;
+			cal.time_sec = nl.time_sec;
+			cal.time_frac = nl.time_frac;
+			cal.time_esterror_ns = test_rand_below(1000);
+			cal.time_maxerror_ns = test_rand_below(100000);
+			cal.valid = VMCLOCK_CAL_TIME_ESTERROR |
+				    VMCLOCK_CAL_TIME_MAXERROR;
+			u = (struct vmclock_writer_update){ &cal,
+				VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_NONE,
+				37, 1 };
+			/* Most pages switch together; some a little later. */
+			sw = c;
+			for (i = 0; i < FLEET; i++) {
+				struct fleet_page *f = &fleet[i];
+				struct vmclock_publish_result ra, rb;
+				int ea, eb;
+
+				switch (test_rand_below(12)) {
+				case 0:	/* a migration */
+					vmclock_writer_bump_disruption(f->wa, 7);
+					vmclock_writer_bump_disruption(f->wb, 7);
+					break;
+				case 1:	/* another mapping */
+					f->offset += test_rand_below(1000) + 1;
+					break;
+				case 2:	/* the next batch's switch counter */
+					sw += test_rand_below(100000) + 1;
+					break;
+				case 3:	/* without TIME_MONOTONIC for once */
+					vmclock_writer_set_flags(f->wa, 0,
+						VMCLOCK_FLAG_TIME_MONOTONIC);
+					vmclock_writer_set_flags(f->wb, 0,
+						VMCLOCK_FLAG_TIME_MONOTONIC);
+					break;
+				default:
+					break;
+				}
+				cal.counter_value = nl.counter_value + f->offset;
+				cal.switch_counter = sw + f->offset;
+				ea = vmclock_writer_publish(f->wa, &u, &ra);
+				eb = vmclock_writer_publish_memo(f->wb, &u, &rb,
+								 &memo);
+				CHECK_EQ_INT(ea, eb);
+				CHECK_EQ_INT(ra.adjusted, rb.adjusted);
+				CHECK_EQ_U64(ra.adjust_ns, rb.adjust_ns);
+				CHECK(!memcmp(&f->a, &f->b, sizeof(f->a)));
+				fresh += ra.adjusted || ea;
+				checked++;
+				vmclock_writer_set_flags(f->wa,
+					VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+				vmclock_writer_set_flags(f->wb,
+					VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+			}
+			if (vmclock_writer_line(fleet[0].wa, &base))
+				base = some_line();
+			else
+				base.counter_value -= fleet[0].offset;
+		}
+		for (i = 0; i < FLEET; i++) {
+			vmclock_writer_destroy(fleet[i].wa);
+			vmclock_writer_destroy(fleet[i].wb);
+		}
+	}
+	/* Lines were moved forward or refused often enough to matter. */
+	CHECK_MSG(fresh > checked / 20, "%lu of %lu adjusted or refused",
+		  fresh, checked);
+}
+
+/*
+ * The memo is used, and only when it answers: a planted answer comes back
+ * for a page whose lines and switch are the memo's moved by an offset, and
+ * a page whose old line, switch counter or window differs is checked.
+ */
+TEST(memo_answers_only_the_same_check)
+{
+	struct vmclock_writer_config cfg = {
+		.counter_id = VMCLOCK_COUNTER_X86_TSC,
+		.time_type = VMCLOCK_TIME_TAI, .size = 4096,
+		.publish_window_ticks = 1000000,
+	};
+	struct vmclock_calibration old = line_1ghz(1000, 1800000000, 0), cal;
+	struct vmclock_writer_update u = { &cal, VMCLOCK_STATUS_SYNCHRONIZED,
+					   VMCLOCK_LEAP_NONE, 37, 1 };
+	struct vmclock_monotonic_memo memo, planted;
+	struct vmclock_publish_result r;
+	int i;
+
+	memset(&memo, 0, sizeof(memo));
+	for (i = 0; i < FLEET; i++) {
+		struct fleet_page *f = &fleet[i];
+
+		memset(&f->a, 0, sizeof(f->a));
+		f->wa = vmclock_writer_create(&f->a, sizeof(f->a), &cfg);
+		REQUIRE(f->wa);
+		vmclock_writer_set_flags(f->wa, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+		f->offset = (uint64_t)i << 40;
+		cal = old;
+		/*
+		 * Pages 2, 6, 10 and 12 had other old lines: 1 ns later,
+		 * faster, 1 s later, half as fast (the same period_frac
+		 * at the next shift).
+		 */
+		cal.time_frac += i == 2 ? vmclock_nsec_to_frac(1) : 0;
+		cal.period_frac += i == 6;
+		cal.time_sec += i == 10;
+		cal.period_shift += i == 12;
+		cal.counter_value += f->offset;
+		cal.switch_counter += f->offset;
+		REQUIRE(vmclock_writer_set_calibration(f->wa, &cal, NULL) == 0);
+	}
+	/* 1 ms later, a line 1 us behind: the writer moves it 1 us. */
+	cal = line_1ghz(1000 + 1000000, 1800000000, 999000);
+	cal.counter_value += fleet[0].offset;
+	cal.switch_counter += fleet[0].offset;
+	CHECK_EQ_INT(vmclock_writer_publish_memo(fleet[0].wa, &u, &r, &memo), 0);
+	CHECK(r.adjusted);
+	CHECK(r.adjust_ns >= 1000 && r.adjust_ns <= 1001);
+	CHECK(memo.valid);
+	planted = memo;
+	planted.adj = 4242;
+	for (i = 1; i < FLEET; i++) {
+		struct fleet_page *f = &fleet[i];
+
+		cal = line_1ghz(1000 + 1000000, 1800000000, 999000);
+		cal.counter_value += f->offset;
+		cal.switch_counter += f->offset + (i == 3);
+		/* Other new lines: faster, 1 ns later, 1 s later, half as fast. */
+		cal.period_frac += i == 5;
+		cal.time_frac += i == 8 ? vmclock_nsec_to_frac(1) : 0;
+		cal.time_sec += i == 9;
+		cal.period_shift += i == 11;
+		if (i == 4 || i == 7) {	/* adopted: another window, policy */
+			vmclock_writer_destroy(f->wa);
+			cfg.adopt = 1;
+			cfg.publish_window_ticks = i == 4 ? 2000000 : 1000000;
+			cfg.policy = i == 7 ? VMCLOCK_MONOTONIC_REFUSE :
+					      VMCLOCK_MONOTONIC_ADJUST;
+			f->wa = vmclock_writer_create(&f->a, sizeof(f->a), &cfg);
+			REQUIRE(f->wa);
+			REQUIRE(vmclock_writer_line(f->wa, &(struct vmclock_line){ 0 }) == 0);
+		}
+		memo = planted;
+		(void)vmclock_writer_publish_memo(f->wa, &u, &r, &memo);
+		if (i == 1)	/* the same check: the planted answer */
+			CHECK_EQ_U64(r.adjust_ns, 4242);
+		else	/* another check: measured afresh */
+			CHECK(r.adjust_ns != 4242);
+	}
+	for (i = 0; i < FLEET; i++)
+		vmclock_writer_destroy(fleet[i].wa);
+}

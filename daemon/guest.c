@@ -176,6 +176,13 @@ static int rates_match(const struct guest_rates *e, const struct guest_mapping *
 	       e->max == h->period_maxerror_rate;
 }
 
+/* A scale's slot in struct guest_rates_cache. */
+static unsigned int rates_slot(const struct guest_mapping *m)
+{
+	return (unsigned int)(((m->scale ^ m->frac_bits) *
+			       0x9e3779b97f4a7c15ull) >> (64 - GUEST_RATES_BITS));
+}
+
 /* The cache's entry for this scale, filled in if it was another's. */
 static const struct guest_rates *rates_for(struct guest_rates_cache *c,
 					   struct guest_rates *tmp,
@@ -185,9 +192,7 @@ static const struct guest_rates *rates_for(struct guest_rates_cache *c,
 	struct guest_rates *e = tmp;
 
 	if (c) {
-		uint64_t x = (m->scale ^ m->frac_bits) * 0x9e3779b97f4a7c15ull;
-
-		e = &c->e[x >> (64 - GUEST_RATES_BITS)];
+		e = &c->e[rates_slot(m)];
 		if (rates_match(e, m, h))
 			return e;
 	}
@@ -658,7 +663,8 @@ int guest_update(struct guest *g, const struct guest_update *u)
 	gc.time_esterror_ns = vmclock_add_sat(gc.time_esterror_ns,
 					      g->map_err_ns);
 	if (!g->remap) {
-		ret = vmclock_writer_publish(g->w, &wu, &res);
+		ret = vmclock_writer_publish_memo(g->w, &wu, &res, g->is_host ||
+				!u->rates ? NULL : &u->rates->memo[rates_slot(&g->map_)]);
 	} else {
 		/*
 		 * The first line after a disruption is in a new counter

@@ -51,9 +51,16 @@ struct guest_rates {
 	uint64_t pg, est_g, max_g;
 };
 
+/*
+ * Beside each scale's rates, the answer of the last TIME_MONOTONIC check
+ * of that scale's guests (struct vmclock_monotonic_memo): the guests of
+ * one scale get one line moved by their offsets, so one check in a batch
+ * of GUEST_BATCH pages answers for the rest.
+ */
 #define GUEST_RATES_BITS 4
 struct guest_rates_cache {
 	struct guest_rates e[1 << GUEST_RATES_BITS];	/* by scale */
+	struct vmclock_monotonic_memo memo[1 << GUEST_RATES_BITS];
 };
 
 /* What every page gets on each update, from the host reference. */

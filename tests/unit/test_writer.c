@@ -976,6 +976,17 @@ struct fleet_page {
 
 static struct fleet_page fleet[FLEET] __attribute__((aligned(4096)));
 
+/* A fresh page at f->a with TIME_MONOTONIC set: its writer, or NULL. */
+static struct vmclock_writer *fleet_writer(struct fleet_page *f,
+					   const struct vmclock_writer_config *cfg)
+{
+	memset(&f->a, 0, sizeof(f->a));
+	f->wa = vmclock_writer_create(&f->a, sizeof(f->a), cfg);
+	if (f->wa)
+		vmclock_writer_set_flags(f->wa, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	return f->wa;
+}
+
 TEST(memo_publishes_what_publish_publishes)
 {
 	unsigned long fresh = 0, checked = 0;
@@ -997,10 +1008,7 @@ TEST(memo_publishes_what_publish_publishes)
 		for (i = 0; i < FLEET; i++) {
 			struct fleet_page *f = &fleet[i];
 
-			memset(&f->a, 0, sizeof(f->a));
-			f->wa = vmclock_writer_create(&f->a, sizeof(f->a), &cfg);
-			REQUIRE(f->wa);
-			vmclock_writer_set_flags(f->wa, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+			REQUIRE(fleet_writer(f, &cfg));
 			memcpy(&f->b, &f->a, sizeof(f->a));
 			cfg.adopt = 1;
 			f->wb = vmclock_writer_create(&f->b, sizeof(f->b), &cfg);
@@ -1109,10 +1117,7 @@ TEST(memo_answers_only_the_same_check)
 	for (i = 0; i < FLEET; i++) {
 		struct fleet_page *f = &fleet[i];
 
-		memset(&f->a, 0, sizeof(f->a));
-		f->wa = vmclock_writer_create(&f->a, sizeof(f->a), &cfg);
-		REQUIRE(f->wa);
-		vmclock_writer_set_flags(f->wa, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+		REQUIRE(fleet_writer(f, &cfg));
 		f->offset = (uint64_t)i << 40;
 		cal = old;
 		/*

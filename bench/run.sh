@@ -26,6 +26,7 @@ machine() {
 	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
 	echo "cpus: $(nproc)"
 	echo "hypervisor: $(lscpu | sed -n 's/^Hypervisor vendor: *//p')"
+	echo "tsc_mhz: $(sed -n 's/^cpu MHz[[:space:]]*: *//p' /proc/cpuinfo | head -n 1)"
 	echo "kernel: $(uname -r)"
 	cs=/sys/devices/system/clocksource/clocksource0/current_clocksource
 	echo "clocksource: $(cat $cs 2>/dev/null)"

@@ -1097,7 +1097,8 @@ TEST(memo_publishes_what_publish_publishes)
 /*
  * The memo is used, and only when it answers: a planted answer comes back
  * for a page whose lines and switch are the memo's moved by an offset, and
- * a page whose old line, switch counter or window differs is checked.
+ * a page whose old line, new line, switch counter, window or policy
+ * differs is checked afresh.
  */
 TEST(memo_answers_only_the_same_check)
 {

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +255,7 @@ static size_t bare_all(struct fleet *f)
 		volatile struct vmclock_abi *pg = g->map;
 		volatile uint64_t *p = g->map;
 		uint32_t seq;
-		int i;
+		size_t i;
 
 		if (!pg)
 			continue;
@@ -263,7 +264,9 @@ static size_t bare_all(struct fleet *f)
 		seq = pg->seq_count;
 		pg->seq_count = seq | 1;
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		for (i = 2; i < (int)(sizeof(*pg) / 8); i++)
+		/* The 8-byte words after seq_count, to the struct's end. */
+		for (i = (offsetof(struct vmclock_abi, seq_count) + 4) / 8;
+		     i < sizeof(*pg) / 8; i++)
 			p[i] = p[i];
 		__atomic_store_n(&pg->seq_count, seq, __ATOMIC_RELEASE);
 		n++;

@@ -663,8 +663,9 @@ int guest_update(struct guest *g, const struct guest_update *u)
 	gc.time_esterror_ns = vmclock_add_sat(gc.time_esterror_ns,
 					      g->map_err_ns);
 	if (!g->remap) {
-		ret = vmclock_writer_publish_memo(g->w, &wu, &res, g->is_host ||
-				!u->rates ? NULL : &u->rates->memo[rates_slot(&g->map_)]);
+		ret = vmclock_writer_publish_memo(g->w, &wu, &res,
+				(g->is_host || !u->rates) ? NULL :
+				&u->rates->memo[rates_slot(&g->map_)]);
 	} else {
 		/*
 		 * The first line after a disruption is in a new counter

@@ -50,14 +50,16 @@
 	 VMCLOCK_FLAG_PERIOD_MAXERROR_VALID | VMCLOCK_FLAG_TIME_ESTERROR_VALID | \
 	 VMCLOCK_FLAG_TIME_MAXERROR_VALID)
 
-/* @t + @e (@sign > 0) or @t - @e, saturating at the int64_t limits. */
+/*
+ * @t + @e (@sign > 0) or @t - @e, exact, saturating at the int64_t limits
+ * only where the exact value is beyond them: an @e above INT64_MAX may
+ * still land inside the range from a @t of the other sign.
+ */
 static inline int64_t vmc_add_ns_sat(int64_t t, uint64_t e, int sign)
 {
-	if (e > (uint64_t)INT64_MAX)
-		return sign > 0 ? INT64_MAX : INT64_MIN;
-	if (sign > 0)
-		return t > INT64_MAX - (int64_t)e ? INT64_MAX : t + (int64_t)e;
-	return t < INT64_MIN + (int64_t)e ? INT64_MIN : t - (int64_t)e;
+	__int128 v = sign > 0 ? (__int128)t + e : (__int128)t - e;
+
+	return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : (int64_t)v;
 }
 
 struct vmclock_reader;

@@ -17,6 +17,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,17 +189,24 @@ static uint64_t map_counter(uint64_t h, uint64_t off, uint64_t scale,
  * known by its period: the guest's must be the host's mapped, exactly as
  * vmclockd maps it (guest_map_calibration()).  The anchors may differ (a
  * guest just added gets the fit moved to that moment before the host page
- * does), which does not change the line.  Return: 0, or -1 when no
- * matching pair came in many tries.
+ * does), which does not change the line.  A guest written late in a
+ * fleet's walk (a pwrite page behind a thousand others, on a loaded
+ * machine) can lag the host page for milliseconds, so the pairs are
+ * retried for up to SAME_FIT_SECONDS rather than a number of times.
+ * Return: 0, or -1 when no matching pair came in that long.
  */
+#define SAME_FIT_SECONDS 10
+
 static int same_fit(struct vmclock_reader *h, struct vmclock_reader *g,
 		    const struct guest_mapping *m, struct vmclock_abi *ph,
 		    struct vmclock_abi *pg, long *retries)
 {
 	struct vmclock_calibration hc = { 0 }, gc;
-	int i;
+	struct timespec now, end;
 
-	for (i = 0; i < 1000; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += SAME_FIT_SECONDS;
+	for (;;) {
 		if (vmclock_reader_snapshot(h, ph) || vmclock_reader_snapshot(g, pg))
 			return -1;
 		/* Snapshots are the page's little-endian bytes. */
@@ -210,8 +218,13 @@ static int same_fit(struct vmclock_reader *h, struct vmclock_reader *g,
 		    gc.period_shift == pg->counter_period_shift)
 			return 0;
 		++*retries;
+		/* Let vmclockd, which may share this CPU, finish its walk. */
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return -1;
 	}
-	return -1;
 }
 
 static int guestcmp(char **argv)
@@ -230,8 +243,12 @@ static int guestcmp(char **argv)
 		struct vmclock_abi ph, pg;
 		int64_t d;
 
-		if (same_fit(h, g, &m, &ph, &pg, &retries) ||
-		    vmclock_reading_from_page(&ph, c, VMCLOCK_DEFAULT_DRIFT_PPB, &rh) ||
+		/* No pair in SAME_FIT_SECONDS: no later sample would find one. */
+		if (same_fit(h, g, &m, &ph, &pg, &retries)) {
+			bad++;
+			break;
+		}
+		if (vmclock_reading_from_page(&ph, c, VMCLOCK_DEFAULT_DRIFT_PPB, &rh) ||
 		    vmclock_reading_from_page(&pg, map_counter(c, off, scale, bits),
 					      VMCLOCK_DEFAULT_DRIFT_PPB, &rg) ||
 		    !(rh.valid & rg.valid & VMCLOCK_VALID_TIME)) {

@@ -263,6 +263,40 @@ static void decode_fast(struct vmc_decoded *d)
 		f->d_max = fast_reach(f, lim - f->base_ns - 1);
 }
 
+/*
+ * The bounded read's line: UTC and its max error over the fast range,
+ * continued back to counter 0 modulo 2^128, so that a counter c in range
+ * gives base + (c - cv) * P exactly as c * P + (base - cv * P).  That
+ * holds only while c - cv is the integer difference: the range stops where
+ * the counter would wrap past 2^64.
+ */
+static void decode_bline(struct vmc_decoded *d)
+{
+	const struct vmc_fast *f = &d->fast;
+	struct vmclock_fastline *b = &d->bline;
+	unsigned __int128 p = (unsigned __int128)f->p_int << 64 | f->p_frac, t, m;
+
+	memset(b, 0, sizeof(*b));
+	if (!f->d_max || !(f->valid & VMCLOCK_VALID_UTC) ||
+	    !(f->valid & VMCLOCK_VALID_MAXERROR))
+		return;
+	t = ((unsigned __int128)(uint64_t)f->base_utc << 64 | f->base_frac) - p * f->cv;
+	m = ((unsigned __int128)d->max_base << 64 | VMCLOCK_U64_MAX) -
+	    (unsigned __int128)f->max_k1 * f->cv;
+	b->clock_status = d->tmpl.clock_status;
+	b->cv = f->cv;
+	b->d_max = f->cv + f->d_max < f->cv ? 0 - f->cv : f->d_max;
+	b->t_lo = (uint64_t)t;
+	b->t_hi = (uint64_t)(t >> 64);
+	b->p_frac = f->p_frac;
+	b->p_int = f->p_int;
+	b->m_lo = (uint64_t)m;
+	b->m_hi = (uint64_t)(m >> 64);
+	b->k1 = f->max_k1;
+	b->k_inexact = f->max_inexact;
+	b->tick_ns = d->tick_ns;
+}
+
 void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 		struct vmc_decoded *d)
 {
@@ -298,6 +332,7 @@ void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,
 		vmclock_growth_ns(1, d->line.period_frac, d->line.shift,
 				  VMCLOCK_NSEC_PER_SEC, VMCLOCK_ROUND_UP);
 	decode_fast(d);
+	decode_bline(d);
 }
 
 /* UTC of a TAI time on a page that announces a leap second. */

@@ -7,6 +7,7 @@
 
 #include <vmclock/vmclock.h>
 #include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-fast.h>
 
 /*
  * The page's line premultiplied into nanoseconds, for the hot path:
@@ -71,6 +72,12 @@ struct vmc_decoded {
 	 */
 	uint64_t tick_ns;
 	struct vmc_fast fast;
+	/*
+	 * The bounded read's line (vmclock-fast.h): UTC and the max error of
+	 * @fast continued back to counter 0; d_max 0 when the page has no UTC
+	 * or no max error.  The reader publishes a copy to inline readers.
+	 */
+	struct vmclock_fastline bline;
 };
 
 /* Decode a consistent snapshot (little-endian bytes). */
@@ -149,7 +156,8 @@ vmc_fast_time(const struct vmc_fast *f, uint64_t d, int64_t base, int64_t *t)
 }
 
 /*
- * vmc_fast_bounds() - vmc_eval_bounds() on the fast path
+ * vmc_fast_bounds() - vmc_eval_bounds() on the fast path: the bounded
+ * read's line, the one applications evaluate inline.
  * Return: 1 with @out filled, exactly as vmc_eval_bounds() would; 0 with
  * @out untouched when the exact path must decide.  The caller checked that
  * the snapshot has UTC and a max error (strict_static()).
@@ -158,23 +166,7 @@ static inline __attribute__((always_inline)) int
 vmc_fast_bounds(const struct vmc_decoded *dc, uint64_t counter,
 		struct vmclock_bounds *out)
 {
-	const struct vmc_fast *f = &dc->fast;
-	uint64_t d = counter - f->cv, max;
-	int64_t utc;
-	int ok;
-
-	/* Unsigned: a counter before cv is far, too. */
-	if (__builtin_expect(d >= f->d_max, 0))
-		return 0;
-	ok = vmc_fast_time(f, d, f->base_utc, &utc);
-	max = vmc_fast_ceil(d, f->max_k1, f->max_inexact, dc->max_base, &ok);
-	if (__builtin_expect(!ok, 0))
-		return 0;
-	out->utc_ns = utc;
-	out->maxerror_ns = max;
-	out->earliest_ns = utc - (int64_t)max;
-	out->latest_ns = utc + (int64_t)(max + dc->tick_ns);
-	return 1;
+	return vmclock_fastline_eval(&dc->bline, counter, out);
 }
 
 /*

@@ -52,7 +52,35 @@ struct vmclock_reader {
 	int strict_err_at; /* the same, for a counter the caller gives */
 	int have_last;
 	struct vmclock_reading last; /* the baseline of the events */
+	/* vmclock_fast_bounds()'s line: @dec's, while the cache holds. */
+	struct vmclock_fastline fl;
 };
+
+/* The seq_count an inline reader loads while there is no mapped page. */
+static const uint32_t no_page_seq;
+
+/* Forget the cached snapshot, and the inline readers' line with it. */
+static void cache_drop(struct vmclock_reader *r)
+{
+	r->cache_seq = VMC_NO_CACHE;
+	r->fl.d_max = 0;
+}
+
+/*
+ * The inline readers' line, after the cache was filled: the bounded line
+ * of the snapshot, where vmclock_reader_bounds() would answer from it,
+ * that is on a mapped page read with this CPU's counter whose strict
+ * verdict is 0.  Anything else it leaves to the function (d_max 0).
+ */
+static void fastline_sync(struct vmclock_reader *r)
+{
+	r->fl = r->dec.bline;
+	r->fl.seq = r->page ? &r->page->seq_count : &no_page_seq;
+	r->fl.seq_value = (uint32_t)r->cache_seq;
+	r->fl.tscp = (uint8_t)r->tscp;
+	if (r->cache_seq == VMC_NO_CACHE || r->counter_fn || r->strict_err)
+		r->fl.d_max = 0;
+}
 
 static uint64_t monotonic_ns(void)
 {
@@ -258,7 +286,7 @@ read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
 
 	if (r->copy_words < WORDS)
 		memset(&snap, 0, sizeof(snap));
-	r->cache_seq = VMC_NO_CACHE;
+	cache_drop(r);
 	err = take_snapshot(r, &snap, !r->counter_fn, want_counter, &counter);
 	if (unlikely(err))
 		return err;
@@ -271,6 +299,7 @@ read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
 	/* Through pread every read is a fresh snapshot: nothing to reuse. */
 	if (r->page)
 		r->cache_seq = snap.seq_count;
+	fastline_sync(r);
 	events = note_events(r, &r->dec.tmpl);
 	err = vmc_eval(&r->dec, counter, out);
 	out->events = events;
@@ -481,6 +510,7 @@ static struct vmclock_reader *reader_new(void)
 	r->fd = -1;
 	r->tscp = have_tscp();
 	r->cache_seq = VMC_NO_CACHE;
+	r->fl.seq = &no_page_seq;
 	r->timeout_ns = VMCLOCK_DEFAULT_TIMEOUT_NS;
 	r->drift_ppb = VMCLOCK_DEFAULT_DRIFT_PPB;
 	return r;
@@ -656,7 +686,7 @@ VMC_API void vmclock_reader_set_counter(struct vmclock_reader *r,
 	r->counter_fn = counter;
 	r->clock_fn = clock;
 	r->ctx = ctx;
-	r->cache_seq = VMC_NO_CACHE;
+	cache_drop(r);
 }
 
 VMC_API void vmclock_reader_set_timeout(struct vmclock_reader *r, uint64_t ns)
@@ -667,7 +697,17 @@ VMC_API void vmclock_reader_set_timeout(struct vmclock_reader *r, uint64_t ns)
 VMC_API void vmclock_reader_set_drift(struct vmclock_reader *r, uint32_t ppb)
 {
 	r->drift_ppb = ppb;
-	r->cache_seq = VMC_NO_CACHE;
+	cache_drop(r);
+}
+
+VMC_API const struct vmclock_fastline *
+vmclock_reader_fastline(struct vmclock_reader *r, unsigned int layout)
+{
+	if (layout != VMCLOCK_FASTLINE_V1) {
+		errno = EPROTONOSUPPORT;
+		return NULL;
+	}
+	return &r->fl;
 }
 
 VMC_API enum vmclock_access vmclock_reader_method(const struct vmclock_reader *r)

@@ -284,6 +284,8 @@ int vmclock_reader_now(struct vmclock_reader *r, struct vmclock_reading *out);
  * does not move this is two loads of seq_count, the ordered counter read
  * (rdtscp where the CPU has it, else lfence; rdtsc) and two 64-bit
  * multiplications of the calibration premultiplied into nanoseconds.
+ * vmclock_fast_bounds() (vmclock-fast.h) is the same read inlined into the
+ * caller.
  *
  * Return: as vmclock_reader_now().
  * Context: as vmclock_reader_read(); no allocation, no system call on a

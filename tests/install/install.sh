@@ -138,8 +138,10 @@ t_soname() {
 
 # The functions the public headers declare (not static inline).
 header_functions() {
-	printf '#include <vmclock/vmclock.h>\n#include <vmclock/vmclock-writer.h>
-#include <vmclock/vmclock-bounded.h>\n#include <vmclock/vmclock-derived.h>\n' |
+	local h
+	for h in "$DEB"/usr/include/vmclock/*.h; do
+		printf '#include <vmclock/%s>\n' "${h##*/}"
+	done |
 		gcc -I"$DEB/usr/include" -aux-info "$tmp/aux" -xc -c -o /dev/null - &&
 		grep "$DEB/usr/include/vmclock/" "$tmp/aux" | grep -v ' static ' |
 		grep -oE '\bvmclock_[a-z0-9_]+ \(' | tr -d ' (' | sort -u

@@ -59,10 +59,13 @@ static void report(const struct vmclock_abi *pg, uint64_t c,
 }
 
 struct tally {
-	unsigned long fast, declined;
+	unsigned long fast, declined, bounds, bdeclined;
 };
 
-/* One counter: if the fast path answers, it answers as the exact one. */
+/*
+ * One counter: if a fast path answers (the reading's, the bounded line's),
+ * it answers as the exact one.
+ */
 static void compare_at(const struct vmclock_abi *pg, const struct vmc_decoded *d,
 		       uint64_t c, struct tally *t)
 {
@@ -76,13 +79,12 @@ static void compare_at(const struct vmclock_abi *pg, const struct vmc_decoded *d
 	err = vmc_eval(d, c, &er);
 	if (!fast) {
 		t->declined++;
-		return;
-	}
-	t->fast++;
-	if (err != 0 || !same_reading(&fr, &er)) {
-		CHECK_MSG(err == 0, "fast path answered where exact says %d", err);
-		report(pg, c, &fr, &er);
-		return;
+	} else {
+		t->fast++;
+		if (err != 0 || !same_reading(&fr, &er)) {
+			CHECK_MSG(err == 0, "fast path answered where exact says %d", err);
+			report(pg, c, &fr, &er);
+		}
 	}
 	/* The bounded read, where the page gives UTC and a max error. */
 	if (!d->have_utc || d->max_base == VMCLOCK_ERROR_UNKNOWN)
@@ -90,18 +92,20 @@ static void compare_at(const struct vmclock_abi *pg, const struct vmc_decoded *d
 	memset(&fb, 0, sizeof(fb));
 	memset(&eb, 0, sizeof(eb));
 	fast = vmc_fast_bounds(d, c, &fb);
-	err = vmc_eval_bounds(d, c, &eb);
-	if (!fast)
+	if (!fast) {
+		t->bdeclined++;
 		return;
-	CHECK_MSG(err == 0 && fb.utc_ns == eb.utc_ns &&
+	}
+	t->bounds++;
+	CHECK_MSG(vmc_eval_bounds(d, c, &eb) == 0 && fb.utc_ns == eb.utc_ns &&
 			  fb.maxerror_ns == eb.maxerror_ns &&
 			  fb.earliest_ns == eb.earliest_ns &&
 			  fb.latest_ns == eb.latest_ns,
 		  "bounds fast != exact at %" PRIu64 ": utc %" PRId64 "/%" PRId64
-		  " max %" PRIu64 "/%" PRIu64 " err %d",
-		  c, fb.utc_ns, eb.utc_ns, fb.maxerror_ns, eb.maxerror_ns, err);
+		  " max %" PRIu64 "/%" PRIu64,
+		  c, fb.utc_ns, eb.utc_ns, fb.maxerror_ns, eb.maxerror_ns);
 	/* And the bounds agree with the full reading. */
-	CHECK(fb.utc_ns == er.utc_ns && fb.latest_ns == er.latest_ns);
+	CHECK(err == 0 && fb.utc_ns == er.utc_ns && fb.latest_ns == er.latest_ns);
 }
 
 /* A valid, synchronised page of @time_type with a @hz counter, no errors. */
@@ -205,7 +209,7 @@ static uint64_t random_counter(const struct vmc_decoded *d)
 
 TEST(fast_path_is_exact_on_random_pages)
 {
-	struct tally t = { 0, 0 };
+	struct tally t = { 0, 0, 0, 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	int i, j;
@@ -217,13 +221,16 @@ TEST(fast_path_is_exact_on_random_pages)
 			compare_at(&pg, &d, random_counter(&d), &t);
 	}
 	if (test_verbose())
-		printf("# fast %lu, declined %lu\n", t.fast, t.declined);
+		printf("# fast %lu, declined %lu, bounds %lu\n", t.fast,
+		       t.declined, t.bounds);
 	/*
 	 * The fast path must be there to be checked.  A third of the counters
-	 * are drawn outside its range, and hostile pages have none.
+	 * are drawn outside its range, and hostile pages have none; about half
+	 * the pages give UTC and a max error, for the bounded line.
 	 */
 	CHECK_MSG(t.fast > (t.fast + t.declined) / 4, "fast %lu declined %lu",
 		  t.fast, t.declined);
+	CHECK_MSG(t.bounds > t.fast / 4, "fast %lu bounds %lu", t.fast, t.bounds);
 }
 
 /* The realistic page every host publishes takes the fast path. */
@@ -289,7 +296,7 @@ static uint64_t frac_with_low_word(uint64_t want)
  */
 TEST(fast_path_declines_at_the_nanosecond_boundary)
 {
-	struct tally t = { 0, 0 };
+	struct tally t = { 0, 0, 0, 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	int i;
@@ -315,14 +322,43 @@ TEST(fast_path_declines_at_the_nanosecond_boundary)
 		compare_at(&pg, &d, pg.counter_value + dist, &t);
 	}
 	if (test_verbose())
-		printf("# fast %lu, declined %lu\n", t.fast, t.declined);
+		printf("# fast %lu, declined %lu; bounds %lu, declined %lu\n",
+		       t.fast, t.declined, t.bounds, t.bdeclined);
 	CHECK(t.fast > 0 && t.declined > 0);
+	CHECK(t.bounds > 0 && t.bdeclined > 0);
+}
+
+/*
+ * The bounded line's max error (vmclock_fastline_eval()) grown over @dist
+ * ticks at @k1 from a random counter_value, less its base of 1000 ns: 1
+ * when the line answers.
+ */
+static int line_max(uint64_t dist, uint64_t k1, uint64_t inexact, uint64_t *max)
+{
+	struct vmclock_fastline fl;
+	struct vmclock_bounds b;
+	unsigned __int128 m;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.cv = test_rand() >> 2;
+	fl.d_max = dist + 1;
+	fl.k1 = k1;
+	fl.k_inexact = inexact;
+	m = ((unsigned __int128)1000 << 64 | VMCLOCK_U64_MAX) -
+	    (unsigned __int128)k1 * fl.cv;
+	fl.m_lo = (uint64_t)m;
+	fl.m_hi = (uint64_t)(m >> 64);
+	if (!vmclock_fastline_eval(&fl, fl.cv + dist, &b))
+		return 0;
+	*max = b.maxerror_ns - 1000;
+	return 1;
 }
 
 /*
  * vmc_fast_ceil() (max errors) and vmc_fast_grow() (estimates, to
  * nearest) against vmclock_growth() with the low word steered onto every
- * boundary of both roundings: 0, 2^63 and 2^64.
+ * boundary of both roundings: 0, 2^63 and 2^64; and the bounded line's max
+ * error (line_max()) likewise.
  */
 TEST(fast_growth_rounds_as_the_exact_growth)
 {
@@ -334,7 +370,8 @@ TEST(fast_growth_rounds_as_the_exact_growth)
 		uint64_t dist = (test_rand() >> test_rand_below(64)) | 1;
 		uint64_t target, k, low, inexact, fast, exact;
 		struct vmclock_u128 kf;
-		int nearest = (int)test_rand_below(2), ok = 1;
+		int nearest = (int)test_rand_below(2), ok = 1, line_ok = 0;
+		uint64_t line = 0;
 
 		if (dist >= 1ull << 58)
 			dist >>= 6;
@@ -376,6 +413,9 @@ TEST(fast_growth_rounds_as_the_exact_growth)
 
 				CHECK(!ok2 || !ok || g == fast);
 			}
+			line_ok = line_max(dist, k + (low != 0), inexact, &line);
+			/* The line declines no more often than vmc_fast_ceil(). */
+			CHECK(line_ok || !ok);
 		}
 		exact = vmclock_growth(dist, kf, s,
 				       nearest ? VMCLOCK_ROUND_NEAREST : VMCLOCK_ROUND_UP);
@@ -386,6 +426,10 @@ TEST(fast_growth_rounds_as_the_exact_growth)
 		answered++;
 		if (exact == VMCLOCK_U64_MAX)
 			continue; /* saturated: outside any fast range */
+		CHECK_MSG(nearest || !line_ok || line == exact,
+			  "line d=%" PRIu64 " k=%" PRIu64 " s=%u low=%" PRIu64
+			  ": line %" PRIu64 " exact %" PRIu64,
+			  dist, k, s, low, line, exact);
 		CHECK_MSG(fast == exact,
 			  "grow d=%" PRIu64 " k=%" PRIu64 " s=%u low=%" PRIu64
 			  " nearest=%d: fast %" PRIu64 " exact %" PRIu64,
@@ -397,7 +441,7 @@ TEST(fast_growth_rounds_as_the_exact_growth)
 /* An announced leap: the fast range ends before it, UTC is exact up to it. */
 TEST(fast_path_stops_before_an_announced_leap)
 {
-	struct tally t = { 0, 0 };
+	struct tally t = { 0, 0, 0, 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	int i, j;
@@ -423,4 +467,39 @@ TEST(fast_path_stops_before_an_announced_leap)
 				   &t);
 	}
 	CHECK(t.fast > 0 && t.declined > 0);
+}
+
+/*
+ * The bounded line is continued back to counter 0, which is exact only
+ * while the counter does not wrap past 2^64: its range stops there.
+ */
+TEST(bounded_line_stops_where_the_counter_wraps)
+{
+	struct vmclock_bounds fb, eb;
+	struct vmclock_abi pg;
+	struct vmc_decoded d;
+	uint64_t i;
+
+	/* Not 1 GHz, whose period rounded down puts every low word near a carry. */
+	page_base(&pg, VMCLOCK_TIME_TAI, 2596146000ull);
+	pg.tai_offset_sec = 37;
+	pg.time_sec = 1700000000;
+	pg.time_frac_sec = 0x123456789abcdef0ull;
+	pg.time_maxerror_nanosec = 1000;
+	pg.counter_period_maxerror_rate_frac_sec = pg.counter_period_frac_sec / 100000;
+	pg.flags = VMCLOCK_FLAG_TAI_OFFSET_VALID | VMCLOCK_FLAG_TIME_MAXERROR_VALID |
+		   VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
+	pg.counter_value = 0 - 1000ull;
+	vmc_decode(&pg, VMCLOCK_DEFAULT_DRIFT_PPB, &d);
+	CHECK(d.fast.d_max > 1000);
+	CHECK_EQ_U64(d.bline.d_max, 1000);
+	for (i = 990; i < 1000; i++) {
+		REQUIRE(vmc_fast_bounds(&d, pg.counter_value + i, &fb) == 1);
+		REQUIRE(vmc_eval_bounds(&d, pg.counter_value + i, &eb) == 0);
+		CHECK_EQ_INT(fb.utc_ns, eb.utc_ns);
+		CHECK_EQ_U64(fb.maxerror_ns, eb.maxerror_ns);
+	}
+	/* Counter 0 and on, past the wrap: the exact path decides. */
+	for (i = 1000; i < 1010; i++)
+		CHECK(vmc_fast_bounds(&d, pg.counter_value + i, &fb) == 0);
 }

@@ -3,7 +3,7 @@
  * test_reader.c - the guest reader: opening and validating pages, the
  * sequence lock (stuck writers, updates racing a read), size-gated fields,
  * error bounds under every combination of VALID flags, TAI/UTC, strict
- * reads and events.
+ * reads and events, and the inline bounded read (vmclock-fast.h).
  *
  * Pages are built here field by field, independently of the writer, and
  * expected values come from vmclock-arith.h's primitives checked in
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-fast.h>
 #include <vmclock/vmclock.h>
 
 #include "../harness/test.h"
@@ -933,5 +934,199 @@ TEST(status_and_leap_past_size_are_absent)
 	CHECK_EQ_INT(rd.smearing_hint, VMCLOCK_SMEARING_STRICT);
 	CHECK_EQ_INT(rd.tai_offset_sec, 0);
 	CHECK_EQ_INT(vmclock_reader_now(r, &rd), -ENOTSUP);
+	vmclock_reader_close(r);
+}
+
+/*
+ * The page of make_page(PRECISE), calibrated at this CPU's counter now,
+ * with a 2.6 GHz period: 1 GHz rounded down leaves every low word near a
+ * carry, where the line declines.
+ */
+static int make_native_page(void)
+{
+	int id = vmclock_counter_id_native();
+	uint64_t period;
+	uint8_t shift;
+
+	if (id == VMCLOCK_COUNTER_INVALID)
+		return 0;
+	make_page(PRECISE);
+	page.abi.counter_id = (uint8_t)id;
+	page.abi.counter_value = vmclock_counter_read();
+	vmclock_period_for_hz(2596146000ull, &period, &shift);
+	page.abi.counter_period_frac_sec = period;
+	page.abi.counter_period_shift = shift;
+	page.abi.counter_period_maxerror_rate_frac_sec = period / 100000;
+	page.abi.counter_period_esterror_rate_frac_sec = period / 1000000;
+	page.abi.time_frac_sec = 0x123456789abcdef0ull;
+	return 1;
+}
+
+/* @b lies between the strict readings at @c0 and @c1 (c0 <= c1). */
+static void check_between(struct vmclock_reader *r, uint64_t c0, uint64_t c1,
+			  const struct vmclock_bounds *b)
+{
+	struct vmclock_reading r0, r1;
+
+	REQUIRE(vmclock_reader_now_at(r, c0, &r0) == 0);
+	REQUIRE(vmclock_reader_now_at(r, c1, &r1) == 0);
+	CHECK(r0.utc_ns <= b->utc_ns && b->utc_ns <= r1.utc_ns);
+	CHECK(r0.maxerror_ns <= b->maxerror_ns && b->maxerror_ns <= r1.maxerror_ns);
+	CHECK_EQ_INT(b->earliest_ns, b->utc_ns - (int64_t)b->maxerror_ns);
+	/* The tick beyond the max error is the strict reading's. */
+	CHECK_EQ_INT(b->latest_ns - b->utc_ns - (int64_t)b->maxerror_ns,
+		     r0.latest_ns - r0.utc_ns - (int64_t)r0.maxerror_ns);
+	CHECK_EQ_INT(b->clock_status, r0.clock_status);
+}
+
+/*
+ * The inline read on a page of this CPU's counter: after the first read
+ * (the function's) the line answers, with the time of the counter read
+ * between two reads around it; any counter it answers for is answered as
+ * vmclock_reader_now_at() answers it.
+ */
+TEST(fast_bounds_read_the_line_inline)
+{
+	const struct vmclock_fastline *fl;
+	struct vmclock_reader *r;
+	struct vmclock_bounds b;
+	uint64_t c0, c1;
+	int i, answered;
+
+	if (!make_native_page())
+		return;
+	r = open_page();
+	REQUIRE(r);
+	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
+	REQUIRE(fl);
+	CHECK_EQ_U64(fl->d_max, 0); /* nothing decoded yet */
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	CHECK_EQ_INT(b.events, 0);
+	CHECK(fl->d_max > 0);
+	CHECK_EQ_U64(fl->seq_value, page.abi.seq_count);
+	for (i = 0; i < 1000; i++) {
+		memset(&b, 0x5a, sizeof(b));
+		c0 = vmclock_counter_read();
+		REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+		c1 = vmclock_counter_read();
+		CHECK_EQ_INT(b.events, 0);
+		check_between(r, c0, c1, &b);
+	}
+#ifdef __SIZEOF_INT128__
+	for (i = 0, answered = 0; i < 100000; i++) {
+		struct vmclock_bounds fb;
+		struct vmclock_reading rd;
+		uint64_t c = page.abi.counter_value + (test_rand() >> test_rand_below(64));
+
+		if (!vmclock_fastline_eval(fl, c, &fb))
+			continue;
+		answered++;
+		REQUIRE(vmclock_reader_now_at(r, c, &rd) == 0);
+		CHECK_EQ_INT(fb.utc_ns, rd.utc_ns);
+		CHECK_EQ_INT(fb.earliest_ns, rd.earliest_ns);
+		CHECK_EQ_INT(fb.latest_ns, rd.latest_ns);
+		CHECK_EQ_U64(fb.maxerror_ns, rd.maxerror_ns);
+	}
+	CHECK(answered > 10000);
+#endif
+	vmclock_reader_close(r);
+}
+
+/*
+ * The line follows the page: a new calibration, an event, a status the
+ * strict read refuses all reach the caller through the function, once.
+ */
+TEST(fast_bounds_follow_the_page)
+{
+	const struct vmclock_fastline *fl;
+	struct vmclock_reader *r;
+	struct vmclock_bounds b, prev;
+	uint64_t c0, c1;
+
+	if (!make_native_page())
+		return;
+	r = open_page();
+	REQUIRE(r);
+	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
+	REQUIRE(fl);
+	REQUIRE(vmclock_fast_bounds(r, fl, &prev) == 0);
+	/* A migration: a second later, a new marker. */
+	page.abi.time_sec++;
+	page.abi.disruption_marker++;
+	publish();
+	c0 = vmclock_counter_read();
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	c1 = vmclock_counter_read();
+	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_DISRUPTED);
+	CHECK(b.utc_ns >= prev.utc_ns + NS);
+	check_between(r, c0, c1, &b);
+	CHECK_EQ_U64(fl->seq_value, page.abi.seq_count);
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	CHECK_EQ_INT(b.events, 0);
+	/* UNRELIABLE: the function's -EIO, and the line stands down. */
+	page.abi.clock_status = VMCLOCK_STATUS_UNRELIABLE;
+	publish();
+	CHECK_EQ_INT(vmclock_fast_bounds(r, fl, &b), -EIO);
+	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_STATUS);
+	CHECK_EQ_INT(b.clock_status, VMCLOCK_STATUS_UNRELIABLE);
+	CHECK_EQ_U64(fl->d_max, 0);
+	CHECK_EQ_INT(vmclock_fast_bounds(r, fl, &b), -EIO);
+	CHECK_EQ_INT(b.events, 0);
+	page.abi.clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	publish();
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	CHECK(fl->d_max > 0);
+	/* A new drift bound drops the line until the next read decodes. */
+	vmclock_reader_set_drift(r, 1000);
+	CHECK_EQ_U64(fl->d_max, 0);
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	CHECK(fl->d_max > 0);
+	vmclock_reader_close(r);
+}
+
+/* A seam, a pread reader, an unknown layout: the function answers. */
+TEST(fast_bounds_leave_the_rest_to_the_function)
+{
+	const struct vmclock_fastline *fl;
+	struct vmclock_reader *r;
+	struct vmclock_bounds b, want;
+	uint64_t counter = 1000000000000ull + 12345;
+	char *path;
+
+	make_page(PRECISE);
+	r = open_page();
+	REQUIRE(r);
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
+	REQUIRE(fl);
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	CHECK_EQ_U64(fl->d_max, 0);
+	REQUIRE(vmclock_reader_bounds(r, &want) == 0);
+	CHECK_EQ_INT(b.utc_ns, want.utc_ns);
+	/* The seam's counter: 12345 ticks of a 1 GHz period rounded down. */
+	CHECK(b.utc_ns - ((1700000000 - 37) * NS + NS / 2) >= 12344 &&
+	      b.utc_ns - ((1700000000 - 37) * NS + NS / 2) <= 12345);
+	CHECK_EQ_INT(b.latest_ns, want.latest_ns);
+	errno = 0;
+	CHECK(vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1 + 1) == NULL);
+	CHECK_EQ_INT(errno, EPROTONOSUPPORT);
+	REQUIRE(vmclock_fast_bounds(r, NULL, &b) == 0);
+	CHECK_EQ_INT(b.utc_ns, want.utc_ns);
+	vmclock_reader_close(r);
+
+	if (!make_native_page())
+		return;
+	path = write_page_file(4096);
+	REQUIRE(path);
+	setenv("VMCLOCK_ACCESS", "pread", 1);
+	r = vmclock_reader_open(path);
+	unsetenv("VMCLOCK_ACCESS");
+	unlink(path);
+	REQUIRE(r);
+	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
+	REQUIRE(fl);
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	CHECK_EQ_U64(fl->d_max, 0);
+	CHECK(b.utc_ns > (1700000000 - 37) * NS);
 	vmclock_reader_close(r);
 }

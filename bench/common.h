@@ -60,6 +60,16 @@ static inline __attribute__((always_inline)) uint64_t bench_rdtscp(void)
 /* Keep a value alive without a store the compiler could drop. */
 #define bench_keep(v) __asm__ __volatile__("" : : "r"(v) : "memory")
 
+/*
+ * Keep every field of a struct vmclock_bounds alive at once: one barrier,
+ * so the compiler may take them from the registers it computed them in
+ * (separate bench_keep()s would reload each from memory after the last).
+ */
+#define bench_keep_bounds(b)                                                \
+	__asm__ __volatile__("" : : "r"((b).utc_ns), "r"((b).earliest_ns),  \
+			     "r"((b).latest_ns), "r"((b).maxerror_ns),        \
+			     "r"((b).events), "r"((b).clock_status) : "memory")
+
 /* Median of @n doubles (sorts @v). */
 double bench_median(double *v, size_t n);
 

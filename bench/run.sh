@@ -75,10 +75,11 @@ if command -v valgrind >/dev/null 2>&1; then
 		"$RES/callgrind-daemon.out" >"$RES/callgrind-daemon.txt" 2>/dev/null
 fi
 
-echo "bench: disassembly of the library's strict read" >&2
-for f in vmclock_reader_bounds; do
-	objdump -dr --no-show-raw-insn --disassemble="$f" "$O/lib/reader.o"
-done >"$RES/objdump.txt" 2>&1
+echo "bench: disassembly of the bounded read, called and inline" >&2
+{
+	objdump -dr --no-show-raw-insn --disassemble=vmclock_reader_bounds "$O/lib/reader.o"
+	objdump -dr --no-show-raw-insn --disassemble=op_bounded_read "$BIN/bench_read"
+} >"$RES/objdump.txt" 2>&1
 
 echo "bench: contention" >&2
 "$BIN/bench_contend" >"$RES/contend.txt" 2>&1

@@ -979,6 +979,35 @@ static void check_between(struct vmclock_reader *r, uint64_t c0, uint64_t c1,
 	CHECK_EQ_INT(b->clock_status, r0.clock_status);
 }
 
+/* One inline read with counter readings around it; 0 or its error. */
+static int fast_between(struct vmclock_reader *r, const struct vmclock_fastline *fl,
+			struct vmclock_bounds *b)
+{
+	uint64_t c0, c1;
+	int err;
+
+	memset(b, 0x5a, sizeof(*b));
+	c0 = vmclock_counter_read();
+	err = vmclock_fast_bounds(r, fl, b);
+	c1 = vmclock_counter_read();
+	if (!err)
+		check_between(r, c0, c1, b);
+	return err;
+}
+
+/* A reader of make_native_page() and its line; NULL without a counter. */
+static struct vmclock_reader *open_native(const struct vmclock_fastline **fl)
+{
+	struct vmclock_reader *r;
+
+	if (!make_native_page())
+		return NULL;
+	r = open_page();
+	*fl = r ? vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1) : NULL;
+	CHECK(*fl != NULL);
+	return r;
+}
+
 /*
  * The inline read on a page of this CPU's counter: after the first read
  * (the function's) the line answers, with the time of the counter read
@@ -987,30 +1016,21 @@ static void check_between(struct vmclock_reader *r, uint64_t c0, uint64_t c1,
  */
 TEST(fast_bounds_read_the_line_inline)
 {
-	const struct vmclock_fastline *fl;
-	struct vmclock_reader *r;
+	const struct vmclock_fastline *fl = NULL;
+	struct vmclock_reader *r = open_native(&fl);
 	struct vmclock_bounds b;
-	uint64_t c0, c1;
 	int i, answered;
 
-	if (!make_native_page())
-		return;
-	r = open_page();
-	REQUIRE(r);
-	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
-	REQUIRE(fl);
+	if (!r || !fl)
+		goto out;
 	CHECK_EQ_U64(fl->d_max, 0); /* nothing decoded yet */
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
 	CHECK_EQ_INT(b.events, 0);
 	CHECK(fl->d_max > 0);
 	CHECK_EQ_U64(fl->seq_value, page.abi.seq_count);
 	for (i = 0; i < 1000; i++) {
-		memset(&b, 0x5a, sizeof(b));
-		c0 = vmclock_counter_read();
-		REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
-		c1 = vmclock_counter_read();
+		REQUIRE(fast_between(r, fl, &b) == 0);
 		CHECK_EQ_INT(b.events, 0);
-		check_between(r, c0, c1, &b);
 	}
 #ifdef __SIZEOF_INT128__
 	for (i = 0, answered = 0; i < 100000; i++) {
@@ -1029,6 +1049,7 @@ TEST(fast_bounds_read_the_line_inline)
 	}
 	CHECK(answered > 10000);
 #endif
+out:
 	vmclock_reader_close(r);
 }
 
@@ -1038,28 +1059,20 @@ TEST(fast_bounds_read_the_line_inline)
  */
 TEST(fast_bounds_follow_the_page)
 {
-	const struct vmclock_fastline *fl;
-	struct vmclock_reader *r;
+	const struct vmclock_fastline *fl = NULL;
+	struct vmclock_reader *r = open_native(&fl);
 	struct vmclock_bounds b, prev;
-	uint64_t c0, c1;
 
-	if (!make_native_page())
-		return;
-	r = open_page();
-	REQUIRE(r);
-	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
-	REQUIRE(fl);
+	if (!r || !fl)
+		goto out;
 	REQUIRE(vmclock_fast_bounds(r, fl, &prev) == 0);
 	/* A migration: a second later, a new marker. */
 	page.abi.time_sec++;
 	page.abi.disruption_marker++;
 	publish();
-	c0 = vmclock_counter_read();
-	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
-	c1 = vmclock_counter_read();
+	REQUIRE(fast_between(r, fl, &b) == 0);
 	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_DISRUPTED);
 	CHECK(b.utc_ns >= prev.utc_ns + NS);
-	check_between(r, c0, c1, &b);
 	CHECK_EQ_U64(fl->seq_value, page.abi.seq_count);
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
 	CHECK_EQ_INT(b.events, 0);
@@ -1081,6 +1094,7 @@ TEST(fast_bounds_follow_the_page)
 	CHECK_EQ_U64(fl->d_max, 0);
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
 	CHECK(fl->d_max > 0);
+out:
 	vmclock_reader_close(r);
 }
 

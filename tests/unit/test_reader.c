@@ -607,24 +607,33 @@ TEST(file_of_just_the_struct)
 	unlink(path);
 }
 
+/* A reader of the page, written to a file, through pread(). */
+static struct vmclock_reader *open_by_pread(void)
+{
+	struct vmclock_reader *r;
+	char *path = write_page_file(4096);
+
+	if (!path)
+		return NULL;
+	setenv("VMCLOCK_ACCESS", "pread", 1);
+	r = vmclock_reader_open(path);
+	unsetenv("VMCLOCK_ACCESS");
+	unlink(path); /* the descriptor keeps it */
+	return r;
+}
+
 TEST(pread_path_detects_stuck_writer)
 {
 	struct vmclock_reader *r;
 	struct vmclock_reading rd;
-	char *path;
 
 	make_page(PRECISE);
 	page.abi.seq_count = 5;
-	path = write_page_file(4096);
-	REQUIRE(path);
-	setenv("VMCLOCK_ACCESS", "pread", 1);
-	r = vmclock_reader_open(path);
-	unsetenv("VMCLOCK_ACCESS");
+	r = open_by_pread();
 	REQUIRE(r);
 	vmclock_reader_set_timeout(r, 20000000);
 	CHECK_EQ_INT(vmclock_reader_read(r, &rd), -ETIMEDOUT);
 	vmclock_reader_close(r);
-	unlink(path);
 }
 
 TEST(file_errors_are_clear)
@@ -1105,7 +1114,6 @@ TEST(fast_bounds_leave_the_rest_to_the_function)
 	struct vmclock_reader *r;
 	struct vmclock_bounds b, want;
 	uint64_t counter = 1000000000000ull + 12345;
-	char *path;
 
 	make_page(PRECISE);
 	r = open_page();
@@ -1130,12 +1138,7 @@ TEST(fast_bounds_leave_the_rest_to_the_function)
 
 	if (!make_native_page())
 		return;
-	path = write_page_file(4096);
-	REQUIRE(path);
-	setenv("VMCLOCK_ACCESS", "pread", 1);
-	r = vmclock_reader_open(path);
-	unsetenv("VMCLOCK_ACCESS");
-	unlink(path);
+	r = open_by_pread();
 	REQUIRE(r);
 	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
 	REQUIRE(fl);

@@ -159,8 +159,8 @@ vmc_fast_time(const struct vmc_fast *f, uint64_t d, int64_t base, int64_t *t)
  * vmc_fast_bounds() - vmc_eval_bounds() on the fast path: the bounded
  * read's line, the one applications evaluate inline.
  * Return: 1 with @out filled, exactly as vmc_eval_bounds() would; 0 with
- * @out untouched when the exact path must decide.  The caller checked that
- * the snapshot has UTC and a max error (strict_static()).
+ * @out untouched when the exact path must decide, and always on a snapshot
+ * without UTC or a max error (its line has d_max 0).
  */
 static inline __attribute__((always_inline)) int
 vmc_fast_bounds(const struct vmc_decoded *dc, uint64_t counter,

@@ -303,13 +303,6 @@ static void check_derived(const struct vmclock_reading *rd)
 	     hint <= VMCLOCK_SMEARING_UTC_SLS; hint++) {
 		if (vmclock_reading_smeared(rd, hint, &sm))
 			continue;
-		/*
-		 * Known bug (tests/hostile/lib-findings.c): with POS the
-		 * smeared clock goes back at the start of 23:59:60.  Skipped
-		 * so the fuzzer looks for others.
-		 */
-		if (rd->leap_indicator == VMCLOCK_LEAP_POS)
-			continue;
 		if (sm.bounded)
 			PROP(sm.earliest_ns <= sm.time_ns &&
 			     sm.time_ns <= sm.latest_ns);

@@ -216,11 +216,25 @@ static int smear_window(uint8_t hint, const struct leap *lp, int64_t *start,
 	}
 }
 
+/* The smeared UTC of @tai around the leap @lp. */
+static int64_t smear_at(int64_t tai, const struct leap *lp, int64_t start,
+			int64_t utc_s)
+{
+	int64_t x = tai - (start + lp->pre_ns);
+
+	if (!lp->dir || x < 0)
+		return tai - lp->pre_ns;
+	if (x >= (utc_s + lp->dir) * NS)
+		return tai - lp->post_ns;
+	/* x * utc_s < 86401e9 * 86400 < 2^63: no overflow. */
+	return start + x * utc_s / (utc_s + lp->dir);
+}
+
 VMC_API int vmclock_tai_to_smeared(int64_t tai_ns, int16_t tai_offset_sec,
 				   uint8_t leap_indicator, uint8_t hint,
 				   int64_t *smeared_ns)
 {
-	int64_t start, utc_s, s_tai, x;
+	int64_t start, utc_s;
 	struct leap lp;
 	int err;
 
@@ -231,18 +245,7 @@ VMC_API int vmclock_tai_to_smeared(int64_t tai_ns, int16_t tai_offset_sec,
 		err = smear_window(hint, &lp, &start, &utc_s);
 	if (err)
 		return err;
-	s_tai = start + lp.pre_ns;
-	x = tai_ns - s_tai;
-	if (!lp.dir || x < 0) {
-		*smeared_ns = tai_ns - lp.pre_ns;
-		return 0;
-	}
-	if (x >= (utc_s + lp.dir) * NS) {
-		*smeared_ns = tai_ns - lp.post_ns;
-		return 0;
-	}
-	/* x * utc_s < 86401e9 * 86400 < 2^63: no overflow. */
-	*smeared_ns = start + x * utc_s / (utc_s + lp.dir);
+	*smeared_ns = smear_at(tai_ns, &lp, start, utc_s);
 	return 0;
 }
 
@@ -255,27 +258,69 @@ static int64_t sat_add(int64_t a, int64_t b)
 		       r;
 }
 
+/*
+ * The other reading of a POS page's offset than @lp's (after the leap
+ * instead of before it, or the reverse), if its 23:59:60 meets the TAI
+ * span [@a, @b].
+ */
+static int pos_other_reading(const struct leap *lp, int16_t off_s, int64_t a,
+			     int64_t b, struct leap *alt)
+{
+	int64_t off = (int64_t)off_s * NS, l;
+
+	*alt = *lp;
+	alt->pre_ns = lp->pre_ns == off ? off - NS : off;
+	alt->post_ns = alt->pre_ns + NS;
+	l = leap_start_tai(alt);
+	return a < l + NS && b >= l;
+}
+
 VMC_API int vmclock_reading_smeared(const struct vmclock_reading *rd,
 				    uint8_t hint, struct vmclock_smeared *out)
 {
-	int64_t e;
+	int64_t start, utc_s, e, a, b;
+	struct leap lp, alt;
 	int err;
 
 	if (!reading_has_tai(rd))
 		return -ENODATA;
 	out->bounded = 0;
-	err = vmclock_tai_to_smeared(rd->tai_ns, rd->tai_offset_sec,
-				     rd->leap_indicator, hint, &out->time_ns);
-	if (err || !(rd->valid & VMCLOCK_VALID_MAXERROR) ||
-	    rd->maxerror_ns > (uint64_t)INT64_MAX / 4)
+	if (!tai_in_range(rd->tai_ns))
+		return -ERANGE;
+	err = leap_find(rd->tai_ns, rd->tai_offset_sec, rd->leap_indicator,
+			&lp);
+	if (!err)
+		err = smear_window(hint, &lp, &start, &utc_s);
+	if (err)
 		return err;
-	e = (int64_t)rd->maxerror_ns;
-	if (vmclock_tai_to_smeared(sat_add(rd->tai_ns, -e), rd->tai_offset_sec,
-				   rd->leap_indicator, hint,
-				   &out->earliest_ns) ||
-	    vmclock_tai_to_smeared(sat_add(rd->tai_ns, e), rd->tai_offset_sec,
-				   rd->leap_indicator, hint, &out->latest_ns))
+	out->time_ns = smear_at(rd->tai_ns, &lp, start, utc_s);
+	if (!(rd->valid & VMCLOCK_VALID_MAXERROR) ||
+	    rd->maxerror_ns > (uint64_t)INT64_MAX / 4)
 		return 0;
+	e = (int64_t)rd->maxerror_ns;
+	a = sat_add(rd->tai_ns, -e);
+	b = sat_add(rd->tai_ns, e);
+	if (!tai_in_range(a) || !tai_in_range(b))
+		return 0;
+	/*
+	 * Both ends around the leap the time itself refers to, so the bound
+	 * is that of one monotonic clock.  A POS page does not say whether
+	 * its offset is the one before the leap or after it: when the span
+	 * meets the inserted second of the other reading too, the bound
+	 * covers both.
+	 */
+	out->earliest_ns = smear_at(a, &lp, start, utc_s);
+	out->latest_ns = smear_at(b, &lp, start, utc_s);
+	if (rd->leap_indicator == VMCLOCK_LEAP_POS &&
+	    pos_other_reading(&lp, rd->tai_offset_sec, a, b, &alt)) {
+		int64_t ea = smear_at(a, &alt, start, utc_s);
+		int64_t lb = smear_at(b, &alt, start, utc_s);
+
+		if (ea < out->earliest_ns)
+			out->earliest_ns = ea;
+		if (lb > out->latest_ns)
+			out->latest_ns = lb;
+	}
 	out->bounded = 1;
 	return 0;
 }

@@ -143,6 +143,13 @@ int vmclock_tai_to_smeared(int64_t tai_ns, int16_t tai_offset_sec,
  * @hint: VMCLOCK_SMEARING_NOON_LINEAR or _UTC_SLS (e.g. @rd->smearing_hint).
  * @out: the smeared time; bounded when @rd has VMCLOCK_VALID_MAXERROR.
  *
+ * @out->time_ns is vmclock_tai_to_smeared() of @rd's TAI.  The bound
+ * smears @rd's earliest and latest TAI around the same leap (the one
+ * @rd's TAI names), so earliest <= time <= latest.  With POS, where the
+ * offset may be the one before the leap or after it, a bound that meets
+ * the inserted second of the other reading as well covers both: it is
+ * up to a second wider within max error of 23:59:60's start and end.
+ *
  * Return: as vmclock_tai_to_smeared(), or -ENODATA as
  * vmclock_reading_utc().
  */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <vmclock/vmclock-arith.h>
+#include <vmclock/vmclock-derived.h>
 #include <vmclock/vmclock-writer.h>
 #include <vmclock/vmclock.h>
 
@@ -207,4 +208,82 @@ TEST(open_of_fifo_hangs)
 	ret = in_child(open_and_close, path);
 	unlink(path);
 	CHECK_MSG(ret != -SIGALRM, "vmclock_reader_open() of a FIFO hung");
+}
+
+/*
+ * lib/derived.c, vmclock_reading_smeared(): with leap_indicator POS ("now
+ * in the inserted 23:59:60") the page's tai_offset_sec may be the offset
+ * before the leap (IERS) or after it (Linux), and vmclock_tai_to_smeared()
+ * takes TAI - offset within a second of the month's end on either side
+ * as 23:59:60.  The bound smeared each end on its own: at the 2017-01-01
+ * leap, a reading 1 ms into 23:59:60 with offset 36 and a 2 ms max error
+ * has its earliest 1 ms before 23:59:60, which was smeared with offset 36
+ * taken as the later one, about a second ahead.  Expected: earliest <=
+ * time <= latest.  Got: 1483228800.497994237 > 1483228799.501005775
+ * (NOON_LINEAR; found by fuzz_page).  Fixed: both ends are smeared around
+ * the leap the reading's time names, and widened by the other reading of
+ * the offset where the bound meets its 23:59:60.
+ */
+TEST(smeared_bound_ordered_at_start_of_inserted_second)
+{
+	const int64_t M = 1483228800ll * 1000000000ll; /* 2017-01-01 UTC */
+	struct vmclock_reading rd;
+	struct vmclock_smeared sm;
+	uint8_t hint;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.valid = VMCLOCK_VALID_TIME | VMCLOCK_VALID_TAI |
+		   VMCLOCK_VALID_MAXERROR;
+	rd.flags = VMCLOCK_FLAG_TAI_OFFSET_VALID;
+	rd.tai_ns = M + 36000000000ll + 1000000;
+	rd.tai_offset_sec = 36;
+	rd.leap_indicator = VMCLOCK_LEAP_POS;
+	rd.maxerror_ns = 2000000;
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR;
+	     hint <= VMCLOCK_SMEARING_UTC_SLS; hint++) {
+		REQUIRE(!vmclock_reading_smeared(&rd, hint, &sm));
+		REQUIRE(sm.bounded);
+		CHECK_MSG(sm.earliest_ns <= sm.time_ns &&
+				  sm.time_ns <= sm.latest_ns,
+			  "hint %u: %" PRId64 " %" PRId64 " %" PRId64, hint,
+			  sm.earliest_ns, sm.time_ns, sm.latest_ns);
+	}
+}
+
+/*
+ * lib/page.c, decode_fields(): the page's size field says which fields
+ * exist ("a field ending beyond size is absent", vmclock-abi.h: "readers
+ * check VMCLOCK_FIELD_PRESENT() before touching anything past the
+ * flags"), but clock_status, leap_second_smearing_hint, tai_offset_sec,
+ * leap_indicator (0x22..0x26) are read whatever the size.  Input: a 4 KiB
+ * buffer holding a page with size 32 (only the header and flags), bytes
+ * 0x22 = 2 (SYNCHRONIZED), 0x24 = 37, 0x26 = 3 (POS) behind it.
+ * Expected: status UNKNOWN, no leap, offset 0 (absent).  Got: SYNCHRONIZED,
+ * POS, 37 read from beyond the page.  Fixed: fields past size read as
+ * absent.
+ */
+TEST(fields_beyond_size_are_read)
+{
+	static union {
+		uint64_t words[512];
+		uint8_t b[4096];
+	} pg;
+	struct vmclock_reader *r;
+	struct vmclock_reading rd;
+
+	memcpy(pg.b, "VCLK", 4);
+	pg.b[4] = 32; /* size */
+	pg.b[8] = 1; /* version */
+	pg.b[10] = VMCLOCK_COUNTER_X86_TSC;
+	pg.b[12] = 2; /* seq_count */
+	pg.b[0x22] = VMCLOCK_STATUS_SYNCHRONIZED;
+	pg.b[0x24] = 37;
+	pg.b[0x26] = VMCLOCK_LEAP_POS;
+	r = vmclock_reader_open_memory(&pg, sizeof(pg));
+	REQUIRE(r);
+	REQUIRE(!vmclock_reader_read_at(r, 0, &rd));
+	CHECK_EQ_INT(rd.clock_status, VMCLOCK_STATUS_UNKNOWN);
+	CHECK_EQ_INT(rd.leap_indicator, VMCLOCK_LEAP_NONE);
+	CHECK_EQ_INT(rd.tai_offset_sec, 0);
+	vmclock_reader_close(r);
 }

@@ -304,6 +304,107 @@ TEST(reading_wrappers)
 		vmclock_reading_smeared(&rd, VMCLOCK_SMEARING_UTC_SLS, &sm), 0);
 	CHECK_EQ_INT(sm.bounded, 1);
 	CHECK(sm.earliest_ns < sm.time_ns && sm.time_ns < sm.latest_ns);
-	CHECK(sm.latest_ns - sm.earliest_ns <= 4 * NS);
-	CHECK(sm.latest_ns - sm.earliest_ns >= 4 * NS - 5 * NS / 1000);
+	/*
+	 * 4 s of TAI, widened by the second the page's offset leaves open:
+	 * its +-2 s meet 23:59:60 whether 36 is the offset before the leap
+	 * or after it.
+	 */
+	CHECK(sm.latest_ns - sm.earliest_ns <= 5 * NS);
+	CHECK(sm.latest_ns - sm.earliest_ns >= 5 * NS - 5 * NS / 1000);
+}
+
+static struct vmclock_reading pos_reading(int64_t tai, int16_t off,
+					  uint64_t maxerror)
+{
+	struct vmclock_reading rd;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.valid = VMCLOCK_VALID_TIME | VMCLOCK_VALID_TAI |
+		   VMCLOCK_VALID_MAXERROR;
+	rd.flags = VMCLOCK_FLAG_TAI_OFFSET_VALID;
+	rd.tai_ns = tai;
+	rd.tai_offset_sec = off;
+	rd.leap_indicator = VMCLOCK_LEAP_POS;
+	rd.maxerror_ns = maxerror;
+	return rd;
+}
+
+/*
+ * The smeared bound of a POS reading centred at @c with max error @e,
+ * ordered and holding the true smeared time at TAI @t: the smear of the
+ * 2017 leap, which PRE_POS with 36 names without ambiguity.
+ */
+static void check_pos_bound(uint8_t hint, int16_t off, int64_t t, int64_t c,
+			    int64_t e)
+{
+	struct vmclock_reading rd = pos_reading(c, off, (uint64_t)e);
+	struct vmclock_smeared sm;
+	int64_t want;
+
+	REQUIRE(!vmclock_tai_to_smeared(t, 36, VMCLOCK_LEAP_PRE_POS, hint,
+					&want));
+	REQUIRE(!vmclock_reading_smeared(&rd, hint, &sm));
+	REQUIRE(sm.bounded);
+	CHECK_MSG(sm.earliest_ns <= sm.time_ns && sm.time_ns <= sm.latest_ns &&
+			  sm.earliest_ns <= want && want <= sm.latest_ns,
+		  "hint %u off %d TAI %lld read %lld +- %lld: %lld <= %lld <= "
+		  "%lld, true %lld",
+		  hint, off, (long long)t, (long long)c, (long long)e,
+		  (long long)sm.earliest_ns, (long long)sm.time_ns,
+		  (long long)sm.latest_ns, (long long)want);
+}
+
+/*
+ * A host publishes POS during 23:59:60 with the offset before the leap
+ * (36, IERS) or after it (37, Linux).  For every true TAI in that second
+ * and a reading off by up to its max error either way, the smeared bound
+ * is ordered and holds the true smeared time.
+ */
+TEST(pos_smeared_bound_holds_either_offset)
+{
+	static const int64_t errs[] = { 0, 1000, 1000000, 400000000, 2 * NS };
+	static const int64_t ins[] = { 0,      1,      1000,
+				       999999, NS / 2, NS - 1000000,
+				       NS - 1 };
+	int64_t t, e;
+	int16_t off;
+	uint8_t hint;
+	size_t i, j;
+
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR;
+	     hint <= VMCLOCK_SMEARING_UTC_SLS; hint++)
+		for (off = 36; off <= 37; off++)
+			for (i = 0; i < sizeof(ins) / sizeof(ins[0]); i++)
+				for (j = 0; j < sizeof(errs) / sizeof(errs[0]);
+				     j++) {
+					t = M2017 + 36 * NS + ins[i];
+					e = errs[j];
+					check_pos_bound(hint, off, t, t - e, e);
+					check_pos_bound(hint, off, t, t, e);
+					check_pos_bound(hint, off, t, t + e, e);
+				}
+}
+
+/*
+ * The other reading of the offset widens only a bound that meets its
+ * 23:59:60: in the middle of the inserted second a 1 ms bound is the 2 ms
+ * of TAI smeared, with either offset.
+ */
+TEST(pos_smeared_bound_widens_only_at_the_seam)
+{
+	uint8_t hint;
+	int16_t off;
+
+	for (hint = VMCLOCK_SMEARING_NOON_LINEAR;
+	     hint <= VMCLOCK_SMEARING_UTC_SLS; hint++)
+		for (off = 36; off <= 37; off++) {
+			struct vmclock_reading rd = pos_reading(
+				M2017 + 36 * NS + NS / 2, off, 1000000);
+			struct vmclock_smeared sm;
+
+			REQUIRE(!vmclock_reading_smeared(&rd, hint, &sm));
+			REQUIRE(sm.bounded);
+			CHECK(sm.latest_ns - sm.earliest_ns <= 2000000);
+			CHECK(sm.latest_ns - sm.earliest_ns >= 1990000);
+		}
 }

@@ -262,6 +262,22 @@ static int monotonic_gap(const struct vmclock_writer *w,
 	return 0;
 }
 
+/* The error flags @v's VALID bits set. */
+static uint64_t error_flags(uint32_t v)
+{
+	uint64_t f = 0;
+
+	if (v & VMCLOCK_CAL_PERIOD_ESTERROR)
+		f |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID;
+	if (v & VMCLOCK_CAL_PERIOD_MAXERROR)
+		f |= VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
+	if (v & VMCLOCK_CAL_TIME_ESTERROR)
+		f |= VMCLOCK_FLAG_TIME_ESTERROR_VALID;
+	if (v & VMCLOCK_CAL_TIME_MAXERROR)
+		f |= VMCLOCK_FLAG_TIME_MAXERROR_VALID;
+	return f;
+}
+
 /* Store a line and its errors; return the flags with their VALID bits. */
 static uint64_t put_calibration(struct vmclock_writer *w,
 				const struct vmclock_line *l,
@@ -285,18 +301,9 @@ static uint64_t put_calibration(struct vmclock_writer *w,
 		  vmclock_add_sat(cal->time_esterror_ns, adj) : 0);
 	vmc_put64(pg, time_maxerror_nanosec, v & VMCLOCK_CAL_TIME_MAXERROR ?
 		  vmclock_add_sat(cal->time_maxerror_ns, adj) : 0);
-	flags &= ~(uint64_t)VMC_ERROR_FLAGS;
-	if (v & VMCLOCK_CAL_PERIOD_ESTERROR)
-		flags |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID;
-	if (v & VMCLOCK_CAL_PERIOD_MAXERROR)
-		flags |= VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
-	if (v & VMCLOCK_CAL_TIME_ESTERROR)
-		flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID;
-	if (v & VMCLOCK_CAL_TIME_MAXERROR)
-		flags |= VMCLOCK_FLAG_TIME_MAXERROR_VALID;
 	w->line = *l;
 	w->have_line = 1;
-	return flags;
+	return (flags & ~(uint64_t)VMC_ERROR_FLAGS) | error_flags(v);
 }
 
 /*
@@ -452,6 +459,139 @@ VMC_API int vmclock_writer_publish_memo(struct vmclock_writer *w,
 		ret = -EINVAL;
 	put_flags(w, flags);
 	return txn_leave(w, ret);
+}
+
+VMC_API int vmclock_writer_image_prepare(struct vmclock_writer_image *img,
+					 const struct vmclock_writer_update *u)
+{
+	const struct vmclock_calibration *c = u->cal;
+
+	memset(img, 0, sizeof(*img));
+	if (!c)
+		return -EINVAL;
+	img->cal = *c;
+	img->status = u->status;
+	img->leap = u->leap;
+	img->tai_offset_sec = u->tai_offset_sec;
+	img->tai_valid = u->tai_valid;
+	/* What publish would refuse in part goes its way, page by page. */
+	img->ok = c->period_shift <= 63 && c->period_frac &&
+		  u->status <= VMCLOCK_STATUS_UNRELIABLE &&
+		  u->leap <= VMCLOCK_LEAP_POST_NEG;
+	img->line = (struct vmclock_line){ c->counter_value, c->period_frac,
+					   c->time_sec, c->time_frac,
+					   c->period_shift };
+	img->flags = error_flags(c->valid) |
+		     (u->tai_valid ? VMCLOCK_FLAG_TAI_OFFSET_VALID : 0);
+	img->rate_est = c->valid & VMCLOCK_CAL_PERIOD_ESTERROR ?
+				c->period_esterror_rate :
+				0;
+	img->rate_max = c->valid & VMCLOCK_CAL_PERIOD_MAXERROR ?
+				c->period_maxerror_rate :
+				0;
+	img->err_est =
+		c->valid & VMCLOCK_CAL_TIME_ESTERROR ? c->time_esterror_ns : 0;
+	img->err_max =
+		c->valid & VMCLOCK_CAL_TIME_MAXERROR ? c->time_maxerror_ns : 0;
+	return 0;
+}
+
+/* vmclock_writer_publish() of @img's update moved by @off. */
+static int publish_image_slow(struct vmclock_writer *w,
+			      const struct vmclock_writer_image *img,
+			      uint64_t off, struct vmclock_publish_result *res)
+{
+	struct vmclock_calibration cal = img->cal;
+	struct vmclock_writer_update u = { &cal, img->status, img->leap,
+					   img->tai_offset_sec,
+					   img->tai_valid };
+
+	cal.counter_value += off;
+	cal.switch_counter += off;
+	return vmclock_writer_publish(w, &u, res);
+}
+
+/* Whether @img's TIME_MONOTONIC answer is @w's, its line moved by @off. */
+static int image_answers(const struct vmclock_writer_image *img,
+			 const struct vmclock_writer *w, uint64_t off)
+{
+	const struct vmclock_line *o = &w->line, *m = &img->old;
+
+	return img->checked && o->counter_value - off == m->counter_value &&
+	       o->time_frac == m->time_frac && o->time_sec == m->time_sec &&
+	       o->period_frac == m->period_frac && o->shift == m->shift &&
+	       img->window == w->cfg.publish_window_ticks &&
+	       img->policy == (int)w->cfg.policy;
+}
+
+/* Check @nl (@img's line moved by @off) against @w's and keep the answer. */
+static void image_check(struct vmclock_writer_image *img,
+			const struct vmclock_writer *w,
+			const struct vmclock_line *nl, uint64_t off)
+{
+	struct vmclock_line l = *nl;
+	uint64_t adj = 0;
+
+	img->ret = hold_monotonic(w, &l, img->cal.switch_counter + off, &adj);
+	img->old = w->line;
+	img->old.counter_value -= off;
+	img->window = w->cfg.publish_window_ticks;
+	img->policy = (int)w->cfg.policy;
+	img->time_sec = l.time_sec;
+	img->time_frac = l.time_frac;
+	img->adj = adj;
+	img->adj_est = img->cal.valid & VMCLOCK_CAL_TIME_ESTERROR ?
+			       vmclock_add_sat(img->cal.time_esterror_ns, adj) :
+			       0;
+	img->adj_max = img->cal.valid & VMCLOCK_CAL_TIME_MAXERROR ?
+			       vmclock_add_sat(img->cal.time_maxerror_ns, adj) :
+			       0;
+	img->checked = 1;
+}
+
+VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,
+					 struct vmclock_writer_image *img,
+					 uint64_t off,
+					 struct vmclock_publish_result *res)
+{
+	volatile struct vmclock_abi *pg = w->page;
+	struct vmclock_line nl = img->line;
+	uint64_t est = img->err_est, max = img->err_max, adj = 0;
+
+	if (!img->ok)
+		return publish_image_slow(w, img, off, res);
+	nl.counter_value += off;
+	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line) {
+		if (!image_answers(img, w, off))
+			image_check(img, w, &nl, off);
+		if (img->ret)
+			return publish_image_slow(w, img, off, res);
+		nl.time_sec = img->time_sec;
+		nl.time_frac = img->time_frac;
+		adj = img->adj;
+		est = img->adj_est;
+		max = img->adj_max;
+	}
+	tell_result(res, 0, adj);
+	txn_enter(w);
+	vmc_put8(pg, clock_status, img->status);
+	vmc_put16(pg, tai_offset_sec, (uint16_t)img->tai_offset_sec);
+	vmc_put8(pg, leap_indicator, img->leap);
+	vmc_put8(pg, counter_period_shift, nl.shift);
+	vmc_put64(pg, counter_value, nl.counter_value);
+	vmc_put64(pg, counter_period_frac_sec, nl.period_frac);
+	vmc_put64(pg, counter_period_esterror_rate_frac_sec, img->rate_est);
+	vmc_put64(pg, counter_period_maxerror_rate_frac_sec, img->rate_max);
+	vmc_put64(pg, time_sec, nl.time_sec);
+	vmc_put64(pg, time_frac_sec, nl.time_frac);
+	vmc_put64(pg, time_esterror_nanosec, est);
+	vmc_put64(pg, time_maxerror_nanosec, max);
+	put_flags(w, (w->flags & ~(uint64_t)(VMC_ERROR_FLAGS |
+					     VMCLOCK_FLAG_TAI_OFFSET_VALID)) |
+			     img->flags);
+	w->line = nl;
+	w->have_line = 1;
+	return txn_leave(w, 0);
 }
 
 VMC_API int vmclock_writer_clear_calibration(struct vmclock_writer *w)

@@ -279,6 +279,71 @@ int vmclock_writer_publish_memo(struct vmclock_writer *w,
 				struct vmclock_monotonic_memo *memo);
 
 /**
+ * struct vmclock_writer_image - one update, encoded once for many pages
+ *
+ * A hypervisor gives every guest of one counter rate the same update: the
+ * same line, moved by that guest's counter offset, and the same errors,
+ * status, TAI offset and leap indicator.  vmclock_writer_image_prepare()
+ * checks and encodes such an update once, with its counter values at
+ * offset 0; vmclock_writer_publish_image() then writes it to each page,
+ * moved by the page's offset, as a few stores.  The image keeps the last
+ * TIME_MONOTONIC answer, for old lines moved by one offset, as struct
+ * vmclock_monotonic_memo does, so the check runs once for pages whose
+ * previous line was one image too.
+ *
+ * Its fields are the library's.  One image may serve any writers of one
+ * thread; prepare a new one whenever anything in the update changes.
+ */
+struct vmclock_writer_image {
+	struct vmclock_calibration cal;	/* the update, at offset 0 */
+	uint8_t status, leap;
+	int16_t tai_offset_sec;
+	int tai_valid;
+	int ok;				/* encoded; else the general path */
+	struct vmclock_line line;
+	uint64_t flags;			/* the VALID and TAI_OFFSET_VALID bits */
+	uint64_t rate_est, rate_max, err_est, err_max;
+	/* The last TIME_MONOTONIC check, for an old line at offset 0. */
+	struct vmclock_line old;
+	uint64_t window;
+	int policy;
+	int checked;
+	int ret;
+	uint64_t time_sec, time_frac, adj, adj_est, adj_max;
+};
+
+/**
+ * vmclock_writer_image_prepare() - encode an update for many pages
+ * @img: the image to fill.
+ * @u: the update, with a calibration whose counter values are at offset 0
+ *	(the host's, or the guest counter mapping's without its offset).
+ *
+ * Return: 0, or -EINVAL when @u has no calibration.  An update that
+ * vmclock_writer_publish() would refuse in part is kept as it is, and
+ * each page gets that function's result.
+ */
+int vmclock_writer_image_prepare(struct vmclock_writer_image *img,
+				 const struct vmclock_writer_update *u);
+
+/**
+ * vmclock_writer_publish_image() - publish an image, moved by an offset
+ * @w: the writer.
+ * @img: from vmclock_writer_image_prepare(); its TIME_MONOTONIC answer is
+ *	reused and kept.
+ * @counter_offset: the page's counter offset: the calibration's
+ *	counter_value and switch_counter are moved by it (modulo 2^64).
+ * @res: as for vmclock_writer_publish() (may be NULL).
+ *
+ * Return: as vmclock_writer_publish() with the image's update moved by
+ * @counter_offset, whose page, writer state, result and return value it
+ * gives on every input.
+ */
+int vmclock_writer_publish_image(struct vmclock_writer *w,
+				 struct vmclock_writer_image *img,
+				 uint64_t counter_offset,
+				 struct vmclock_publish_result *res);
+
+/**
  * vmclock_writer_clear_calibration() - withdraw precise time
  * @w: the writer.
  *

@@ -956,12 +956,14 @@ TEST(a_shadow_of_the_struct_stands_for_a_page)
 }
 
 /*
- * vmclock_writer_publish_memo() against vmclock_writer_publish(): a fleet
- * of pages, each given one line moved by its own counter offset, as
- * vmclockd gives the guests of one TSC scale.  Pages are disrupted, moved
- * to another offset, switched at another counter, written without
- * TIME_MONOTONIC or refused, so the memo answers some and misses others;
- * every page, result and return value must be the plain publish's.
+ * vmclock_writer_publish_memo() and vmclock_writer_publish_image()
+ * against vmclock_writer_publish(): a fleet of pages, each given one line
+ * moved by its own counter offset, as vmclockd gives the guests of one TSC
+ * scale.  Pages are disrupted, moved to another offset, switched at
+ * another counter, written without TIME_MONOTONIC or refused, so the memo
+ * and the image answer some and miss others; updates carry random error
+ * fields and now and then a bad status, leap or period.  Every page,
+ * writer line, result and return value must be the plain publish's.
  */
 #define FLEET 13
 
@@ -969,8 +971,8 @@ struct fleet_page {
 	union {
 		struct vmclock_abi abi;
 		uint8_t bytes[4096];
-	} a, b;
-	struct vmclock_writer *wa, *wb;
+	} a, b, c;
+	struct vmclock_writer *wa, *wb, *wc;
 	uint64_t offset;
 };
 
@@ -987,7 +989,36 @@ static struct vmclock_writer *fleet_writer(struct fleet_page *f,
 	return f->wa;
 }
 
-TEST(memo_publishes_what_publish_publishes)
+/* A random update of @nl, switching at @sw: errors, status, leap. */
+static void fleet_update(struct vmclock_calibration *cal,
+			 struct vmclock_writer_update *u,
+			 const struct vmclock_line *nl, uint64_t sw)
+{
+	memset(cal, 0, sizeof(*cal));
+	cal->counter_value = nl->counter_value;
+	cal->switch_counter = sw;
+	cal->period_frac = test_rand_below(40) ? nl->period_frac : 0;
+	cal->period_shift = nl->shift;
+	cal->time_sec = nl->time_sec;
+	cal->time_frac = nl->time_frac;
+	cal->period_esterror_rate = test_rand_below(1000000);
+	cal->period_maxerror_rate = test_rand_below(10000000);
+	cal->time_esterror_ns = test_rand_below(3) ? test_rand_below(1000) :
+						     edgy64();
+	cal->time_maxerror_ns = test_rand_below(3) ? test_rand_below(100000) :
+						     edgy64();
+	cal->valid = (uint32_t)test_rand_below(16);
+	*u = (struct vmclock_writer_update){
+		cal,
+		(uint8_t)(test_rand_below(30) ? VMCLOCK_STATUS_SYNCHRONIZED :
+						test_rand_below(256)),
+		(uint8_t)(test_rand_below(30) ? VMCLOCK_LEAP_NONE :
+						test_rand_below(256)),
+		(int16_t)test_rand_below(65536), (int)test_rand_below(2)
+	};
+}
+
+TEST(memo_and_image_publish_what_publish_publishes)
 {
 	unsigned long fresh = 0, checked = 0;
 	int round, i, k;
@@ -1014,50 +1045,56 @@ TEST(memo_publishes_what_publish_publishes)
 			f->wb = vmclock_writer_create(&f->b, sizeof(f->b), &cfg);
 			cfg.adopt = 0;
 			REQUIRE(f->wb);
+			memcpy(&f->c, &f->a, sizeof(f->a));
+			cfg.adopt = 1;
+			f->wc = vmclock_writer_create(&f->c, sizeof(f->c), &cfg);
+			cfg.adopt = 0;
+			REQUIRE(f->wc);
 			f->offset = test_rand_below(3) ? edgy64() : 0;
 		}
 		for (k = 0; k < 12; k++) {
-			struct vmclock_calibration cal;
-			struct vmclock_writer_update u;
+			struct vmclock_calibration cal, base_cal;
+			struct vmclock_writer_update u, base_u;
+			struct vmclock_writer_image img;
 			struct vmclock_line nl;
 			uint64_t sw;
 
 			c += test_rand_below(3000000000ull);
 			nl = near_line(&base, c, cfg.publish_window_ticks);
-			memset(&cal, 0, sizeof(cal));
-			cal.period_frac = nl.period_frac;
-			cal.period_shift = nl.shift;
-			cal.time_sec = nl.time_sec;
-			cal.time_frac = nl.time_frac;
-			cal.time_esterror_ns = test_rand_below(1000);
-			cal.time_maxerror_ns = test_rand_below(100000);
-			cal.valid = VMCLOCK_CAL_TIME_ESTERROR |
-				    VMCLOCK_CAL_TIME_MAXERROR;
-			u = (struct vmclock_writer_update){ &cal,
-				VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_NONE,
-				37, 1 };
 			/* Most pages switch together; some a little later. */
 			sw = c;
+			fleet_update(&base_cal, &base_u, &nl, sw);
+			REQUIRE(!vmclock_writer_image_prepare(&img, &base_u));
+			cal = base_cal;
+			u = base_u;
+			u.cal = &cal;
 			for (i = 0; i < FLEET; i++) {
 				struct fleet_page *f = &fleet[i];
-				struct vmclock_publish_result ra, rb;
-				int ea, eb;
+				struct vmclock_publish_result ra, rb, rc;
+				struct vmclock_line la, lc;
+				int ea, eb, ec;
 
 				switch (test_rand_below(12)) {
 				case 0:	/* a migration */
 					vmclock_writer_bump_disruption(f->wa, 7);
 					vmclock_writer_bump_disruption(f->wb, 7);
+					vmclock_writer_bump_disruption(f->wc, 7);
 					break;
 				case 1:	/* another mapping */
 					f->offset += test_rand_below(1000) + 1;
 					break;
 				case 2:	/* the next batch's switch counter */
 					sw += test_rand_below(100000) + 1;
+					base_cal.switch_counter = sw;
+					REQUIRE(!vmclock_writer_image_prepare(
+						&img, &base_u));
 					break;
 				case 3:	/* without TIME_MONOTONIC for once */
 					vmclock_writer_set_flags(f->wa, 0,
 						VMCLOCK_FLAG_TIME_MONOTONIC);
 					vmclock_writer_set_flags(f->wb, 0,
+						VMCLOCK_FLAG_TIME_MONOTONIC);
+					vmclock_writer_set_flags(f->wc, 0,
 						VMCLOCK_FLAG_TIME_MONOTONIC);
 					break;
 				default:
@@ -1072,11 +1109,28 @@ TEST(memo_publishes_what_publish_publishes)
 				CHECK_EQ_INT(ra.adjusted, rb.adjusted);
 				CHECK_EQ_U64(ra.adjust_ns, rb.adjust_ns);
 				CHECK(!memcmp(&f->a, &f->b, sizeof(f->a)));
+				ec = vmclock_writer_publish_image(f->wc, &img,
+								  f->offset, &rc);
+				CHECK_EQ_INT(ea, ec);
+				CHECK_EQ_INT(ra.adjusted, rc.adjusted);
+				CHECK_EQ_U64(ra.adjust_ns, rc.adjust_ns);
+				CHECK(!memcmp(&f->a, &f->c, sizeof(f->a)));
+				memset(&la, 0, sizeof(la));
+				memset(&lc, 0, sizeof(lc));
+				CHECK_EQ_INT(vmclock_writer_line(f->wa, &la),
+					     vmclock_writer_line(f->wc, &lc));
+				CHECK(la.counter_value == lc.counter_value &&
+				      la.period_frac == lc.period_frac &&
+				      la.time_sec == lc.time_sec &&
+				      la.time_frac == lc.time_frac &&
+				      la.shift == lc.shift);
 				fresh += ra.adjusted || ea;
 				checked++;
 				vmclock_writer_set_flags(f->wa,
 					VMCLOCK_FLAG_TIME_MONOTONIC, 0);
 				vmclock_writer_set_flags(f->wb,
+					VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+				vmclock_writer_set_flags(f->wc,
 					VMCLOCK_FLAG_TIME_MONOTONIC, 0);
 			}
 			if (vmclock_writer_line(fleet[0].wa, &base))
@@ -1087,6 +1141,7 @@ TEST(memo_publishes_what_publish_publishes)
 		for (i = 0; i < FLEET; i++) {
 			vmclock_writer_destroy(fleet[i].wa);
 			vmclock_writer_destroy(fleet[i].wb);
+			vmclock_writer_destroy(fleet[i].wc);
 		}
 	}
 	/* Lines were moved forward or refused often enough to matter. */
@@ -1095,12 +1150,13 @@ TEST(memo_publishes_what_publish_publishes)
 }
 
 /*
- * The memo is used, and only when it answers: a planted answer comes back
- * for a page whose lines and switch are the memo's moved by an offset, and
- * a page whose old line, new line, switch counter, window or policy
- * differs is checked afresh.
+ * The memo and the image are used, and only when they answer: a planted
+ * answer comes back for a page whose lines and switch are the memo's
+ * moved by an offset (whose old line is the image's), and a page whose
+ * old line, new line, switch counter, window or policy differs is checked
+ * afresh.  Page a is written with the memo, page c with the image.
  */
-TEST(memo_answers_only_the_same_check)
+TEST(memo_and_image_answer_only_the_same_check)
 {
 	struct vmclock_writer_config cfg = {
 		.counter_id = VMCLOCK_COUNTER_X86_TSC,
@@ -1111,7 +1167,8 @@ TEST(memo_answers_only_the_same_check)
 	struct vmclock_writer_update u = { &cal, VMCLOCK_STATUS_SYNCHRONIZED,
 					   VMCLOCK_LEAP_NONE, 37, 1 };
 	struct vmclock_monotonic_memo memo, planted;
-	struct vmclock_publish_result r;
+	struct vmclock_writer_image img, planted_img;
+	struct vmclock_publish_result r, rc;
 	int i;
 
 	memset(&memo, 0, sizeof(memo));
@@ -1119,6 +1176,11 @@ TEST(memo_answers_only_the_same_check)
 		struct fleet_page *f = &fleet[i];
 
 		REQUIRE(fleet_writer(f, &cfg));
+		memcpy(&f->c, &f->a, sizeof(f->a));
+		cfg.adopt = 1;
+		f->wc = vmclock_writer_create(&f->c, sizeof(f->c), &cfg);
+		cfg.adopt = 0;
+		REQUIRE(f->wc);
 		f->offset = (uint64_t)i << 40;
 		cal = old;
 		/*
@@ -1133,17 +1195,26 @@ TEST(memo_answers_only_the_same_check)
 		cal.counter_value += f->offset;
 		cal.switch_counter += f->offset;
 		REQUIRE(vmclock_writer_set_calibration(f->wa, &cal, NULL) == 0);
+		REQUIRE(vmclock_writer_set_calibration(f->wc, &cal, NULL) == 0);
 	}
 	/* 1 ms later, a line 1 us behind: the writer moves it 1 us. */
 	cal = line_1ghz(1000 + 1000000, 1800000000, 999000);
+	REQUIRE(!vmclock_writer_image_prepare(&img, &u));
+	CHECK_EQ_INT(vmclock_writer_publish_image(fleet[0].wc, &img,
+						  fleet[0].offset, &rc),
+		     0);
+	CHECK(img.checked);
 	cal.counter_value += fleet[0].offset;
 	cal.switch_counter += fleet[0].offset;
 	CHECK_EQ_INT(vmclock_writer_publish_memo(fleet[0].wa, &u, &r, &memo), 0);
 	CHECK(r.adjusted);
 	CHECK(r.adjust_ns >= 1000 && r.adjust_ns <= 1001);
+	CHECK_EQ_U64(rc.adjust_ns, r.adjust_ns);
 	CHECK(memo.valid);
 	planted = memo;
 	planted.adj = 4242;
+	planted_img = img;
+	planted_img.adj = 4242;
 	for (i = 1; i < FLEET; i++) {
 		struct fleet_page *f = &fleet[i];
 
@@ -1157,13 +1228,16 @@ TEST(memo_answers_only_the_same_check)
 		cal.period_shift += i == 11;
 		if (i == 4 || i == 7) {	/* adopted: another window, policy */
 			vmclock_writer_destroy(f->wa);
+			vmclock_writer_destroy(f->wc);
 			cfg.adopt = 1;
 			cfg.publish_window_ticks = i == 4 ? 2000000 : 1000000;
 			cfg.policy = i == 7 ? VMCLOCK_MONOTONIC_REFUSE :
 					      VMCLOCK_MONOTONIC_ADJUST;
 			f->wa = vmclock_writer_create(&f->a, sizeof(f->a), &cfg);
-			REQUIRE(f->wa);
+			f->wc = vmclock_writer_create(&f->c, sizeof(f->c), &cfg);
+			REQUIRE(f->wa && f->wc);
 			REQUIRE(vmclock_writer_line(f->wa, &(struct vmclock_line){ 0 }) == 0);
+			REQUIRE(vmclock_writer_line(f->wc, &(struct vmclock_line){ 0 }) == 0);
 		}
 		memo = planted;
 		(void)vmclock_writer_publish_memo(f->wa, &u, &r, &memo);
@@ -1171,7 +1245,16 @@ TEST(memo_answers_only_the_same_check)
 			CHECK_EQ_U64(r.adjust_ns, 4242);
 		else	/* another check: measured afresh */
 			CHECK(r.adjust_ns != 4242);
+		/* The image's new line and switch are its own. */
+		if (i == 3 || i == 5 || i == 8 || i == 9 || i == 11)
+			continue;
+		img = planted_img;
+		(void)vmclock_writer_publish_image(f->wc, &img, f->offset, &rc);
+		CHECK_MSG(i == 1 ? rc.adjust_ns == 4242 : rc.adjust_ns != 4242,
+			  "page %d: adjusted %" PRIu64, i, rc.adjust_ns);
 	}
-	for (i = 0; i < FLEET; i++)
+	for (i = 0; i < FLEET; i++) {
 		vmclock_writer_destroy(fleet[i].wa);
+		vmclock_writer_destroy(fleet[i].wc);
+	}
 }

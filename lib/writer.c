@@ -82,14 +82,14 @@ VMC_API int vmclock_writer_commit(struct vmclock_writer *w)
 }
 
 /* Open a transaction for one setter if the caller has none open. */
-static void txn_enter(struct vmclock_writer *w)
+static inline void txn_enter(struct vmclock_writer *w)
 {
 	w->implicit_txn = !w->in_txn;
 	if (w->implicit_txn)
 		begin(w);
 }
 
-static int txn_leave(struct vmclock_writer *w, int ret)
+static inline int txn_leave(struct vmclock_writer *w, int ret)
 {
 	if (w->implicit_txn) {
 		w->implicit_txn = 0;
@@ -489,17 +489,14 @@ VMC_API int vmclock_writer_image_prepare(struct vmclock_writer_image *img,
 	img->rate_max = c->valid & VMCLOCK_CAL_PERIOD_MAXERROR ?
 				c->period_maxerror_rate :
 				0;
-	img->err_est =
-		c->valid & VMCLOCK_CAL_TIME_ESTERROR ? c->time_esterror_ns : 0;
-	img->err_max =
-		c->valid & VMCLOCK_CAL_TIME_MAXERROR ? c->time_maxerror_ns : 0;
 	return 0;
 }
 
-/* vmclock_writer_publish() of @img's update moved by @off. */
+/* vmclock_writer_publish() of @img's update moved by @off, errors by @e. */
 static int publish_image_slow(struct vmclock_writer *w,
 			      const struct vmclock_writer_image *img,
-			      uint64_t off, struct vmclock_publish_result *res)
+			      uint64_t off, uint64_t e,
+			      struct vmclock_publish_result *res)
 {
 	struct vmclock_calibration cal = img->cal;
 	struct vmclock_writer_update u = { &cal, img->status, img->leap,
@@ -508,6 +505,8 @@ static int publish_image_slow(struct vmclock_writer *w,
 
 	cal.counter_value += off;
 	cal.switch_counter += off;
+	cal.time_esterror_ns = vmclock_add_sat(cal.time_esterror_ns, e);
+	cal.time_maxerror_ns = vmclock_add_sat(cal.time_maxerror_ns, e);
 	return vmclock_writer_publish(w, &u, res);
 }
 
@@ -540,38 +539,34 @@ static void image_check(struct vmclock_writer_image *img,
 	img->time_sec = l.time_sec;
 	img->time_frac = l.time_frac;
 	img->adj = adj;
-	img->adj_est = img->cal.valid & VMCLOCK_CAL_TIME_ESTERROR ?
-			       vmclock_add_sat(img->cal.time_esterror_ns, adj) :
-			       0;
-	img->adj_max = img->cal.valid & VMCLOCK_CAL_TIME_MAXERROR ?
-			       vmclock_add_sat(img->cal.time_maxerror_ns, adj) :
-			       0;
 	img->checked = 1;
 }
 
 VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,
 					 struct vmclock_writer_image *img,
-					 uint64_t off,
+					 uint64_t off, uint64_t extra_err_ns,
 					 struct vmclock_publish_result *res)
 {
 	volatile struct vmclock_abi *pg = w->page;
 	struct vmclock_line nl = img->line;
-	uint64_t est = img->err_est, max = img->err_max, adj = 0;
+	uint32_t v = img->cal.valid;
+	uint64_t adj = 0, grow;
 
 	if (!img->ok)
-		return publish_image_slow(w, img, off, res);
+		return publish_image_slow(w, img, off, extra_err_ns, res);
 	nl.counter_value += off;
 	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line) {
 		if (!image_answers(img, w, off))
 			image_check(img, w, &nl, off);
 		if (img->ret)
-			return publish_image_slow(w, img, off, res);
+			return publish_image_slow(w, img, off, extra_err_ns,
+						  res);
 		nl.time_sec = img->time_sec;
 		nl.time_frac = img->time_frac;
 		adj = img->adj;
-		est = img->adj_est;
-		max = img->adj_max;
 	}
+	/* Saturating sums: (err + extra) + adj is err + (extra + adj). */
+	grow = vmclock_add_sat(extra_err_ns, adj);
 	tell_result(res, 0, adj);
 	txn_enter(w);
 	vmc_put8(pg, clock_status, img->status);
@@ -584,8 +579,14 @@ VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,
 	vmc_put64(pg, counter_period_maxerror_rate_frac_sec, img->rate_max);
 	vmc_put64(pg, time_sec, nl.time_sec);
 	vmc_put64(pg, time_frac_sec, nl.time_frac);
-	vmc_put64(pg, time_esterror_nanosec, est);
-	vmc_put64(pg, time_maxerror_nanosec, max);
+	vmc_put64(pg, time_esterror_nanosec,
+		  v & VMCLOCK_CAL_TIME_ESTERROR ?
+			  vmclock_add_sat(img->cal.time_esterror_ns, grow) :
+			  0);
+	vmc_put64(pg, time_maxerror_nanosec,
+		  v & VMCLOCK_CAL_TIME_MAXERROR ?
+			  vmclock_add_sat(img->cal.time_maxerror_ns, grow) :
+			  0);
 	put_flags(w, (w->flags & ~(uint64_t)(VMC_ERROR_FLAGS |
 					     VMCLOCK_FLAG_TAI_OFFSET_VALID)) |
 			     img->flags);

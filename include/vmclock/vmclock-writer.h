@@ -302,14 +302,14 @@ struct vmclock_writer_image {
 	int ok;				/* encoded; else the general path */
 	struct vmclock_line line;
 	uint64_t flags;			/* the VALID and TAI_OFFSET_VALID bits */
-	uint64_t rate_est, rate_max, err_est, err_max;
+	uint64_t rate_est, rate_max;
 	/* The last TIME_MONOTONIC check, for an old line at offset 0. */
 	struct vmclock_line old;
 	uint64_t window;
 	int policy;
 	int checked;
 	int ret;
-	uint64_t time_sec, time_frac, adj, adj_est, adj_max;
+	uint64_t time_sec, time_frac, adj;
 };
 
 /**
@@ -332,15 +332,17 @@ int vmclock_writer_image_prepare(struct vmclock_writer_image *img,
  *	reused and kept.
  * @counter_offset: the page's counter offset: the calibration's
  *	counter_value and switch_counter are moved by it (modulo 2^64).
+ * @extra_err_ns: the page's own uncertainty (e.g. of a measured counter
+ *	offset), added to both time errors (saturating).
  * @res: as for vmclock_writer_publish() (may be NULL).
  *
  * Return: as vmclock_writer_publish() with the image's update moved by
- * @counter_offset, whose page, writer state, result and return value it
- * gives on every input.
+ * @counter_offset and its time errors grown by @extra_err_ns, whose page,
+ * writer state, result and return value it gives on every input.
  */
 int vmclock_writer_publish_image(struct vmclock_writer *w,
 				 struct vmclock_writer_image *img,
-				 uint64_t counter_offset,
+				 uint64_t counter_offset, uint64_t extra_err_ns,
 				 struct vmclock_publish_result *res);
 
 /**

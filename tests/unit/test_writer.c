@@ -974,6 +974,7 @@ struct fleet_page {
 	} a, b, c;
 	struct vmclock_writer *wa, *wb, *wc;
 	uint64_t offset;
+	uint64_t extra_err;	/* the page's own error, for the image */
 };
 
 static struct fleet_page fleet[FLEET] __attribute__((aligned(4096)));
@@ -1051,6 +1052,9 @@ TEST(memo_and_image_publish_what_publish_publishes)
 			cfg.adopt = 0;
 			REQUIRE(f->wc);
 			f->offset = test_rand_below(3) ? edgy64() : 0;
+			f->extra_err = test_rand_below(2) ? 0 :
+				       test_rand_below(3) ? test_rand_below(1000) :
+							    edgy64();
 		}
 		for (k = 0; k < 12; k++) {
 			struct vmclock_calibration cal, base_cal;
@@ -1102,6 +1106,10 @@ TEST(memo_and_image_publish_what_publish_publishes)
 				}
 				cal.counter_value = nl.counter_value + f->offset;
 				cal.switch_counter = sw + f->offset;
+				cal.time_esterror_ns = vmclock_add_sat(
+					base_cal.time_esterror_ns, f->extra_err);
+				cal.time_maxerror_ns = vmclock_add_sat(
+					base_cal.time_maxerror_ns, f->extra_err);
 				ea = vmclock_writer_publish(f->wa, &u, &ra);
 				eb = vmclock_writer_publish_memo(f->wb, &u, &rb,
 								 &memo);
@@ -1110,7 +1118,9 @@ TEST(memo_and_image_publish_what_publish_publishes)
 				CHECK_EQ_U64(ra.adjust_ns, rb.adjust_ns);
 				CHECK(!memcmp(&f->a, &f->b, sizeof(f->a)));
 				ec = vmclock_writer_publish_image(f->wc, &img,
-								  f->offset, &rc);
+								  f->offset,
+								  f->extra_err,
+								  &rc);
 				CHECK_EQ_INT(ea, ec);
 				CHECK_EQ_INT(ra.adjusted, rc.adjusted);
 				CHECK_EQ_U64(ra.adjust_ns, rc.adjust_ns);
@@ -1201,7 +1211,7 @@ TEST(memo_and_image_answer_only_the_same_check)
 	cal = line_1ghz(1000 + 1000000, 1800000000, 999000);
 	REQUIRE(!vmclock_writer_image_prepare(&img, &u));
 	CHECK_EQ_INT(vmclock_writer_publish_image(fleet[0].wc, &img,
-						  fleet[0].offset, &rc),
+						  fleet[0].offset, 0, &rc),
 		     0);
 	CHECK(img.checked);
 	cal.counter_value += fleet[0].offset;
@@ -1249,7 +1259,8 @@ TEST(memo_and_image_answer_only_the_same_check)
 		if (i == 3 || i == 5 || i == 8 || i == 9 || i == 11)
 			continue;
 		img = planted_img;
-		(void)vmclock_writer_publish_image(f->wc, &img, f->offset, &rc);
+		(void)vmclock_writer_publish_image(f->wc, &img, f->offset, 0,
+						   &rc);
 		CHECK_MSG(i == 1 ? rc.adjust_ns == 4242 : rc.adjust_ns != 4242,
 			  "page %d: adjusted %" PRIu64, i, rc.adjust_ns);
 	}

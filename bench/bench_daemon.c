@@ -127,6 +127,7 @@ struct fleet {
 	struct guest *guests;
 	size_t n;
 	struct guest_rates_cache rates;	/* as struct daemon's */
+	uint64_t gen;			/* as struct daemon's update_gen */
 };
 
 static void set_mapping(struct guest *g, size_t i, size_t n,
@@ -200,7 +201,7 @@ static unsigned long publish(struct fleet *f, const struct vmclock_calibration *
 	struct vmclock_calibration c = *cal;
 	struct guest_update u = { &c, c.switch_counter,
 				  VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
-				  VMCLOCK_LEAP_NONE, &f->rates };
+				  VMCLOCK_LEAP_NONE, &f->rates, ++f->gen };
 	unsigned long errors = 0, io[3];
 	enum guest_io cur = GUEST_IO_MAPPED;
 	uint64_t c0 = bench_rdtsc(), t = ns_io ? bench_mono_ns() : 0, t1;
@@ -224,6 +225,7 @@ static unsigned long publish(struct fleet *f, const struct vmclock_calibration *
 			if (unmapped || ++k == 64) {
 				c.switch_counter = cal->switch_counter +
 						   bench_rdtsc() - c0;
+				u.gen = ++f->gen;
 				k = 0;
 			}
 			errors += guest_update(g, &u) != 0;

@@ -47,6 +47,7 @@ struct daemon {
 	int have_cal;
 	/* The per-scale part of the mapping; keyed, so kept across updates. */
 	struct guest_rates_cache rates;
+	uint64_t update_gen;	/* names each guest_update (its gen) */
 	/* Counter ticks the last publish took to write every mapped page. */
 	uint64_t publish_ticks;
 	struct ref_published pub;

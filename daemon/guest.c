@@ -641,44 +641,109 @@ void guest_close(struct guest *g, int unlink_files)
 	}
 }
 
-int guest_update(struct guest *g, const struct guest_update *u)
+/* Map @u for @m's scale at offset 0 into @e and encode it. */
+static void image_make(struct guest_image *e, const struct guest_update *u,
+		       const struct guest_mapping *m)
+{
+	struct guest_mapping m0 = *m;
+	struct vmclock_calibration gc;
+	struct vmclock_writer_update wu = { &gc, u->status, u->leap,
+					    u->tai_offset, u->tai_valid };
+
+	e->gen = u->gen;
+	e->scale = m->scale;
+	e->frac_bits = m->frac_bits;
+	m0.offset = 0;
+	e->err = guest_map_calibration_cached(&m0, u->cal, &gc, u->rates) ?
+			 -EDOM :
+			 vmclock_writer_image_prepare(&e->img, &wu);
+}
+
+/*
+ * @u's image for @m's scale, from @u->rates, made in a slot left by an
+ * earlier update; NULL when this update's image of another scale holds
+ * the slot (guests of a scale of their own then take the general path
+ * instead of making an image each).
+ */
+static struct guest_image *image_for(const struct guest_update *u,
+				     const struct guest_mapping *m)
+{
+	struct guest_image *e = &u->rates->img[rates_slot(m)];
+
+	if (e->gen != u->gen)
+		image_make(e, u, m);
+	else if (e->scale != m->scale || e->frac_bits != m->frac_bits)
+		return NULL;
+	return e;
+}
+
+/*
+ * A guest whose page is its scale's image moved by its offset: its status
+ * the update's, its line compared with the last.
+ */
+static int takes_image(const struct guest *g, const struct guest_update *u)
+{
+	return u->gen && u->rates && !g->is_host && !g->remap &&
+	       !g->awaiting_mapping;
+}
+
+/* Map @u into @g's counter domain and publish it; -EDOM if unmappable. */
+static int publish_mapped(struct guest *g, const struct guest_update *u,
+			  struct vmclock_publish_result *res)
 {
 	struct vmclock_calibration gc;
-	struct vmclock_publish_result res;
 	struct vmclock_writer_update wu = {
 		&gc, g->awaiting_mapping ? VMCLOCK_STATUS_INITIALIZING : u->status,
 		u->leap, u->tai_offset, u->tai_valid
 	};
 	int ret;
 
-	if (g->stopped)
-		return 0;
 	if (g->is_host)
 		gc = *u->cal;
 	else if (guest_map_calibration_cached(&g->map_, u->cal, &gc, u->rates))
-		return -ERANGE;
+		return -EDOM;
 	/* A measured mapping is only known to within its probe window. */
 	gc.time_maxerror_ns = vmclock_add_sat(gc.time_maxerror_ns,
 					      g->map_err_ns);
 	gc.time_esterror_ns = vmclock_add_sat(gc.time_esterror_ns,
 					      g->map_err_ns);
-	if (!g->remap) {
-		ret = vmclock_writer_publish_memo(g->w, &wu, &res,
+	if (!g->remap)
+		return vmclock_writer_publish_memo(g->w, &wu, res,
 				(g->is_host || !u->rates) ? NULL :
 				&u->rates->memo[rates_slot(&g->map_)]);
-	} else {
-		/*
-		 * The first line after a disruption is in a new counter
-		 * domain: the marker already told readers to drop the old
-		 * line, so it is not compared with it.
-		 */
-		vmclock_writer_begin(g->w);
-		vmclock_writer_set_flags(g->w, 0, VMCLOCK_FLAG_TIME_MONOTONIC);
-		ret = vmclock_writer_publish(g->w, &wu, &res);
-		vmclock_writer_set_flags(g->w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
-		vmclock_writer_commit(g->w);
-		g->remap = 0;
-	}
+	/*
+	 * The first line after a disruption is in a new counter domain: the
+	 * marker already told readers to drop the old line, so it is not
+	 * compared with it.
+	 */
+	vmclock_writer_begin(g->w);
+	vmclock_writer_set_flags(g->w, 0, VMCLOCK_FLAG_TIME_MONOTONIC);
+	ret = vmclock_writer_publish(g->w, &wu, res);
+	vmclock_writer_set_flags(g->w, VMCLOCK_FLAG_TIME_MONOTONIC, 0);
+	vmclock_writer_commit(g->w);
+	g->remap = 0;
+	return ret;
+}
+
+int guest_update(struct guest *g, const struct guest_update *u)
+{
+	struct vmclock_publish_result res = { 0 };
+	struct guest_image *e;
+	int ret;
+
+	if (g->stopped)
+		return 0;
+	e = takes_image(g, u) ? image_for(u, &g->map_) : NULL;
+	if (e)	/* A measured mapping is only known to within its window. */
+		ret = e->err ? e->err :
+			       vmclock_writer_publish_image(g->w, &e->img,
+							    g->map_.offset,
+							    g->map_err_ns,
+							    &res);
+	else
+		ret = publish_mapped(g, u, &res);
+	if (ret == -EDOM)	/* not mappable: nothing was published */
+		return -ERANGE;
 	if (res.adjusted)
 		log_debug("%s: line moved forward %llu ns for TIME_MONOTONIC",
 			  g->name, (unsigned long long)res.adjust_ns);

@@ -52,18 +52,38 @@ struct guest_rates {
 };
 
 /*
- * Beside each scale's rates, the answer of the last TIME_MONOTONIC check
- * of that scale's guests (struct vmclock_monotonic_memo): the guests of
+ * One update mapped into a scale's counter domain at offset 0 and encoded
+ * (struct vmclock_writer_image): every guest of the scale gets it moved by
+ * its offset, with one TIME_MONOTONIC check for those whose last line was
+ * the scale's too.  Made for the update named @gen.
+ */
+struct guest_image {
+	uint64_t gen, scale;
+	unsigned int frac_bits;
+	int err;
+	struct vmclock_writer_image img;
+};
+
+/*
+ * Beside each scale's rates, its image of the current update, and the
+ * answer of the last TIME_MONOTONIC check of that scale's guests that
+ * take the general path (struct vmclock_monotonic_memo): the guests of
  * one scale get one line moved by their offsets, so one check in a batch
  * of GUEST_BATCH pages answers for the rest.
  */
 #define GUEST_RATES_BITS 4
 struct guest_rates_cache {
 	struct guest_rates e[1 << GUEST_RATES_BITS];	/* by scale */
+	struct guest_image img[1 << GUEST_RATES_BITS];
 	struct vmclock_monotonic_memo memo[1 << GUEST_RATES_BITS];
 };
 
-/* What every page gets on each update, from the host reference. */
+/*
+ * What every page gets on each update, from the host reference.  @gen, if
+ * not 0, names the update: a new value whenever anything in it changes
+ * (the switch counter too), so that the guests of one scale share one
+ * image of it.
+ */
 struct guest_update {
 	const struct vmclock_calibration *cal; /* host counter domain */
 	uint64_t host_now;
@@ -72,6 +92,7 @@ struct guest_update {
 	int tai_valid;
 	uint8_t leap;
 	struct guest_rates_cache *rates;	/* or NULL */
+	uint64_t gen;
 };
 
 /* Where a page's bytes go: a mapping, or pwrite() (see guest_limits). */
@@ -143,6 +164,8 @@ static inline void guest_prefetch_next(const struct guest *g)
 	if (!n)
 		return;
 	__builtin_prefetch(n->next, 1);
+	/* Its own second line: updates, doorbell, shadow. */
+	__builtin_prefetch((const char *)n + 64, 1);
 	if (n->w) {
 		__builtin_prefetch(n->w, 1);
 		__builtin_prefetch((const char *)n->w + 64, 1);

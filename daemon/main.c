@@ -130,7 +130,7 @@ static void publish(struct daemon *d, struct guest *only)
 	struct vmclock_calibration cal = d->cal;
 	struct guest_update u = { &cal, cal.switch_counter, d->status,
 				  d->tai_offset, d->tai_valid,
-				  d->leap_indicator, &d->rates };
+				  d->leap_indicator, &d->rates, ++d->update_gen };
 	unsigned long io[3];
 	unsigned int k = 0;
 	int unmapped;
@@ -153,6 +153,7 @@ static void publish(struct daemon *d, struct guest *only)
 			guest_prefetch_next(g);
 			if (unmapped || ++k == GUEST_BATCH) {
 				cal.switch_counter = d->ops->counter(d->ops->ctx);
+				u.gen = ++d->update_gen;
 				k = 0;
 			}
 			if (guest_update(g, &u))

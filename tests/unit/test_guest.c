@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,7 +555,7 @@ static void publish(struct guest *g)
 {
 	struct vmclock_calibration h = host_cal(2600000000ull);
 	struct guest_update u = { &h, h.switch_counter, VMCLOCK_STATUS_SYNCHRONIZED,
-				  37, 1, VMCLOCK_LEAP_NONE, NULL };
+				  37, 1, VMCLOCK_LEAP_NONE, NULL, 0 };
 
 	CHECK(!guest_update(g, &u));
 }
@@ -801,7 +802,7 @@ TEST(pages_written_with_pwrite_are_never_torn)
 	char d[] = "/tmp/test_guest_torn.XXXXXX", path[128];
 	struct vmclock_calibration h = host_cal(2600000000ull);
 	struct guest_update u = { &h, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
-				  VMCLOCK_LEAP_NONE, NULL };
+				  VMCLOCK_LEAP_NONE, NULL, 0 };
 	struct torn_ctx t = { NULL, 0, 0, 0 };
 	struct guest g;
 	pthread_t th;
@@ -841,4 +842,126 @@ TEST(pages_written_with_pwrite_are_never_torn)
 	munmap(map, 4096);
 	guest_close(&g, 1);
 	CHECK(!rmdir(d));
+}
+
+/*
+ * guest_update() with a named update (gen) and a rates cache publishes
+ * each scale's image moved by the guest's offset; without, every page is
+ * mapped and published on its own.  Two fleets of the same guests, one
+ * each way, through updates whose lines are at times behind the last (the
+ * writer moves them forward), with a switch counter that moves every few
+ * pages, guests of one scale, of their own scale, with a mapping error,
+ * stopped, migrated and awaiting a mapping: every page the same.
+ */
+#define TWIN_GUESTS 12
+
+/*
+ * Guest i's mapping: KVM's identity (scale 2^48), AMD's 32 fraction bits
+ * at 0.9x, the same scale at 27 bits and a scale of its own, both sharing
+ * a rates_slot() with one of those in its batch (guests 1-2, 8-9), with
+ * or without a mapping error.
+ */
+static void twin_mapping(struct guest *g, int i, uint64_t salt)
+{
+	static const struct {
+		uint64_t scale;
+		unsigned int frac_bits;
+		uint64_t err;
+	} maps[TWIN_GUESTS] = {
+		{ 1ull << 48, 48, 0 },	  { 3865470566ull, 32, 0 },
+		{ 3865470566ull, 27, 0 }, { 1ull << 48, 48, 500 },
+		{ 0x830000000001ull, 48, 0 }, { 1ull << 48, 48, 0 },
+		{ 3865470566ull, 32, 70 },	  { 0x870000000001ull, 48, 0 },
+		{ 1ull << 48, 48, 0 },	  { 0x890000000001ull, 48, 0 },
+		{ 3865470566ull, 27, 0 }, { 1ull << 48, 48, 0 },
+	};
+	struct guest_mapping m = { (uint64_t)i * 0x9e3779b97f4a7c15ull + salt,
+				   maps[i].scale, maps[i].frac_bits };
+
+	REQUIRE(!guest_set_mapping(g, &m));
+	g->map_err_ns = maps[i].err;
+}
+
+TEST(fleet_update_by_image_is_the_mapped_update)
+{
+	char d[2][32] = { "/tmp/test_guest_twin.XXXXXX",
+			  "/tmp/test_guest_twin.XXXXXX" };
+	static struct guest_rates_cache cache;
+	static struct guest g[2][TWIN_GUESTS];
+	struct vmclock_calibration h = host_cal(2600000000ull), c;
+	uint64_t gen = 0;
+	char name[16];
+	int f, i, k, differ = 0;
+
+	h.valid = VMCLOCK_CAL_PERIOD_ESTERROR | VMCLOCK_CAL_PERIOD_MAXERROR |
+		  VMCLOCK_CAL_TIME_ESTERROR | VMCLOCK_CAL_TIME_MAXERROR;
+	memset(&cache, 0, sizeof(cache));
+	for (f = 0; f < 2; f++) {
+		REQUIRE(mkdtemp(d[f]));
+		for (i = 0; i < TWIN_GUESTS; i++) {
+			snprintf(name, sizeof(name), "g%d", i);
+			REQUIRE(!open_in(&g[f][i], d[f], name));
+			twin_mapping(&g[f][i], i, 0);
+		}
+	}
+	for (k = 0; k < 60; k++) {
+		struct guest_update u[2] = {
+			{ &c, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
+			  VMCLOCK_LEAP_NONE, &cache, ++gen },
+			{ &c, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
+			  VMCLOCK_LEAP_NONE, NULL, 0 },
+		};
+		struct vmclock_instant t;
+		uint64_t step = 1 + test_rand_below(2600000000ull);
+		int ev = (int)test_rand_below(TWIN_GUESTS * 3);
+
+		/* The next line: at the last one's time, give or take 2 us. */
+		t = eval(&h, h.counter_value + step);
+		h.counter_value += step;
+		h.time_sec = t.sec;
+		h.time_frac = t.frac + (test_rand() % 4000 - 2000) * 18446744073ull;
+		if (test_rand_below(4) == 0)
+			h.period_frac += test_rand_below(1000000) - 500000;
+		h.switch_counter = h.counter_value + test_rand_below(100000);
+		c = h;
+		/* An event for one guest of both fleets. */
+		for (f = 0; f < 2 && ev < TWIN_GUESTS; f++) {
+			if (k % 3 == 0)
+				guest_stop(&g[f][ev]);
+			else if (k % 3 == 1)
+				guest_migrated_in(&g[f][ev]);
+			else
+				twin_mapping(&g[f][ev], ev, (uint64_t)k << 30);
+		}
+		for (i = 0; i < TWIN_GUESTS; i++) {
+			int r[2];
+
+			if (i == 4 || i == 8) {	/* the next batch */
+				c.switch_counter += test_rand_below(1000);
+				u[0].gen = ++gen;
+			}
+			for (f = 0; f < 2; f++)
+				r[f] = guest_update(&g[f][i], &u[f]);
+			CHECK_EQ_INT(r[0], r[1]);
+		}
+		for (i = 0; i < TWIN_GUESTS; i++) {
+			struct vmclock_abi a = snap(&g[0][i]), b = snap(&g[1][i]);
+
+			/* Markers are random; the rest is the update's. */
+			differ += memcmp(&a.flags, &b.flags,
+					 offsetof(struct vmclock_abi,
+						  vm_generation_counter) -
+						 offsetof(struct vmclock_abi,
+							  flags)) != 0;
+			if (g[0][i].stopped)
+				for (f = 0; f < 2; f++)
+					guest_resume(&g[f][i]);
+		}
+	}
+	CHECK_EQ_INT(differ, 0);
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < TWIN_GUESTS; i++)
+			guest_close(&g[f][i], 1);
+		CHECK(!rmdir(d[f]));
+	}
 }

@@ -153,26 +153,28 @@ void guest_default_limits(struct guest_limits *l);
 void guest_io_counts(unsigned long n[3]);
 
 /*
- * While @g is updated, start loading the next guest's hot lines: its
- * struct's first lines, its writer and its page (a fleet's update walks
- * more memory than the caches hold; the list is walked in order).
+ * While @g is updated, start loading the hot lines of the guest after
+ * the next: its struct's first lines, its writer and its page, and the
+ * first line of the one after it, whose pointers the next call reads (a
+ * fleet's update walks more memory than the caches hold; the list is
+ * walked in order).  Two guests ahead, the loads have about 50 ns to
+ * arrive at 25 ns a page.
  */
 static inline void guest_prefetch_next(const struct guest *g)
 {
-	const struct guest *n = g->next;
+	const struct guest *n = g->next, *nn;
 
-	if (!n)
+	if (!n || !(nn = n->next))
 		return;
-	__builtin_prefetch(n->next, 1);
-	/* Its own second line: updates, doorbell, shadow. */
-	__builtin_prefetch((const char *)n + 64, 1);
-	if (n->w) {
-		__builtin_prefetch(n->w, 1);
-		__builtin_prefetch((const char *)n->w + 64, 1);
+	__builtin_prefetch(nn->next, 1);
+	__builtin_prefetch((const char *)nn + 64, 1);
+	if (nn->w) {
+		__builtin_prefetch(nn->w, 1);
+		__builtin_prefetch((const char *)nn->w + 64, 1);
 	}
-	if (n->map) {
-		__builtin_prefetch(n->map, 1);
-		__builtin_prefetch((const char *)n->map + 64, 1);
+	if (nn->map) {
+		__builtin_prefetch(nn->map, 1);
+		__builtin_prefetch((const char *)nn->map + 64, 1);
 	}
 }
 

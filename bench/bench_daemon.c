@@ -201,7 +201,8 @@ static unsigned long publish(struct fleet *f, const struct vmclock_calibration *
 	struct vmclock_calibration c = *cal;
 	struct guest_update u = { &c, c.switch_counter,
 				  VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
-				  VMCLOCK_LEAP_NONE, &f->rates, ++f->gen };
+				  VMCLOCK_LEAP_NONE, &f->rates, ++f->gen,
+				  NULL };
 	unsigned long errors = 0, io[3];
 	enum guest_io cur = GUEST_IO_MAPPED;
 	uint64_t c0 = bench_rdtsc(), t = ns_io ? bench_mono_ns() : 0, t1;

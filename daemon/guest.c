@@ -757,9 +757,14 @@ int guest_update(struct guest *g, const struct guest_update *u)
 		ret = publish_mapped(g, u, &res);
 	if (ret == -EDOM)	/* not mappable: nothing was published */
 		return -ERANGE;
-	if (res.adjusted)
+	if (res.adjusted && u->moved) {
+		u->moved->pages++;
+		if (res.adjust_ns > u->moved->max_ns)
+			u->moved->max_ns = res.adjust_ns;
+	} else if (res.adjusted) {
 		log_debug("%s: line moved forward %llu ns for TIME_MONOTONIC",
 			  g->name, (unsigned long long)res.adjust_ns);
+	}
 	g->updates++;
 	return ret;
 }

@@ -78,11 +78,18 @@ struct guest_rates_cache {
 	struct vmclock_monotonic_memo memo[1 << GUEST_RATES_BITS];
 };
 
+/* Pages whose line the writer moved forward for TIME_MONOTONIC. */
+struct guest_moved {
+	unsigned long pages;
+	uint64_t max_ns;
+};
+
 /*
  * What every page gets on each update, from the host reference.  @gen, if
  * not 0, names the update: a new value whenever anything in it changes
  * (the switch counter too), so that the guests of one scale share one
- * image of it.
+ * image of it.  @moved, if set, counts the lines moved forward (for one
+ * log line per update); else each is logged.
  */
 struct guest_update {
 	const struct vmclock_calibration *cal; /* host counter domain */
@@ -93,6 +100,7 @@ struct guest_update {
 	uint8_t leap;
 	struct guest_rates_cache *rates;	/* or NULL */
 	uint64_t gen;
+	struct guest_moved *moved;		/* or NULL */
 };
 
 /* Where a page's bytes go: a mapping, or pwrite() (see guest_limits). */

@@ -128,15 +128,18 @@ static void publish(struct daemon *d, struct guest *only)
 {
 	/* Guests of one TSC scale share the rescaled period of this update. */
 	struct vmclock_calibration cal = d->cal;
+	struct guest_moved moved = { 0, 0 };
 	struct guest_update u = { &cal, cal.switch_counter, d->status,
 				  d->tai_offset, d->tai_valid,
-				  d->leap_indicator, &d->rates, ++d->update_gen };
+				  d->leap_indicator, &d->rates, ++d->update_gen,
+				  &moved };
 	unsigned long io[3];
 	unsigned int k = 0;
 	int unmapped;
 	struct guest *g;
 
 	if (only) {
+		u.moved = NULL;	/* its own log line */
 		if (guest_update(only, &u))
 			log_ratelimited(&d->warn_count, 60, LOG_WARNING,
 					"%s: calibration refused", only->name);
@@ -167,6 +170,10 @@ static void publish(struct daemon *d, struct guest *only)
 		if (!io[GUEST_IO_PWRITE] && !io[GUEST_IO_REOPEN])
 			break;
 	}
+	if (moved.pages)
+		log_debug("%lu pages: line moved forward up to %llu ns for "
+			  "TIME_MONOTONIC",
+			  moved.pages, (unsigned long long)moved.max_ns);
 }
 
 static void read_ntp(struct daemon *d)

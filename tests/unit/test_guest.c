@@ -555,7 +555,7 @@ static void publish(struct guest *g)
 {
 	struct vmclock_calibration h = host_cal(2600000000ull);
 	struct guest_update u = { &h, h.switch_counter, VMCLOCK_STATUS_SYNCHRONIZED,
-				  37, 1, VMCLOCK_LEAP_NONE, NULL, 0 };
+				  37, 1, VMCLOCK_LEAP_NONE, NULL, 0, NULL };
 
 	CHECK(!guest_update(g, &u));
 }
@@ -802,7 +802,7 @@ TEST(pages_written_with_pwrite_are_never_torn)
 	char d[] = "/tmp/test_guest_torn.XXXXXX", path[128];
 	struct vmclock_calibration h = host_cal(2600000000ull);
 	struct guest_update u = { &h, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
-				  VMCLOCK_LEAP_NONE, NULL, 0 };
+				  VMCLOCK_LEAP_NONE, NULL, 0, NULL };
 	struct torn_ctx t = { NULL, 0, 0, 0 };
 	struct guest g;
 	pthread_t th;
@@ -851,7 +851,8 @@ TEST(pages_written_with_pwrite_are_never_torn)
  * each way, through updates whose lines are at times behind the last (the
  * writer moves them forward), with a switch counter that moves every few
  * pages, guests of one scale, of their own scale, with a mapping error,
- * stopped, migrated and awaiting a mapping: every page the same.
+ * stopped, migrated and awaiting a mapping: every page the same, and
+ * the moved lines counted for the update's one log line.
  */
 #define TWIN_GUESTS 12
 
@@ -889,6 +890,7 @@ TEST(fleet_update_by_image_is_the_mapped_update)
 	static struct guest_rates_cache cache;
 	static struct guest g[2][TWIN_GUESTS];
 	struct vmclock_calibration h = host_cal(2600000000ull), c;
+	struct guest_moved moved = { 0, 0 };
 	uint64_t gen = 0;
 	char name[16];
 	int f, i, k, differ = 0;
@@ -907,9 +909,9 @@ TEST(fleet_update_by_image_is_the_mapped_update)
 	for (k = 0; k < 60; k++) {
 		struct guest_update u[2] = {
 			{ &c, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
-			  VMCLOCK_LEAP_NONE, &cache, ++gen },
+			  VMCLOCK_LEAP_NONE, &cache, ++gen, &moved },
 			{ &c, 0, VMCLOCK_STATUS_SYNCHRONIZED, 37, 1,
-			  VMCLOCK_LEAP_NONE, NULL, 0 },
+			  VMCLOCK_LEAP_NONE, NULL, 0, NULL },
 		};
 		struct vmclock_instant t;
 		uint64_t step = 1 + test_rand_below(2600000000ull);
@@ -959,6 +961,9 @@ TEST(fleet_update_by_image_is_the_mapped_update)
 		}
 	}
 	CHECK_EQ_INT(differ, 0);
+	/* Lines behind were moved forward, and counted, not logged. */
+	CHECK_MSG(moved.pages > 0 && moved.max_ns > 0,
+		  "%lu pages, up to %" PRIu64 " ns", moved.pages, moved.max_ns);
 	for (f = 0; f < 2; f++) {
 		for (i = 0; i < TWIN_GUESTS; i++)
 			guest_close(&g[f][i], 1);

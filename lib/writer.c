@@ -331,6 +331,15 @@ static int hold_monotonic(const struct vmclock_writer *w,
 	return 0;
 }
 
+/* Whether @l is @ref with its counter moved by @off. */
+static inline int line_moved(const struct vmclock_line *l,
+			     const struct vmclock_line *ref, uint64_t off)
+{
+	return l->counter_value - off == ref->counter_value &&
+	       l->time_frac == ref->time_frac && l->time_sec == ref->time_sec &&
+	       l->period_frac == ref->period_frac && l->shift == ref->shift;
+}
+
 /*
  * Whether @m answered for this check: the same lines, window and policy,
  * every counter moved by one offset (the check sees only differences).
@@ -343,14 +352,7 @@ static int memo_answers(const struct vmclock_monotonic_memo *m,
 	const struct vmclock_line *o = &w->line;
 
 	return m->valid && c - off == m->switch_counter &&
-	       o->counter_value - off == m->old.counter_value &&
-	       nl->time_frac == m->nl.time_frac &&
-	       o->time_frac == m->old.time_frac &&
-	       nl->time_sec == m->nl.time_sec &&
-	       o->time_sec == m->old.time_sec &&
-	       nl->period_frac == m->nl.period_frac &&
-	       o->period_frac == m->old.period_frac &&
-	       nl->shift == m->nl.shift && o->shift == m->old.shift &&
+	       line_moved(nl, &m->nl, off) && line_moved(o, &m->old, off) &&
 	       m->window == w->cfg.publish_window_ticks &&
 	       m->policy == (int)w->cfg.policy;
 }
@@ -514,11 +516,7 @@ static int publish_image_slow(struct vmclock_writer *w,
 static int image_answers(const struct vmclock_writer_image *img,
 			 const struct vmclock_writer *w, uint64_t off)
 {
-	const struct vmclock_line *o = &w->line, *m = &img->old;
-
-	return img->checked && o->counter_value - off == m->counter_value &&
-	       o->time_frac == m->time_frac && o->time_sec == m->time_sec &&
-	       o->period_frac == m->period_frac && o->shift == m->shift &&
+	return img->checked && line_moved(&w->line, &img->old, off) &&
 	       img->window == w->cfg.publish_window_ticks &&
 	       img->policy == (int)w->cfg.policy;
 }

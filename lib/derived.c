@@ -230,19 +230,27 @@ static int64_t smear_at(int64_t tai, const struct leap *lp, int64_t start,
 	return start + x * utc_s / (utc_s + lp->dir);
 }
 
+/* The leap @tai names and @hint's window around it, as smear_at() takes. */
+static int smear_find(int64_t tai, int16_t off_s, uint8_t ind, uint8_t hint,
+		      struct leap *lp, int64_t *start, int64_t *utc_s)
+{
+	int err;
+
+	if (!tai_in_range(tai))
+		return -ERANGE;
+	err = leap_find(tai, off_s, ind, lp);
+	return err ? err : smear_window(hint, lp, start, utc_s);
+}
+
 VMC_API int vmclock_tai_to_smeared(int64_t tai_ns, int16_t tai_offset_sec,
 				   uint8_t leap_indicator, uint8_t hint,
 				   int64_t *smeared_ns)
 {
 	int64_t start, utc_s;
 	struct leap lp;
-	int err;
+	int err = smear_find(tai_ns, tai_offset_sec, leap_indicator, hint, &lp,
+			     &start, &utc_s);
 
-	if (!tai_in_range(tai_ns))
-		return -ERANGE;
-	err = leap_find(tai_ns, tai_offset_sec, leap_indicator, &lp);
-	if (!err)
-		err = smear_window(hint, &lp, &start, &utc_s);
 	if (err)
 		return err;
 	*smeared_ns = smear_at(tai_ns, &lp, start, utc_s);
@@ -285,12 +293,8 @@ VMC_API int vmclock_reading_smeared(const struct vmclock_reading *rd,
 	if (!reading_has_tai(rd))
 		return -ENODATA;
 	out->bounded = 0;
-	if (!tai_in_range(rd->tai_ns))
-		return -ERANGE;
-	err = leap_find(rd->tai_ns, rd->tai_offset_sec, rd->leap_indicator,
-			&lp);
-	if (!err)
-		err = smear_window(hint, &lp, &start, &utc_s);
+	err = smear_find(rd->tai_ns, rd->tai_offset_sec, rd->leap_indicator,
+			 hint, &lp, &start, &utc_s);
 	if (err)
 		return err;
 	out->time_ns = smear_at(rd->tai_ns, &lp, start, utc_s);

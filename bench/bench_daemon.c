@@ -7,15 +7,16 @@
  * leap, one sequence-lock transaction), and the memory, for N guests.
  *
  * Pages are made as vmclockd makes them: guest_open() on tmpfs, one
- * struct guest each from calloc() on a list, the host page first.  Their
- * layout follows vmclockd's limits (guest_default_limits(), with the soft
- * RLIMIT_NOFILE raised to the hard one, as at start-up): mapped, then,
- * past vm.max_map_count less a reserve, written with pwrite() through a
- * kept descriptor, then past RLIMIT_NOFILE less a reserve, by opening the
- * file for each write.  The host lines are the daemon's own: points of a
- * 2.6 GHz counter against a clock with 30 ns of noise, fitted and turned
- * into a calibration by daemon/reference.c (ref_fit_points(), ref_line():
- * ahead of the last line, or slewed to meet it), one per update.
+ * struct guest each from guest_alloc() on a list, the host page first.
+ * Their layout follows vmclockd's limits (guest_default_limits(), with
+ * the soft RLIMIT_NOFILE raised to the hard one, as at start-up): mapped,
+ * then, past vm.max_map_count less a reserve, written with pwrite()
+ * through a kept descriptor, then past RLIMIT_NOFILE less a reserve, by
+ * opening the file for each write.  The host lines are the daemon's own:
+ * points of a 2.6 GHz counter against a clock with 30 ns of noise, fitted
+ * and turned into a calibration by daemon/reference.c (ref_fit_points(),
+ * ref_line(): ahead of the last line, or slewed to meet it), one per
+ * update.
  *
  *	bench_daemon --header
  *	bench_daemon N [identity|scaled|distinct]   one result line
@@ -153,7 +154,7 @@ static int open_fleet(struct fleet *f, size_t n, enum mapping mapping)
 	if (err)
 		return err;
 	for (i = 0; i < n; i++) {
-		struct guest *g = calloc(1, sizeof(*g));
+		struct guest *g = guest_alloc();
 
 		if (!g)
 			return -ENOMEM;
@@ -162,7 +163,7 @@ static int open_fleet(struct fleet *f, size_t n, enum mapping mapping)
 		snprintf(state, sizeof(state), "%s.state", path);
 		err = guest_open(g, name, path, state, VMCLOCK_TIME_TAI);
 		if (err) {
-			free(g);
+			guest_free(g);
 			return err;
 		}
 		set_mapping(g, i, n, mapping);
@@ -180,7 +181,7 @@ static void close_fleet(struct fleet *f)
 	while ((g = f->guests)) {
 		f->guests = g->next;
 		guest_close(g, 1);
-		free(g);
+		guest_free(g);
 	}
 	if (f->host.w)
 		guest_close(&f->host, 1);

@@ -186,6 +186,14 @@ static inline void guest_prefetch_next(const struct guest *g)
 	}
 }
 
+/*
+ * A zeroed struct guest, from vmclockd's slabs (NULL: no memory), and back
+ * once guest_close() is done with it.  Not for the host page's struct,
+ * which lives in struct daemon.
+ */
+struct guest *guest_alloc(void);
+void guest_free(struct guest *g);
+
 /* 0 when @name is a valid guest name ([A-Za-z0-9_.-], 1..63, no '.'). */
 int guest_name_ok(const char *name);
 void guest_mapping_identity(struct guest_mapping *m);

@@ -435,7 +435,7 @@ void daemon_link_guest(struct daemon *d, struct guest *g)
 static int open_guest(struct daemon *d, const char *name, struct guest **out)
 {
 	char path[600], state[620];
-	struct guest *g = calloc(1, sizeof(*g));
+	struct guest *g = guest_alloc();
 	int ret;
 
 	if (!g)
@@ -444,7 +444,7 @@ static int open_guest(struct daemon *d, const char *name, struct guest **out)
 	snprintf(state, sizeof(state), "%s.state", path);
 	ret = guest_open(g, name, path, state, d->time_type);
 	if (ret) {
-		free(g);
+		guest_free(g);
 		return ret;
 	}
 	daemon_link_guest(d, g);
@@ -508,7 +508,7 @@ int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 	*pp = g->next;
 	qemu_guest_remove(g);
 	guest_close(g, 1);
-	free(g);
+	guest_free(g);
 	d->nguests--;
 	log_info("guest %s removed", name);
 	return 0;
@@ -816,7 +816,7 @@ int main(int argc, char **argv)
 		d.guests = g->next;
 		qemu_guest_release(g);
 		guest_close(g, 0);
-		free(g);
+		guest_free(g);
 	}
 	guest_close(&d.host, 0);
 	index_free(&d);

@@ -743,7 +743,7 @@ static struct qemu_guest *new_guest(struct daemon *d, const char *name)
 {
 	struct qemu_guest *q = calloc(1, sizeof(*q));
 
-	if (!q || !(q->g = calloc(1, sizeof(*q->g)))) {
+	if (!q || !(q->g = guest_alloc())) {
 		free(q);
 		return NULL;
 	}
@@ -768,7 +768,7 @@ static void free_guest(struct qemu_guest *q)
 	unwatch(q);
 	qmp_close(q->qmp);
 	qemu_ram_unmap(&q->rm);
-	free(q->g);
+	guest_free(q->g);
 	free(q);
 }
 

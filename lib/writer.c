@@ -540,43 +540,31 @@ static void image_check(struct vmclock_writer_image *img,
 	img->checked = 1;
 }
 
-VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,
-					 struct vmclock_writer_image *img,
-					 uint64_t off, uint64_t extra_err_ns,
-					 struct vmclock_publish_result *res)
+/*
+ * Write @img's update with line @nl and both errors grown by @grow: one
+ * transaction of its own unless the caller has one open.  Inlined into
+ * both image paths, whose stores are the same.
+ */
+static inline __attribute__((always_inline)) int
+image_store(struct vmclock_writer *w, const struct vmclock_writer_image *img,
+	    const struct vmclock_line *nl, uint64_t grow)
 {
 	volatile struct vmclock_abi *pg = w->page;
-	struct vmclock_line nl = img->line;
 	uint32_t v = img->cal.valid;
-	uint64_t adj = 0, grow;
+	int own = !w->in_txn;
 
-	if (!img->ok)
-		return publish_image_slow(w, img, off, extra_err_ns, res);
-	nl.counter_value += off;
-	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line) {
-		if (!image_answers(img, w, off))
-			image_check(img, w, &nl, off);
-		if (img->ret)
-			return publish_image_slow(w, img, off, extra_err_ns,
-						  res);
-		nl.time_sec = img->time_sec;
-		nl.time_frac = img->time_frac;
-		adj = img->adj;
-	}
-	/* Saturating sums: (err + extra) + adj is err + (extra + adj). */
-	grow = vmclock_add_sat(extra_err_ns, adj);
-	tell_result(res, 0, adj);
-	txn_enter(w);
+	if (own)
+		begin(w);
 	vmc_put8(pg, clock_status, img->status);
 	vmc_put16(pg, tai_offset_sec, (uint16_t)img->tai_offset_sec);
 	vmc_put8(pg, leap_indicator, img->leap);
-	vmc_put8(pg, counter_period_shift, nl.shift);
-	vmc_put64(pg, counter_value, nl.counter_value);
-	vmc_put64(pg, counter_period_frac_sec, nl.period_frac);
+	vmc_put8(pg, counter_period_shift, nl->shift);
+	vmc_put64(pg, counter_value, nl->counter_value);
+	vmc_put64(pg, counter_period_frac_sec, nl->period_frac);
 	vmc_put64(pg, counter_period_esterror_rate_frac_sec, img->rate_est);
 	vmc_put64(pg, counter_period_maxerror_rate_frac_sec, img->rate_max);
-	vmc_put64(pg, time_sec, nl.time_sec);
-	vmc_put64(pg, time_frac_sec, nl.time_frac);
+	vmc_put64(pg, time_sec, nl->time_sec);
+	vmc_put64(pg, time_frac_sec, nl->time_frac);
 	vmc_put64(pg, time_esterror_nanosec,
 		  v & VMCLOCK_CAL_TIME_ESTERROR ?
 			  vmclock_add_sat(img->cal.time_esterror_ns, grow) :
@@ -588,9 +576,60 @@ VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,
 	put_flags(w, (w->flags & ~(uint64_t)(VMC_ERROR_FLAGS |
 					     VMCLOCK_FLAG_TAI_OFFSET_VALID)) |
 			     img->flags);
-	w->line = nl;
+	w->line = *nl;
 	w->have_line = 1;
-	return txn_leave(w, 0);
+	if (own)
+		commit(w);
+	return 0;
+}
+
+/*
+ * vmclock_writer_publish_image() when the image holds no answer for @w:
+ * check, keep the answer, publish.  Out of line: it runs once a scale and
+ * batch, and keeps the common path's registers few.
+ */
+static __attribute__((noinline)) int
+publish_image_check(struct vmclock_writer *w, struct vmclock_writer_image *img,
+		    uint64_t off, uint64_t extra_err_ns,
+		    struct vmclock_publish_result *res)
+{
+	struct vmclock_line nl = img->line;
+
+	nl.counter_value += off;
+	image_check(img, w, &nl, off);
+	if (img->ret)
+		return publish_image_slow(w, img, off, extra_err_ns, res);
+	nl.time_sec = img->time_sec;
+	nl.time_frac = img->time_frac;
+	tell_result(res, 0, img->adj);
+	return image_store(w, img, &nl, vmclock_add_sat(extra_err_ns, img->adj));
+}
+
+VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,
+					 struct vmclock_writer_image *img,
+					 uint64_t off, uint64_t extra_err_ns,
+					 struct vmclock_publish_result *res)
+{
+	struct vmclock_line nl = img->line;
+	uint64_t adj = 0;
+
+	if (!img->ok)
+		return publish_image_slow(w, img, off, extra_err_ns, res);
+	nl.counter_value += off;
+	if ((w->flags & VMCLOCK_FLAG_TIME_MONOTONIC) && w->have_line) {
+		if (!image_answers(img, w, off))
+			return publish_image_check(w, img, off, extra_err_ns,
+						   res);
+		if (img->ret)
+			return publish_image_slow(w, img, off, extra_err_ns,
+						  res);
+		nl.time_sec = img->time_sec;
+		nl.time_frac = img->time_frac;
+		adj = img->adj;
+	}
+	tell_result(res, 0, adj);
+	/* Saturating sums: (err + extra) + adj is err + (extra + adj). */
+	return image_store(w, img, &nl, vmclock_add_sat(extra_err_ns, adj));
 }
 
 VMC_API int vmclock_writer_clear_calibration(struct vmclock_writer *w)

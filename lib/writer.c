@@ -660,6 +660,14 @@ VMC_API int vmclock_writer_set_status(struct vmclock_writer *w, uint8_t status)
 	return txn_leave(w, 0);
 }
 
+VMC_API int vmclock_writer_set_notify(struct vmclock_writer *w,
+				      vmclock_notify_fn notify, void *ctx)
+{
+	w->cfg.notify = notify;
+	w->cfg.notify_ctx = ctx;
+	return 0;
+}
+
 VMC_API int vmclock_writer_set_flags(struct vmclock_writer *w, uint64_t set,
 				     uint64_t clear)
 {

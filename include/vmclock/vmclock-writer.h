@@ -378,6 +378,21 @@ int vmclock_writer_set_flags(struct vmclock_writer *w, uint64_t set,
 			     uint64_t clear);
 
 /**
+ * vmclock_writer_set_notify() - change the hook called after each commit
+ * @w: the writer.
+ * @notify: the new hook, or NULL for none.
+ * @ctx: passed to @notify.
+ *
+ * The page is not touched; the next commit calls the new hook.  A writer
+ * that has no hook to call most of the time (a page nobody needs to be
+ * told about) saves the call on every commit.
+ *
+ * Return: 0.
+ */
+int vmclock_writer_set_notify(struct vmclock_writer *w, vmclock_notify_fn notify,
+			      void *ctx);
+
+/**
  * vmclock_writer_set_tai_offset() - set tai_offset_sec (TAI - UTC)
  * @w: the writer.
  * @offset_sec: TAI - UTC, +37 in 2017-2026.

@@ -168,6 +168,44 @@ TEST(grouped_changes_notify_once_and_stay_odd_inside)
 	vmclock_writer_destroy(w);
 }
 
+static int other_hook_calls;
+static void *other_hook_ctx;
+
+static void other_hook(void *ctx, uint32_t seq)
+{
+	(void)seq;
+	other_hook_ctx = ctx;
+	other_hook_calls++;
+}
+
+TEST(set_notify_changes_the_hook_of_later_commits)
+{
+	struct vmclock_writer *w = new_writer(0);
+	int ctx;
+
+	REQUIRE(w);
+	CHECK_EQ_INT(notifications, 1);
+	other_hook_calls = 0;
+	/* Inside a transaction: its own commit calls the new hook. */
+	CHECK_EQ_INT(vmclock_writer_begin(w), 0);
+	CHECK_EQ_INT(vmclock_writer_set_notify(w, other_hook, &ctx), 0);
+	CHECK_EQ_INT(vmclock_writer_commit(w), 0);
+	CHECK_EQ_INT(other_hook_calls, 1);
+	CHECK(other_hook_ctx == &ctx);
+	CHECK_EQ_INT(notifications, 1);
+	/* None: commits go on, and nobody is called. */
+	CHECK_EQ_INT(vmclock_writer_set_notify(w, NULL, NULL), 0);
+	CHECK_EQ_INT(vmclock_writer_set_status(w, VMCLOCK_STATUS_INITIALIZING), 0);
+	CHECK_EQ_INT(other_hook_calls, 1);
+	CHECK_EQ_INT(notifications, 1);
+	CHECK(!(page.abi.seq_count & 1));
+	CHECK_EQ_INT(vmclock_writer_set_notify(w, on_notify, NULL), 0);
+	CHECK_EQ_INT(vmclock_writer_set_status(w, VMCLOCK_STATUS_SYNCHRONIZED), 0);
+	CHECK_EQ_INT(notifications, 2);
+	CHECK_EQ_U64(notified[1], page.abi.seq_count);
+	vmclock_writer_destroy(w);
+}
+
 TEST(markers_never_repeat)
 {
 	struct vmclock_writer *w = new_writer(0);

@@ -442,6 +442,26 @@ static void notify(void *ctx, uint32_t seq)
 		spawn_notify(g, seq);
 }
 
+/*
+ * The writer calls notify() only while the page has somebody to tell: a
+ * file to write through, a doorbell or a command.  A fleet's mapped pages
+ * without one commit without the call.
+ */
+static void rehook(struct guest *g)
+{
+	if (g->w)
+		vmclock_writer_set_notify(g->w, g->shadow || g->doorbell ||
+					  g->notify_cmd[0] ? notify : NULL, g);
+}
+
+void guest_set_doorbell(struct guest *g, void (*doorbell)(void *ctx),
+			void *ctx)
+{
+	g->doorbell = doorbell;
+	g->doorbell_ctx = ctx;
+	rehook(g);
+}
+
 static void load_state(struct guest *g)
 {
 	char line[512];
@@ -680,6 +700,7 @@ static int open_page(struct guest *g, const char *name, const char *path,
 				 VMCLOCK_FLAG_NOTIFICATION_PRESENT : 0,
 				 g->notify_cmd[0] ? 0 :
 				 VMCLOCK_FLAG_NOTIFICATION_PRESENT);
+	rehook(g);
 	if (g->io == GUEST_IO_REOPEN) {
 		close(g->fd);
 		g->fd = -1;
@@ -905,6 +926,7 @@ int guest_set_mapping(struct guest *g, const struct guest_mapping *m)
 int guest_set_notify(struct guest *g, const char *cmd)
 {
 	snprintf(g->notify_cmd, sizeof(g->notify_cmd), "%s", cmd);
+	rehook(g);
 	vmclock_writer_set_flags(g->w, cmd[0] ?
 				 VMCLOCK_FLAG_NOTIFICATION_PRESENT : 0,
 				 cmd[0] ? 0 : VMCLOCK_FLAG_NOTIFICATION_PRESENT);

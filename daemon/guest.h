@@ -194,6 +194,10 @@ static inline void guest_prefetch_next(const struct guest *g)
 struct guest *guest_alloc(void);
 void guest_free(struct guest *g);
 
+/* Ring @doorbell(@ctx) after each commit (NULL: none), not notify_cmd. */
+void guest_set_doorbell(struct guest *g, void (*doorbell)(void *ctx),
+			void *ctx);
+
 /* 0 when @name is a valid guest name ([A-Za-z0-9_.-], 1..63, no '.'). */
 int guest_name_ok(const char *name);
 void guest_mapping_identity(struct guest_mapping *m);

@@ -167,8 +167,7 @@ static void hook(struct qemu_guest *q)
 	q->g->qemu = q;
 	if (!q->irq)
 		return;
-	q->g->doorbell = ring;
-	q->g->doorbell_ctx = q;
+	guest_set_doorbell(q->g, ring, q);
 	vmclock_writer_set_flags(q->g->w, VMCLOCK_FLAG_NOTIFICATION_PRESENT, 0);
 }
 
@@ -212,7 +211,7 @@ static void detach(struct qemu_guest *q)
 		return;
 	guest_close(g, 0);
 	g->stopped = 1;
-	g->doorbell = NULL;
+	guest_set_doorbell(g, NULL, NULL);
 	qemu_ram_unmap(&q->rm);
 	q->attached = 0;
 	q->need_measure = 0;
@@ -1133,7 +1132,7 @@ static void release(struct guest *g, int forget)
 	if (forget)
 		unlink(q->rec_path);
 	g->qemu = NULL;
-	g->doorbell = NULL;
+	guest_set_doorbell(g, NULL, NULL);
 	/* guest_close() must never unlink the RAM file. */
 	g->in_ram = 1;
 	free(q);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vmclock/vmclock-arith.h>
@@ -666,6 +668,63 @@ TEST(reopen_adopts_page_and_state)
 	CHECK(access(path, F_OK) != 0);
 	rmdir(dir);
 	dir[0] = '\0';
+}
+
+static void count_ring(void *ctx)
+{
+	++*(int *)ctx;
+}
+
+/* Whether @path exists within 10 s (a spawned command's doing). */
+static int appears(const char *path)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (access(path, F_OK) == 0)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* The writer's hook is installed while, and only while, it has work. */
+TEST(hooks_follow_doorbell_command_and_reopen)
+{
+	char script[160], out[160];
+	int rings = 0;
+	FILE *f;
+	struct guest g;
+
+	open_tmp(&g);
+	guest_set_doorbell(&g, count_ring, &rings);
+	publish(&g);
+	CHECK_EQ_INT(rings, 1);
+	guest_set_doorbell(&g, NULL, NULL);
+	publish(&g);
+	CHECK_EQ_INT(rings, 1);
+
+	snprintf(script, sizeof(script), "%s/notify.sh", dir);
+	snprintf(out, sizeof(out), "%s/notified", dir);
+	f = fopen(script, "w");
+	REQUIRE(f);
+	fprintf(f, "#!/bin/sh\necho \"$1 $2\" >> %s\n", out);
+	fclose(f);
+	REQUIRE(!chmod(script, 0755));
+	guest_set_notify(&g, script);
+	publish(&g);
+	CHECK(appears(out));
+	/* A reopened page takes its command from the state file. */
+	guest_close(&g, 0);
+	unlink(out);
+	open_tmp(&g);
+	publish(&g);
+	CHECK(appears(out));
+	guest_set_notify(&g, "");
+	guest_close(&g, 0);
+	unlink(out);
+	unlink(script);
 }
 
 /* Pages beyond what may be mapped go through pwrite(): same bytes. */

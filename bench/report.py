@@ -389,6 +389,9 @@ caches and the TLB cold, and 61,000 mappings outgrow them anyway."""
     lines, indirect = objdump_summary()
     wir = writer_ir()
     dir_ = daemon_ir()
+    hook_says = (f"the notify hook's {dir_['notify']:.0f} included"
+                 if dir_.get('notify') else
+                 "no notify hook: a page without one commits without the call")
     m_lib = re.search(r"fast path agrees with the exact path: (\w+)",
                       "".join(read(os.path.basename(p)) for p in
                               glob.glob(os.path.join(RES, "read.*.txt"))))
@@ -477,10 +480,11 @@ In short:
   seqlocked write of the same pages timed in the same process between
   its rounds ({d10k_bare:.1f} ns; the issue measured 11 ns for that write, so
   this machine ran {d10k_bare / 11:.1f}x slower than then). Callgrind counts
-  {dir_.get('guest_update', 0):.0f} instructions per page (480 before each scale's update was
-  encoded once, 612 before the TIME_MONOTONIC memo, 2,164 before the
-  per-scale cache): the image's transaction
-  ({dir_.get('vmclock_writer_publish_image', 0):.0f}, the notify hook's {dir_.get('notify', 0):.0f} included); the mapping and the
+  {dir_.get('guest_update', 0):.0f} instructions per page (254 before the image's common path was
+  shortened and pages without a hook stopped calling one, 480 before each
+  scale's update was encoded once, 612 before the TIME_MONOTONIC memo,
+  2,164 before the per-scale cache): the image's transaction
+  ({dir_.get('vmclock_writer_publish_image', 0):.0f}, {hook_says}); the mapping and the
   encoding run once per scale and batch of 64 pages, and so does the
   TIME_MONOTONIC test ({dir_.get('hold_monotonic_calls', 0):.3f} times per page; the others reuse
   its answer). 25 ns is {'met' if d10k <= 25 else 'missed'}{'' if d10k <= 25 else f' by {d10k - 25:.0f} ns'}: a page per guest costs cache
@@ -541,10 +545,11 @@ taken by applications.
   the inline bounded read spends {br - fl:.1f} ns on two 64 x 64-bit multiplies
   in parallel (time and max error, premultiplied into nanoseconds and
   continued back to counter 0, so that the counter goes into them
-  directly), the carry checks that keep the answer the exact one and the
-  stores. The call costs {brc - br:.1f} ns more: the registers it saves and the
-  result it returns through memory, which the caller loads back before
-  the next counter read can start.
+  directly) and the carry checks that keep the answer the exact one; its
+  results stay in the caller's registers (the slow path fills a copy, so
+  the caller's struct never escapes). The call costs {brc - br:.1f} ns more: the
+  registers it saves and the result it returns through memory, which the
+  caller loads back before the next counter read can start.
 - The arithmetic alone after an `rdtscp`, on one decoded page: the
   bounded line costs {o(runs, 'arith_fast') - tscp:.1f} ns, the
   exact path (the general 128-bit evaluation, the floor conversion with a
@@ -559,7 +564,14 @@ taken by applications.
   and `lfence` both wait for every earlier instruction), so no arithmetic
   of one read overlaps the next read's counter, and every cycle after the
   counter is latency. The vDSO itself is {rt / fl:.2f}x the floor; the goal
-  asks the bounded read for {0.9 * rt / fl:.2f}x. Y <= 1.25 leaves
+  asks the bounded read for {0.9 * rt / fl:.2f}x. A line per 2^32-tick
+  window of the counter would skip the join (the counter's low half goes
+  into the multiplies, the high half is only compared); written out in
+  assembly, with the constants in registers before the counter read and
+  no stores, it measured 0.91-0.92 of the vDSO on this machine (the
+  multiply, the add with carry and the exactness test after it are about
+  6 cycles), so it would not meet 0.9 either, and it would publish a
+  second inline layout: not done. Y <= 1.25 leaves
   {1.25 * lf - fl:.1f} ns beyond the floor, and the bounded read uses
   {br - fl:.1f}; the vDSO uses {rt - fl:.1f}, {rt / lf:.2f}x `lfence; rdtsc`.
 - `rdtscp` against `lfence; rdtsc`: {lfr:.3f}x for the whole bounded read
@@ -623,7 +635,8 @@ interface is a file per guest.
 
 `bench_daemon` links daemon/guest.c and daemon/reference.c
 (libvmclockd.a) and runs main.c's `publish()` loop: the host page, then
-every guest on the daemon's list (each `struct guest` from `calloc()`,
+every guest on the daemon's list (each `struct guest` from the daemon's
+slabs, `guest_alloc()`,
 pages from `guest_open()` on tmpfs, the daemon's limits: mapped up to
 vm.max_map_count less 4096, then `pwrite()` with a kept descriptor up to
 RLIMIT_NOFILE less 1024, then opened for each write), with the daemon's
@@ -651,8 +664,7 @@ fences between; x bare is the median of per-round ratios.
 {daemon_md}
 
 Callgrind (1,000 guests, identity): {dir_.get('guest_update', 0):.0f} instructions per
-`guest_update()`: `vmclock_writer_publish_image()` {dir_.get('vmclock_writer_publish_image', 0):.0f}, the notify hook
-{dir_.get('notify', 0):.0f} of them; the mapping ({dir_.get('guest_map_calibration_cached', 0):.1f} per page) and
+`guest_update()`: `vmclock_writer_publish_image()` {dir_.get('vmclock_writer_publish_image', 0):.0f} ({hook_says}); the mapping ({dir_.get('guest_map_calibration_cached', 0):.1f} per page) and
 `vmclock_writer_image_prepare()` ({dir_.get('vmclock_writer_image_prepare', 0):.1f}) ran once per scale and batch
 ({dir_.get('vmclock_writer_image_prepare_calls', 0):.3f} times per page). Guests of one TSC scale get one
 update moved by their offsets, so vmclockd maps it into the scale's

@@ -398,6 +398,9 @@ caches and the TLB cold, and 61,000 mappings outgrow them anyway."""
     agree_lib = m_lib.group(1) if m_lib else "?"
     m_d = re.search(r"smoke: (\d+) passed, (\d+) failed", read("daemon.txt"))
     agree_daemon = ("yes" if m_d.group(2) == "0" else "**no**") if m_d else "?"
+    npf = m.get("publish_prefetches", "?")
+    prefetches = (f"yes ({npf} prefetch instructions in main.c's publish())"
+                  if npf not in ("?", "0") else f"**no** ({npf})")
     wtxt = (f" Callgrind: `vmclock_writer_set_calibration()` runs "
             f"{wir.get('vmclock_writer_set_calibration', 0):.0f} instructions "
             f"per update with the flag, {wir.get('hold_monotonic', 0):.0f} of "
@@ -440,7 +443,7 @@ counts (bench/smoke.sh) so that they keep working.
 | kernel | {m.get('kernel', '?')}, clocksource {m.get('clocksource', '?')} |
 | compiler | {m.get('compiler', '?')}; {m.get('cflags', '')} |
 | tree | {m.get('commit', '?')}; {m.get('lib_dirty', '?')} |
-| checks | the reader's fast path gives the exact path's results: {agree_lib}; vmclockd's pwrite pages hold their writer's bytes (bench_daemon --smoke): {agree_daemon} |
+| checks | the reader's fast path gives the exact path's results: {agree_lib}; vmclockd's pwrite pages hold their writer's bytes (bench_daemon --smoke): {agree_daemon}; vmclockd's update loop fetches ahead: {prefetches} |
 | load (1, 5, 15 min) | before {m.get('load_before', '?')}; after {m.get('load_after', '?')} |
 | vm.max_map_count | {m.get('max_map_count', '?')} |
 

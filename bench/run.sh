@@ -82,6 +82,11 @@ echo "bench: disassembly of the bounded read, called and inline" >&2
 	objdump -dr --no-show-raw-insn --disassemble=vmclock_reader_bounds "$O/lib/reader.o"
 	objdump -dr --no-show-raw-insn --disassemble=op_bounded_read "$BIN/bench_read"
 } >"$RES/objdump.txt" 2>&1
+# The update loop's fetching ahead, which a compiler may drop unseen.
+n=$(objdump -d --no-show-raw-insn "$O/daemon/main.o" |
+	awk '/^[0-9a-f]+ <publish[.>]/ { on = 1; next } /^$/ { on = 0 } on' |
+	grep -c prefetch)
+echo "publish_prefetches: $n" >>"$RES/machine.txt"
 
 echo "bench: contention" >&2
 "$BIN/bench_contend" >"$RES/contend.txt" 2>&1

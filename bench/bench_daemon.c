@@ -183,6 +183,7 @@ static void close_fleet(struct fleet *f)
 		guest_close(g, 1);
 		guest_free(g);
 	}
+	guest_release_slabs();
 	if (f->host.w)
 		guest_close(&f->host, 1);
 }

@@ -256,8 +256,9 @@ int guest_map_calibration(const struct guest_mapping *m,
  * heap, lie side by side too): at 10,000 guests this cut about 15% of
  * the update's cost against calloc() per guest.  A freed struct goes on a
  * free list for the next guest; slabs are kept, so the memory is the
- * largest fleet's.  Under AddressSanitizer each struct is its own
- * allocation, so that a use after free is still caught.
+ * largest fleet's, until guest_release_slabs() at exit.  Under
+ * AddressSanitizer each struct is its own allocation, so that a use after
+ * free is still caught.
  */
 #define GUEST_SLAB 64
 #define GUEST_STRIDE ((sizeof(struct guest) + 63) & ~(size_t)63)
@@ -273,23 +274,32 @@ int guest_map_calibration(const struct guest_mapping *m,
 #define GUEST_SLABS 1
 #endif
 
+/* A slab's first cache line links it to the others; its structs follow. */
+struct guest_slab {
+	struct guest_slab *next;
+};
+
+static struct guest_slab *guest_slabs;
 static struct guest *guest_free_list;
+static unsigned long guests_live;
 
 struct guest *guest_alloc(void)
 {
+	struct guest_slab *slab;
 	struct guest *g;
-	char *slab;
 	size_t i;
 
 	if (!GUEST_SLABS)
 		return calloc(1, sizeof(*g));
 	if (!guest_free_list) {
-		slab = aligned_alloc(64, GUEST_SLAB * GUEST_STRIDE);
+		slab = aligned_alloc(64, 64 + GUEST_SLAB * GUEST_STRIDE);
 		if (!slab)
 			return NULL;
+		slab->next = guest_slabs;
+		guest_slabs = slab;
 		/* Handed out from the slab's start. */
 		for (i = GUEST_SLAB; i-- > 0;) {
-			g = (struct guest *)(slab + i * GUEST_STRIDE);
+			g = (struct guest *)((char *)slab + 64 + i * GUEST_STRIDE);
 			g->next = guest_free_list;
 			guest_free_list = g;
 		}
@@ -297,6 +307,7 @@ struct guest *guest_alloc(void)
 	g = guest_free_list;
 	guest_free_list = g->next;
 	memset(g, 0, sizeof(*g));
+	guests_live++;
 	return g;
 }
 
@@ -310,6 +321,20 @@ void guest_free(struct guest *g)
 	}
 	g->next = guest_free_list;
 	guest_free_list = g;
+	guests_live--;
+}
+
+void guest_release_slabs(void)
+{
+	struct guest_slab *s;
+
+	if (guests_live)
+		return;
+	while ((s = guest_slabs)) {
+		guest_slabs = s->next;
+		free(s);
+	}
+	guest_free_list = NULL;
 }
 
 /* Pages of each kind now open, and how many may be (guest_set_limits()). */

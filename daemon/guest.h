@@ -196,6 +196,8 @@ guest_prefetch_next(const struct guest *g)
  */
 struct guest *guest_alloc(void);
 void guest_free(struct guest *g);
+/* Give the slabs back, once every struct is freed (at exit). */
+void guest_release_slabs(void);
 
 /* Ring @doorbell(@ctx) after each commit (NULL: none), not notify_cmd. */
 void guest_set_doorbell(struct guest *g, void (*doorbell)(void *ctx),

@@ -818,6 +818,7 @@ int main(int argc, char **argv)
 		guest_close(g, 0);
 		guest_free(g);
 	}
+	guest_release_slabs();
 	guest_close(&d.host, 0);
 	index_free(&d);
 	log_info("stopped; pages left in place for the next start");

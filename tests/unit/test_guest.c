@@ -705,6 +705,13 @@ TEST(guest_alloc_gives_zeroed_aligned_structs_and_reuses_freed)
 	for (i = 0; i < N; i++)
 		guest_free(g[i]);
 	guest_free(NULL);
+	/* All freed: the slabs go back, and a new one comes as needed. */
+	guest_release_slabs();
+	again = guest_alloc();
+	REQUIRE(again);
+	CHECK(again->next == NULL && again->w == NULL);
+	guest_free(again);
+	guest_release_slabs();
 }
 
 static void count_ring(void *ctx)

@@ -231,8 +231,11 @@ vmclock_fast_bounds(struct vmclock_reader *r, const struct vmclock_fastline *fl,
 		 * the read here).  On an error the fields the call does not
 		 * fill are 0.
 		 */
-		struct vmclock_bounds tmp = { 0 };
-		int err = vmclock_reader_bounds(r, &tmp);
+		struct vmclock_bounds tmp;
+		int err;
+
+		__builtin_memset(&tmp, 0, sizeof(tmp));
+		err = vmclock_reader_bounds(r, &tmp);
 
 		*out = tmp;
 		return err;

@@ -401,7 +401,7 @@ caches and the TLB cold, and 61,000 mappings outgrow them anyway."""
     m_d = re.search(r"smoke: (\d+) passed, (\d+) failed", read("daemon.txt"))
     agree_daemon = ("yes" if m_d.group(2) == "0" else "**no**") if m_d else "?"
     npf = m.get("publish_prefetches", "?")
-    prefetches = (f"yes ({npf} prefetch instructions in main.c's publish())"
+    prefetches = (f"yes ({npf} prefetch instructions in vmclockd's publish())"
                   if npf not in ("?", "0") else f"**no** ({npf})")
     wtxt = (f" Callgrind: `vmclock_writer_set_calibration()` runs "
             f"{wir.get('vmclock_writer_set_calibration', 0):.0f} instructions "

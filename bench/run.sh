@@ -83,7 +83,7 @@ echo "bench: disassembly of the bounded read, called and inline" >&2
 	objdump -dr --no-show-raw-insn --disassemble=op_bounded_read "$BIN/bench_read"
 } >"$RES/objdump.txt" 2>&1
 # The update loop's fetching ahead, which a compiler may drop unseen.
-n=$(objdump -d --no-show-raw-insn "$O/daemon/main.o" |
+n=$(objdump -d --no-show-raw-insn "$O/daemon/vmclockd" |
 	awk '/^[0-9a-f]+ <publish[.>]/ { on = 1; next } /^$/ { on = 0 } on' |
 	grep -c prefetch)
 echo "publish_prefetches: $n" >>"$RES/machine.txt"

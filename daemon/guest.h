@@ -138,6 +138,8 @@ struct guest {
 	int in_ram;		/* @path is a RAM file, the page at ram_offset */
 	uint64_t ram_offset;
 	void *qemu;
+	/* The daemon's list: the pointer to this struct, for O(1) removal. */
+	struct guest **pprev;
 };
 
 /*

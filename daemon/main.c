@@ -427,6 +427,9 @@ struct guest *daemon_find_guest(struct daemon *d, const char *name)
 void daemon_link_guest(struct daemon *d, struct guest *g)
 {
 	g->next = d->guests;
+	g->pprev = &d->guests;
+	if (g->next)
+		g->next->pprev = &g->next;
 	d->guests = g;
 	d->nguests++;
 	index_add(d, g);
@@ -496,16 +499,16 @@ int daemon_add_guest(struct daemon *d, const char *name,
 int daemon_remove_guest(struct daemon *d, const char *name, char *err,
 			size_t errlen)
 {
-	struct guest **pp, *g = daemon_find_guest(d, name);
+	struct guest *g = daemon_find_guest(d, name);
 
 	if (!g) {
 		snprintf(err, errlen, "no guest \"%s\"", name);
 		return -ENOENT;
 	}
 	index_del(d, g);
-	for (pp = &d->guests; *pp != g; pp = &(*pp)->next)
-		;
-	*pp = g->next;
+	*g->pprev = g->next;
+	if (g->next)
+		g->next->pprev = g->pprev;
 	qemu_guest_remove(g);
 	guest_close(g, 1);
 	guest_free(g);

@@ -177,7 +177,7 @@ static void hook(struct qemu_guest *q)
  */
 static int open_page(struct qemu_guest *q)
 {
-	struct guest *g = q->g, *next = g->next;
+	struct guest *g = q->g, *next = g->next, **pprev = g->pprev;
 	char fdpath[32], state[sizeof(g->state_path)], name[sizeof(g->name)];
 	int ret;
 
@@ -189,6 +189,7 @@ static int open_page(struct qemu_guest *q)
 	ret = guest_open_ram(g, name, fdpath, q->gpa, state,
 			     q->d->time_type);
 	g->next = next;
+	g->pprev = pprev;
 	g->qemu = q;
 	snprintf(g->path, sizeof(g->path), "%s", q->ram);
 	snprintf(g->state_path, sizeof(g->state_path), "%s", state);

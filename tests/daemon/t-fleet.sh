@@ -50,11 +50,27 @@ for g in g0 g1500 g2400; do
 	check "$g is updated" seq_advances "$RUN/guests/$g"
 done
 
+# Removal unlinks in place: the list (newest first) must stay whole for
+# the update loop, whichever guest leaves, in the middle or at either end,
+# and next to one that left before.
 check "remove a guest" ctl remove-guest g1500
 check "it is gone" gone g1500
 check "others are found" found g1499
+check "remove its neighbour too" ctl remove-guest g1499
+check "the guest before them is updated" seq_advances "$RUN/guests/g1501"
+check "the guest after them is updated" seq_advances "$RUN/guests/g1498"
 check "add it again" ctl add-guest g1500
 check "it is found again" found g1500
+check "remove the newest (the list's head)" ctl remove-guest g1500
+check "remove the next newest" ctl remove-guest g2499
+check "remove the oldest (its tail)" ctl remove-guest g0
+check "the next oldest is updated" seq_advances "$RUN/guests/g1"
+check "the newest left is updated" seq_advances "$RUN/guests/g2498"
+for g in g0 g1499 g1500 g2499; do
+	ctl add-guest $g >/dev/null || echo "add-guest $g failed" >&2
+done
+check "the re-added are updated" seq_advances "$RUN/guests/g1499"
+check "every guest is there again" found g2499
 
 marker=$(field "$RUN/guests/g2400" disruption_marker)
 seq=$(field "$RUN/guests/g2400" seq_count)

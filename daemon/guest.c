@@ -847,14 +847,29 @@ publish_mapped(struct guest *g, const struct guest_update *u,
 	return ret;
 }
 
-int guest_update(struct guest *g, const struct guest_update *u)
+/* Count (or, for a page on its own, log) a line moved for TIME_MONOTONIC. */
+static __attribute__((noinline)) void
+note_moved(struct guest *g, const struct guest_update *u,
+	   const struct vmclock_publish_result *res)
+{
+	if (u->moved) {
+		u->moved->pages++;
+		if (res->adjust_ns > u->moved->max_ns)
+			u->moved->max_ns = res->adjust_ns;
+	} else {
+		log_debug("%s: line moved forward %llu ns for TIME_MONOTONIC",
+			  g->name, (unsigned long long)res->adjust_ns);
+	}
+}
+
+/* guest_update() for a page that is not its scale's made image moved. */
+static __attribute__((noinline)) int
+update_slow(struct guest *g, const struct guest_update *u)
 {
 	struct vmclock_publish_result res = { 0 };
 	struct guest_image *e;
 	int ret;
 
-	if (g->stopped)
-		return 0;
 	e = takes_image(g, u) ? image_for(u, &g->map_) : NULL;
 	if (e)	/* A measured mapping is only known to within its window. */
 		ret = e->err ? e->err :
@@ -866,14 +881,36 @@ int guest_update(struct guest *g, const struct guest_update *u)
 		ret = publish_mapped(g, u, &res);
 	if (ret == -EDOM)	/* not mappable: nothing was published */
 		return -ERANGE;
-	if (res.adjusted && u->moved) {
-		u->moved->pages++;
-		if (res.adjust_ns > u->moved->max_ns)
-			u->moved->max_ns = res.adjust_ns;
-	} else if (res.adjusted) {
-		log_debug("%s: line moved forward %llu ns for TIME_MONOTONIC",
-			  g->name, (unsigned long long)res.adjust_ns);
-	}
+	if (res.adjusted)
+		note_moved(g, u, &res);
+	g->updates++;
+	return ret;
+}
+
+/*
+ * Most pages of a fleet: the scale's image of this update is made, and
+ * the page takes it.  Everything else, the first page of a scale and
+ * batch included, goes through update_slow().
+ */
+int guest_update(struct guest *g, const struct guest_update *u)
+{
+	struct vmclock_publish_result res;
+	struct guest_image *e;
+	int ret;
+
+	if (g->stopped)
+		return 0;
+	if (!takes_image(g, u))
+		return update_slow(g, u);
+	e = &u->rates->img[rates_slot(&g->map_)];
+	if (e->gen != u->gen || e->scale != g->map_.scale ||
+	    e->frac_bits != g->map_.frac_bits || e->err)
+		return update_slow(g, u);
+	/* Fills @res whatever it returns. */
+	ret = vmclock_writer_publish_image(g->w, &e->img, g->map_.offset,
+					   g->map_err_ns, &res);
+	if (res.adjusted)
+		note_moved(g, u, &res);
 	g->updates++;
 	return ret;
 }

@@ -1029,6 +1029,9 @@ TEST(fleet_update_by_image_is_the_mapped_update)
 			h.period_frac += test_rand_below(1000000) - 500000;
 		h.switch_counter = h.counter_value + test_rand_below(100000);
 		c = h;
+		/* Now and then an update no scale can take: nothing is written. */
+		if (k % 10 == 9)
+			c.period_shift = 64;
 		/* An event for one guest of both fleets. */
 		for (f = 0; f < 2 && ev < TWIN_GUESTS; f++) {
 			if (k % 3 == 0)

@@ -219,7 +219,8 @@ struct vmclock_writer_update {
  * vmclock_writer_publish() - a whole periodic update in one call
  * @w: the writer.
  * @u: the calibration, status, TAI offset and leap indicator.
- * @res: what was done for TIME_MONOTONIC (may be NULL).
+ * @res: what was done for TIME_MONOTONIC (may be NULL); filled whatever
+ *	the return (nothing adjusted when the calibration was refused).
  *
  * The page ends up byte for byte as after vmclock_writer_set_calibration(),
  * vmclock_writer_set_status(), vmclock_writer_set_tai_offset() and

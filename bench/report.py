@@ -486,7 +486,8 @@ In short:
   its rounds ({d10k_bare:.1f} ns; the issue measured 11 ns for that write, so
   this machine ran {d10k_bare / 11:.1f}x slower than then). Callgrind counts
   {dir_.get('guest_update', 0):.0f} instructions per page (254 before the image's common path was
-  shortened and pages without a hook stopped calling one, 480 before each
+  shortened, pages without a hook stopped calling one and a page taking
+  a made image got a short path of its own in `guest_update()`, 480 before each
   scale's update was encoded once, 612 before the TIME_MONOTONIC memo,
   2,164 before the per-scale cache): the image's transaction
   ({dir_.get('vmclock_writer_publish_image', 0):.0f}, {hook_says}); the mapping and the

@@ -278,11 +278,14 @@ static uint64_t error_flags(uint32_t v)
 	return f;
 }
 
-/* Store a line and its errors; return the flags with their VALID bits. */
-static uint64_t put_calibration(struct vmclock_writer *w,
-				const struct vmclock_line *l,
-				const struct vmclock_calibration *cal,
-				uint64_t adj, uint64_t flags)
+/*
+ * Store line @l, the period error rates @rate_est and @rate_max, and
+ * @cal's time errors grown by @adj ns; the writer's line becomes @l.
+ */
+static inline __attribute__((always_inline)) void
+put_line(struct vmclock_writer *w, const struct vmclock_line *l,
+	 const struct vmclock_calibration *cal, uint64_t rate_est,
+	 uint64_t rate_max, uint64_t adj)
 {
 	volatile struct vmclock_abi *pg = w->page;
 	uint32_t v = cal->valid;
@@ -290,10 +293,8 @@ static uint64_t put_calibration(struct vmclock_writer *w,
 	vmc_put64(pg, counter_value, l->counter_value);
 	vmc_put8(pg, counter_period_shift, l->shift);
 	vmc_put64(pg, counter_period_frac_sec, l->period_frac);
-	vmc_put64(pg, counter_period_esterror_rate_frac_sec,
-		  v & VMCLOCK_CAL_PERIOD_ESTERROR ? cal->period_esterror_rate : 0);
-	vmc_put64(pg, counter_period_maxerror_rate_frac_sec,
-		  v & VMCLOCK_CAL_PERIOD_MAXERROR ? cal->period_maxerror_rate : 0);
+	vmc_put64(pg, counter_period_esterror_rate_frac_sec, rate_est);
+	vmc_put64(pg, counter_period_maxerror_rate_frac_sec, rate_max);
 	vmc_put64(pg, time_sec, l->time_sec);
 	vmc_put64(pg, time_frac_sec, l->time_frac);
 	/* Moved forward by adj ns: both time errors grow by as much. */
@@ -303,7 +304,29 @@ static uint64_t put_calibration(struct vmclock_writer *w,
 		  vmclock_add_sat(cal->time_maxerror_ns, adj) : 0);
 	w->line = *l;
 	w->have_line = 1;
-	return (flags & ~(uint64_t)VMC_ERROR_FLAGS) | error_flags(v);
+}
+
+/* @cal's period error rates, 0 where not VALID. */
+static uint64_t rate_est_of(const struct vmclock_calibration *cal)
+{
+	return cal->valid & VMCLOCK_CAL_PERIOD_ESTERROR ?
+		       cal->period_esterror_rate : 0;
+}
+
+static uint64_t rate_max_of(const struct vmclock_calibration *cal)
+{
+	return cal->valid & VMCLOCK_CAL_PERIOD_MAXERROR ?
+		       cal->period_maxerror_rate : 0;
+}
+
+/* Store a line and its errors; return the flags with their VALID bits. */
+static uint64_t put_calibration(struct vmclock_writer *w,
+				const struct vmclock_line *l,
+				const struct vmclock_calibration *cal,
+				uint64_t adj, uint64_t flags)
+{
+	put_line(w, l, cal, rate_est_of(cal), rate_max_of(cal), adj);
+	return (flags & ~(uint64_t)VMC_ERROR_FLAGS) | error_flags(cal->valid);
 }
 
 /*
@@ -485,12 +508,8 @@ VMC_API int vmclock_writer_image_prepare(struct vmclock_writer_image *img,
 					   c->period_shift };
 	img->flags = error_flags(c->valid) |
 		     (u->tai_valid ? VMCLOCK_FLAG_TAI_OFFSET_VALID : 0);
-	img->rate_est = c->valid & VMCLOCK_CAL_PERIOD_ESTERROR ?
-				c->period_esterror_rate :
-				0;
-	img->rate_max = c->valid & VMCLOCK_CAL_PERIOD_MAXERROR ?
-				c->period_maxerror_rate :
-				0;
+	img->rate_est = rate_est_of(c);
+	img->rate_max = rate_max_of(c);
 	return 0;
 }
 
@@ -550,7 +569,6 @@ image_store(struct vmclock_writer *w, const struct vmclock_writer_image *img,
 	    const struct vmclock_line *nl, uint64_t grow)
 {
 	volatile struct vmclock_abi *pg = w->page;
-	uint32_t v = img->cal.valid;
 	int own = !w->in_txn;
 
 	if (own)
@@ -558,26 +576,10 @@ image_store(struct vmclock_writer *w, const struct vmclock_writer_image *img,
 	vmc_put8(pg, clock_status, img->status);
 	vmc_put16(pg, tai_offset_sec, (uint16_t)img->tai_offset_sec);
 	vmc_put8(pg, leap_indicator, img->leap);
-	vmc_put8(pg, counter_period_shift, nl->shift);
-	vmc_put64(pg, counter_value, nl->counter_value);
-	vmc_put64(pg, counter_period_frac_sec, nl->period_frac);
-	vmc_put64(pg, counter_period_esterror_rate_frac_sec, img->rate_est);
-	vmc_put64(pg, counter_period_maxerror_rate_frac_sec, img->rate_max);
-	vmc_put64(pg, time_sec, nl->time_sec);
-	vmc_put64(pg, time_frac_sec, nl->time_frac);
-	vmc_put64(pg, time_esterror_nanosec,
-		  v & VMCLOCK_CAL_TIME_ESTERROR ?
-			  vmclock_add_sat(img->cal.time_esterror_ns, grow) :
-			  0);
-	vmc_put64(pg, time_maxerror_nanosec,
-		  v & VMCLOCK_CAL_TIME_MAXERROR ?
-			  vmclock_add_sat(img->cal.time_maxerror_ns, grow) :
-			  0);
+	put_line(w, nl, &img->cal, img->rate_est, img->rate_max, grow);
 	put_flags(w, (w->flags & ~(uint64_t)(VMC_ERROR_FLAGS |
 					     VMCLOCK_FLAG_TAI_OFFSET_VALID)) |
 			     img->flags);
-	w->line = *nl;
-	w->have_line = 1;
 	if (own)
 		commit(w);
 	return 0;

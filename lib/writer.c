@@ -587,8 +587,8 @@ image_store(struct vmclock_writer *w, const struct vmclock_writer_image *img,
 
 /*
  * vmclock_writer_publish_image() when the image holds no answer for @w:
- * check, keep the answer, publish.  Out of line: it runs once a scale and
- * batch, and keeps the common path's registers few.
+ * check and keep the answer, which then is @w's.  Out of line: it runs
+ * once a scale and batch, and keeps the common path's registers few.
  */
 static __attribute__((noinline)) int
 publish_image_check(struct vmclock_writer *w, struct vmclock_writer_image *img,
@@ -599,12 +599,7 @@ publish_image_check(struct vmclock_writer *w, struct vmclock_writer_image *img,
 
 	nl.counter_value += off;
 	image_check(img, w, &nl, off);
-	if (img->ret)
-		return publish_image_slow(w, img, off, extra_err_ns, res);
-	nl.time_sec = img->time_sec;
-	nl.time_frac = img->time_frac;
-	tell_result(res, 0, img->adj);
-	return image_store(w, img, &nl, vmclock_add_sat(extra_err_ns, img->adj));
+	return vmclock_writer_publish_image(w, img, off, extra_err_ns, res);
 }
 
 VMC_API int vmclock_writer_publish_image(struct vmclock_writer *w,

@@ -862,7 +862,11 @@ note_moved(struct guest *g, const struct guest_update *u,
 	}
 }
 
-/* guest_update() for a page that is not its scale's made image moved. */
+/*
+ * guest_update() for a page that is not its scale's made image moved:
+ * make the image (the page then takes the short path) or take the
+ * general one.
+ */
 static __attribute__((noinline)) int
 update_slow(struct guest *g, const struct guest_update *u)
 {
@@ -871,14 +875,9 @@ update_slow(struct guest *g, const struct guest_update *u)
 	int ret;
 
 	e = takes_image(g, u) ? image_for(u, &g->map_) : NULL;
-	if (e)	/* A measured mapping is only known to within its window. */
-		ret = e->err ? e->err :
-			       vmclock_writer_publish_image(g->w, &e->img,
-							    g->map_.offset,
-							    g->map_err_ns,
-							    &res);
-	else
-		ret = publish_mapped(g, u, &res);
+	if (e && !e->err)
+		return guest_update(g, u);
+	ret = e ? e->err : publish_mapped(g, u, &res);
 	if (ret == -EDOM)	/* not mappable: nothing was published */
 		return -ERANGE;
 	if (res.adjusted)
@@ -906,7 +905,10 @@ int guest_update(struct guest *g, const struct guest_update *u)
 	if (e->gen != u->gen || e->scale != g->map_.scale ||
 	    e->frac_bits != g->map_.frac_bits || e->err)
 		return update_slow(g, u);
-	/* Fills @res whatever it returns. */
+	/*
+	 * A measured mapping is only known to within its window.  Fills
+	 * @res whatever it returns.
+	 */
 	ret = vmclock_writer_publish_image(g->w, &e->img, g->map_.offset,
 					   g->map_err_ns, &res);
 	if (res.adjusted)

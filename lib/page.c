@@ -273,7 +273,7 @@ static void decode_fast(struct vmc_decoded *d)
 static void decode_bline(struct vmc_decoded *d)
 {
 	const struct vmc_fast *f = &d->fast;
-	struct vmclock_fastline *b = &d->bline;
+	struct vmc_bline *b = &d->bline;
 	unsigned __int128 p = (unsigned __int128)f->p_int << 64 | f->p_frac, t, m;
 
 	memset(b, 0, sizeof(*b));
@@ -295,6 +295,41 @@ static void decode_bline(struct vmc_decoded *d)
 	b->k1 = f->max_k1;
 	b->k_inexact = f->max_inexact;
 	b->tick_ns = d->tick_ns;
+}
+
+void vmc_fastline_window(const struct vmc_bline *b, uint32_t hi,
+			 struct vmclock_fastline *fl)
+{
+	uint64_t base = (uint64_t)hi << 32, first, last;
+	unsigned __int128 t, l;
+
+	fl->clock_status = b->clock_status;
+	fl->c_hi = hi;
+	fl->lo_len = 0;
+	if (!b->d_max || b->p_int)
+		return;
+	/* The range's counters in the window: [first, last]. */
+	first = b->cv > base ? b->cv : base;
+	last = b->cv + (b->d_max - 1);
+	if (last > base + 0xffffffffu)
+		last = base + 0xffffffffu;
+	if (first > last)
+		return;
+	t = ((unsigned __int128)b->t_hi << 64 | b->t_lo) +
+	    (unsigned __int128)base * b->p_frac;
+	l = ((unsigned __int128)(b->m_hi + b->tick_ns) << 64 | b->m_lo) +
+	    (unsigned __int128)base * b->k1;
+	fl->lo_start = (uint32_t)(first - base);
+	fl->lo_len = last - first + 1;
+	fl->p = b->p_frac;
+	fl->t_lo = (uint64_t)t;
+	fl->t_hi = (uint64_t)(t >> 64);
+	fl->k = b->k1;
+	fl->l_lo = (uint64_t)l;
+	fl->l_hi = (uint64_t)(l >> 64);
+	fl->t_lim = ~(last - b->cv);
+	fl->l_lim = (last - b->cv - 1) & b->k_inexact;
+	fl->tick_ns = b->tick_ns;
 }
 
 void vmc_decode(const struct vmclock_abi *pg, uint32_t drift_ppb,

@@ -45,6 +45,29 @@ struct vmc_fast {
 };
 
 /*
+ * The bounded read's line over the whole fast range: UTC and its max error
+ * continued back to counter 0, in 2^-64 ns modulo 2^128,
+ *
+ *	UTC(c) = (t + c * P) / 2^64,  maxerror(c) = (m + c * k1) / 2^64
+ *
+ * for c in [cv, cv + d_max), m holding 2^64 - 1 so that its high word is
+ * the ceiling.  vmclock_reader_bounds() evaluates it (vmc_bline_eval());
+ * applications evaluate its window of 2^32 ticks (struct vmclock_fastline,
+ * vmc_fastline_window()).
+ */
+struct vmc_bline {
+	uint8_t clock_status;
+	uint64_t cv;
+	uint64_t d_max;	    /* 0: the line answers nothing */
+	uint64_t t_lo, t_hi;
+	uint64_t p_frac, p_int; /* P: one tick in 2^-64 ns, bits below dropped */
+	uint64_t m_lo, m_hi;
+	uint64_t k1;	    /* the max error's growth per tick, rounded up */
+	uint64_t k_inexact; /* ~0 when k1 was rounded up, else 0 */
+	uint64_t tick_ns;
+};
+
+/*
  * A snapshot decoded once: everything a read needs that does not depend on
  * the counter.  The reader keeps one per handle and reuses it for as long as
  * seq_count does not move, so a read is then two loads of seq_count, the
@@ -75,9 +98,10 @@ struct vmc_decoded {
 	/*
 	 * The bounded read's line (vmclock-fast.h): UTC and the max error of
 	 * @fast continued back to counter 0; d_max 0 when the page has no UTC
-	 * or no max error.  The reader publishes a copy to inline readers.
+	 * or no max error.  The reader publishes windows of it to inline
+	 * readers.
 	 */
-	struct vmclock_fastline bline;
+	struct vmc_bline bline;
 };
 
 /* Decode a consistent snapshot (little-endian bytes). */
@@ -162,12 +186,59 @@ vmc_fast_time(const struct vmc_fast *f, uint64_t d, int64_t base, int64_t *t)
  * @out untouched when the exact path must decide, and always on a snapshot
  * without UTC or a max error (its line has d_max 0).
  */
+/*
+ * vmc_bline_eval() - the bounded line at @counter: 1 with @out's times and
+ * max error, the floor and the ceiling the exact path computes, whenever
+ * the bits dropped from P and from the growth (less than one unit per
+ * tick, so less than d units over d ticks) cannot carry across a
+ * nanosecond; 0, @out untouched, when the exact path must decide.
+ */
+static inline __attribute__((always_inline)) int
+vmc_bline_eval(const struct vmc_bline *b, uint64_t counter,
+	       struct vmclock_bounds *out)
+{
+	uint64_t d = counter - b->cv;
+	unsigned __int128 m = (unsigned __int128)counter * b->k1 +
+		((unsigned __int128)b->m_hi << 64 | b->m_lo);
+	unsigned __int128 t = (unsigned __int128)counter * b->p_frac +
+		((unsigned __int128)(b->t_hi + counter * b->p_int) << 64 | b->t_lo);
+	uint64_t utc = (uint64_t)(t >> 64), max = (uint64_t)(m >> 64);
+
+	/*
+	 * In range (unsigned: a counter before cv is out of it); the time's
+	 * low word at least d below a carry; the max error's ceiling the same
+	 * for the true growth, which lies within d units below c * k1: its
+	 * low word (here one less, for the 2^64 - 1) is 0 or at least d.
+	 */
+	if (__builtin_expect(d >= b->d_max || (uint64_t)t > ~d ||
+			     (uint64_t)m < ((d - 1) & b->k_inexact), 0))
+		return 0;
+	out->utc_ns = (int64_t)utc;
+	out->maxerror_ns = max;
+	out->earliest_ns = (int64_t)(utc - max);
+	out->latest_ns = (int64_t)(utc + b->tick_ns + max);
+	return 1;
+}
+
 static inline __attribute__((always_inline)) int
 vmc_fast_bounds(const struct vmc_decoded *dc, uint64_t counter,
 		struct vmclock_bounds *out)
 {
-	return vmclock_fastline_eval(&dc->bline, counter, out);
+	return vmc_bline_eval(&dc->bline, counter, out);
 }
+
+/*
+ * vmc_fastline_window() - the inline readers' line: @b's window of the
+ * counters whose high half is @hi.  Its checks are made for the window's
+ * furthest counter D ticks from the calibration, so it answers every
+ * counter there as vmc_bline_eval() does, or declines (near a rounding
+ * boundary, within D rather than d units of it); at that furthest counter
+ * it declines exactly where vmc_bline_eval() declines.  Fills every field but @fl's seq, seq_value and tscp;
+ * lo_len 0 when the window holds none of @b's range, or @b's tick is 1 ns
+ * or more.
+ */
+void vmc_fastline_window(const struct vmc_bline *b, uint32_t hi,
+			 struct vmclock_fastline *fl);
 
 /*
  * vmc_fast_eval() - vmc_eval() on the fast path

@@ -52,8 +52,9 @@ struct vmclock_reader {
 	int strict_err_at; /* the same, for a counter the caller gives */
 	int have_last;
 	struct vmclock_reading last; /* the baseline of the events */
-	/* vmclock_fast_bounds()'s line: @dec's, while the cache holds. */
+	/* vmclock_fast_bounds()'s line: a window of @dec's, while the cache holds. */
 	struct vmclock_fastline fl;
+	int fl_live; /* the line may answer: windows of it may be made */
 };
 
 /* The seq_count an inline reader loads while there is no mapped page. */
@@ -63,23 +64,26 @@ static const uint32_t no_page_seq;
 static void cache_drop(struct vmclock_reader *r)
 {
 	r->cache_seq = VMC_NO_CACHE;
-	r->fl.d_max = 0;
+	r->fl_live = 0;
+	r->fl.lo_len = 0;
 }
 
 /*
- * The inline readers' line, after the cache was filled: the bounded line
- * of the snapshot, where vmclock_reader_bounds() would answer from it,
- * that is on a mapped page read with this CPU's counter whose strict
- * verdict is 0.  Anything else it leaves to the function (d_max 0).
+ * The inline readers' line, after the cache was filled: a window of the
+ * snapshot's bounded line (starting with the calibration's own, @hi),
+ * where vmclock_reader_bounds() would answer from it, that is on a mapped
+ * page read with this CPU's counter whose strict verdict is 0.  Anything
+ * else it leaves to the function (lo_len 0).
  */
-static void fastline_sync(struct vmclock_reader *r)
+static void fastline_sync(struct vmclock_reader *r, uint32_t hi)
 {
-	r->fl = r->dec.bline;
 	r->fl.seq = r->page ? &r->page->seq_count : &no_page_seq;
 	r->fl.seq_value = (uint32_t)r->cache_seq;
 	r->fl.tscp = (uint8_t)r->tscp;
-	if (r->cache_seq == VMC_NO_CACHE || r->counter_fn || r->strict_err)
-		r->fl.d_max = 0;
+	r->fl_live = r->cache_seq != VMC_NO_CACHE && !r->counter_fn && !r->strict_err;
+	vmc_fastline_window(&r->dec.bline, hi, &r->fl);
+	if (!r->fl_live)
+		r->fl.lo_len = 0;
 }
 
 static uint64_t monotonic_ns(void)
@@ -299,7 +303,8 @@ read_slow(struct vmclock_reader *r, int want_counter, uint64_t counter,
 	/* Through pread every read is a fresh snapshot: nothing to reuse. */
 	if (r->page)
 		r->cache_seq = snap.seq_count;
-	fastline_sync(r);
+	/* The window of the counter just read, else the calibration's. */
+	fastline_sync(r, (uint32_t)((want_counter ? counter : r->dec.bline.cv) >> 32));
 	events = note_events(r, &r->dec.tmpl);
 	err = vmc_eval(&r->dec, counter, out);
 	out->events = events;
@@ -428,8 +433,13 @@ bounds_common(struct vmclock_reader *r, int native, struct vmclock_bounds *out)
 		out->clock_status = r->dec.tmpl.clock_status;
 		if (unlikely(r->strict_err))
 			return r->strict_err;
-		if (likely(vmc_fast_bounds(&r->dec, counter, out)))
+		if (likely(vmc_fast_bounds(&r->dec, counter, out))) {
+			/* The counter moved on to a new window: so does the line. */
+			if (unlikely((uint32_t)(counter >> 32) != r->fl.c_hi) && r->fl_live)
+				vmc_fastline_window(&r->dec.bline, (uint32_t)(counter >> 32),
+						    &r->fl);
 			return 0;
+		}
 		return vmc_eval_bounds(&r->dec, counter, out);
 	}
 	return bounds_slow(r, out);

@@ -7,12 +7,15 @@
  * costs about as much as the CPU counter itself is worth not calling, so a
  * reader publishes its decoded calibration as a struct vmclock_fastline and
  * vmclock_fast_bounds() evaluates it inline: seq_count, the ordered counter
- * read, seq_count again, two 64 x 64-bit multiplications.  Whatever the
- * line cannot answer exactly (seq_count moved, a status the strict read
- * refuses, a counter outside the line's range, a reading near a rounding
- * boundary, a counter seam set on the reader, a page read through pread)
- * it hands to vmclock_reader_bounds(), so the results, errors and events
- * are that function's, bit for bit.
+ * read, seq_count again, two 64 x 64-bit multiplications of the counter's
+ * low half.  The line covers one window of 2^32 ticks, so that the high
+ * half is only compared, and the reader moves it on with the counter.
+ * Whatever the line cannot answer exactly (seq_count moved, a status the
+ * strict read refuses, a counter outside the line's window or range, a
+ * reading near a rounding boundary, a counter seam set on the reader, a
+ * page read through pread, a counter of 1 GHz or slower) it hands to
+ * vmclock_reader_bounds(), so the results, errors and events are that
+ * function's, bit for bit.
  *
  *	const struct vmclock_fastline *fl =
  *		vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
@@ -55,16 +58,24 @@ extern "C" {
  * @seq_value: the raw seq_count the line was decoded at.
  * @tscp: x86: read the counter by rdtscp (the CPU has it), else lfence; rdtsc.
  * @clock_status: the page's status (VMCLOCK_STATUS_*).
- * @cv: counter_value: the line answers counters in [@cv, @cv + @d_max).
- * @d_max: 0 when the line answers nothing (vmclock_fast_bounds() then calls
- *	vmclock_reader_bounds()).
- * @t_lo, @t_hi: UTC at counter 0 of the line, continued backwards, in
- *	2^-64 ns modulo 2^128: UTC(c) = (@t + c * P) / 2^64 ns for c in range.
- * @p_frac, @p_int: P, one tick in 2^-64 ns (bits below dropped).
- * @m_lo, @m_hi: the max error at counter 0 likewise, plus 2^64 - 1 so that
- *	the high word is the ceiling: maxerror(c) = (@m + c * @k1) / 2^64.
- * @k1: the max error's growth per tick in 2^-64 ns, rounded up.
- * @k_inexact: ~0 when @k1 was rounded up, else 0.
+ * @c_hi: the high half of every counter the line answers: it covers one
+ *	window of 2^32 ticks, and the reader moves it on to the next window
+ *	the first time the function answers a counter there.
+ * @lo_start, @lo_len: the low halves it answers, [@lo_start, @lo_start +
+ *	@lo_len) (unsigned, within the window); @lo_len 0: it answers nothing.
+ * @p: one tick in 2^-64 ns, bits below dropped.  Only counters faster than
+ *	1 GHz get a line (a tick is then less than 1 ns).
+ * @t_lo, @t_hi: UTC at the window's counter 0 (@c_hi << 32), continued
+ *	from the calibration, in 2^-64 ns modulo 2^128: for a low half lo in
+ *	range, UTC = (@t + lo * @p) / 2^64 ns.
+ * @k: the max error's growth per tick in 2^-64 ns, rounded up.
+ * @l_lo, @l_hi: the max error plus @tick_ns at the window's counter 0
+ *	likewise, plus 2^64 - 1 so that the high word is the ceiling: the max
+ *	error is (@l + lo * @k) / 2^64 - @tick_ns.
+ * @t_lim: the largest low word of the time that cannot carry: ~D, where D
+ *	is the furthest counter of the range from the calibration, in ticks.
+ * @l_lim: the smallest low word of the max error whose ceiling is exact:
+ *	D - 1 when @k was rounded up (else 0).
  * @tick_ns: one tick in ns, rounded up: latest is a tick beyond utc + max.
  *
  * Filled by the library; a caller only passes it to vmclock_fast_bounds().
@@ -75,13 +86,14 @@ struct vmclock_fastline {
 	uint8_t tscp;
 	uint8_t clock_status;
 	uint16_t reserved;
-	uint64_t cv;
-	uint64_t d_max;
+	uint32_t c_hi;
+	uint32_t lo_start;
+	uint64_t lo_len;
+	uint64_t p;
 	uint64_t t_lo, t_hi;
-	uint64_t p_frac, p_int;
-	uint64_t m_lo, m_hi;
-	uint64_t k1;
-	uint64_t k_inexact;
+	uint64_t k;
+	uint64_t l_lo, l_hi;
+	uint64_t t_lim, l_lim;
 	uint64_t tick_ns;
 };
 
@@ -106,37 +118,111 @@ const struct vmclock_fastline *vmclock_reader_fastline(struct vmclock_reader *r,
 #define VMCLOCK_COUNTER_INLINE 1
 
 /*
- * vmclock_counter_ordered() - this CPU's counter, not read before the loads
+ * vmclock_counter_halves() - this CPU's counter as its two 32-bit halves
+ * (the low one returned, the high one in *@hi), not read before the loads
  * and instructions that precede it.  On x86 rdtscp waits for every earlier
  * instruction itself and lfence keeps rdtsc after them (rdtsc_ordered() in
  * Linux makes the same choice); @tscp picks rdtscp, which the CPU must
- * have.  On arm64 isb keeps the cntvct_el0 read after them.
+ * have.  On arm64 isb keeps the cntvct_el0 read after them.  The halves
+ * are what rdtsc gives: the inline read uses them as they come.
  */
-static inline __attribute__((always_inline)) uint64_t
-vmclock_counter_ordered(int tscp)
+static inline __attribute__((always_inline)) uint32_t
+vmclock_counter_halves(int tscp, uint32_t *hi)
 {
 #if defined(__aarch64__)
 	uint64_t v;
 
 	(void)tscp;
 	__asm__ __volatile__("isb\n\tmrs %0, cntvct_el0" : "=r"(v) : : "memory");
-	return v;
+	*hi = (uint32_t)(v >> 32);
+	return (uint32_t)v;
 #else
-	uint32_t lo, hi, aux;
+	uint32_t lo, h, aux;
 
 	if (tscp) {
-		__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
+		__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(h), "=c"(aux) : : "memory");
 		(void)aux;
 	} else {
-		__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+		__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(h) : : "memory");
 	}
-	return ((uint64_t)hi << 32) | lo;
+	*hi = h;
+	return lo;
 #endif
+}
+
+/* vmclock_counter_halves(), joined: the counter as the page counts it. */
+static inline __attribute__((always_inline)) uint64_t
+vmclock_counter_ordered(int tscp)
+{
+	uint32_t hi, lo = vmclock_counter_halves(tscp, &hi);
+
+	return (uint64_t)hi << 32 | lo;
 }
 #endif
 
 #ifdef __SIZEOF_INT128__
 __extension__ typedef unsigned __int128 vmclock__u128_t;
+
+/*
+ * @a * @b + (@hi * 2^64 + @lo), modulo 2^128: the high word returned, the
+ * low one in *@low.  On x86-64 it is written out (mul, add, add with
+ * carry) because GCC builds the 128-bit sum through a setb or a spill,
+ * which costs the inline read a cycle or two.
+ */
+static inline __attribute__((always_inline)) uint64_t
+vmclock__muladd(uint64_t a, uint64_t b, uint64_t lo, uint64_t hi, uint64_t *low)
+{
+#if defined(__x86_64__)
+	uint64_t h;
+
+	__asm__("mulq %[b]\n\taddq %[lo], %%rax\n\tadcq %[hi], %%rdx"
+		: "+a"(a), "=&d"(h)
+		: [b] "rm"(b), [lo] "rm"(lo), [hi] "rm"(hi)
+		: "cc");
+	*low = a;
+	return h;
+#else
+	vmclock__u128_t s = (vmclock__u128_t)a * b + ((vmclock__u128_t)hi << 64 | lo);
+
+	*low = (uint64_t)s;
+	return (uint64_t)(s >> 64);
+#endif
+}
+
+/*
+ * The line at the counter whose halves are @hi and @lo; see
+ * vmclock_fastline_eval().  The low half goes into the products as it
+ * comes from the counter read, and the high half is only compared.
+ */
+static inline __attribute__((always_inline)) int
+vmclock__fastline_eval(const struct vmclock_fastline *fl, uint32_t hi,
+		       uint32_t lo, struct vmclock_bounds *out)
+{
+	uint64_t t_low, l_low, utc, late;
+
+	if (__builtin_expect(hi != fl->c_hi ||
+			     (uint32_t)(lo - fl->lo_start) >= fl->lo_len, 0))
+		return 0;
+	utc = vmclock__muladd(lo, fl->p, fl->t_lo, fl->t_hi, &t_low);
+	late = vmclock__muladd(lo, fl->k, fl->l_lo, fl->l_hi, &l_low);
+	/*
+	 * The bits dropped from @p and @k add less than d units to the low
+	 * words over d ticks, and d <= D: the floor is exact when the time's
+	 * low word is at least D below a carry, and the max error's ceiling
+	 * when its low word (one less, for the 2^64 - 1) is at least D - 1
+	 * (at the calibration itself it is 2^64 - 1).  Against constants,
+	 * the checks wait for nothing but the products (against d itself
+	 * the read measured 4% slower); they decline about D / 2^64 more
+	 * readings, which the function answers.
+	 */
+	if (__builtin_expect(t_low > fl->t_lim || l_low < fl->l_lim, 0))
+		return 0;
+	out->utc_ns = (int64_t)utc;
+	out->maxerror_ns = late - fl->tick_ns;
+	out->earliest_ns = (int64_t)(utc + fl->tick_ns - late);
+	out->latest_ns = (int64_t)(utc + late);
+	return 1;
+}
 
 /**
  * vmclock_fastline_eval() - the line at @counter
@@ -145,40 +231,21 @@ __extension__ typedef unsigned __int128 vmclock__u128_t;
  * @out: utc_ns, earliest_ns, latest_ns and maxerror_ns, when it returns 1.
  *
  * The time is the floor of UTC(c) and the max error its ceiling, as the
- * exact path computes them, whenever the bits dropped from P and from the
- * growth (less than one unit per tick, so less than d units over d ticks)
- * cannot carry across a nanosecond: then the low words decide it.  The
- * counter enters the products directly (the line was continued back to
- * counter 0), so no subtraction stands between the counter and them.
+ * exact path computes them, whenever the bits dropped from the tick and
+ * from the growth (less than one unit per tick, so less than d units over
+ * d ticks) cannot carry across a nanosecond: then the low words decide it.
+ * What it answers, the library's own line answers alike.
  *
  * Return: 1 with @out filled exactly as vmclock_reader_bounds() fills it;
- * 0, @out untouched, when the exact path must decide.
+ * 0, @out untouched, when the exact path must decide (a counter outside the
+ * line's window or range, a reading near a rounding boundary).
  */
 static inline __attribute__((always_inline)) int
 vmclock_fastline_eval(const struct vmclock_fastline *fl, uint64_t counter,
 		      struct vmclock_bounds *out)
 {
-	uint64_t d = counter - fl->cv;
-	vmclock__u128_t m = (vmclock__u128_t)counter * fl->k1 +
-		((vmclock__u128_t)fl->m_hi << 64 | fl->m_lo);
-	vmclock__u128_t t = (vmclock__u128_t)counter * fl->p_frac +
-		((vmclock__u128_t)(fl->t_hi + counter * fl->p_int) << 64 | fl->t_lo);
-	uint64_t utc = (uint64_t)(t >> 64), max = (uint64_t)(m >> 64);
-
-	/*
-	 * In range (unsigned: a counter before cv is out of it); the time's
-	 * low word at least d below a carry; the max error's ceiling the same
-	 * for the true growth, which lies within d units below c * k1: its
-	 * low word (here one less, for the 2^64 - 1) is 0 or at least d.
-	 */
-	if (__builtin_expect(d >= fl->d_max || (uint64_t)t > ~d ||
-			     (uint64_t)m < ((d - 1) & fl->k_inexact), 0))
-		return 0;
-	out->utc_ns = (int64_t)utc;
-	out->maxerror_ns = max;
-	out->earliest_ns = (int64_t)(utc - max);
-	out->latest_ns = (int64_t)(utc + fl->tick_ns + max);
-	return 1;
+	return vmclock__fastline_eval(fl, (uint32_t)(counter >> 32),
+				      (uint32_t)counter, out);
 }
 #endif
 
@@ -207,14 +274,14 @@ vmclock_fast_bounds(struct vmclock_reader *r, const struct vmclock_fastline *fl,
 		 * dependent load between the counter and the answer.
 		 */
 		const volatile uint32_t *seqp = fl->seq;
-		uint32_t seq = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);
-		uint64_t c = vmclock_counter_ordered(fl->tscp);
+		uint32_t seq = __atomic_load_n(seqp, __ATOMIC_ACQUIRE), hi;
+		uint32_t lo = vmclock_counter_halves(fl->tscp, &hi);
 
 		/* Pairs with the writer's release of seq_count. */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__builtin_expect(seq == fl->seq_value &&
 				     __atomic_load_n(seqp, __ATOMIC_RELAXED) == seq &&
-				     vmclock_fastline_eval(fl, c, out), 1)) {
+				     vmclock__fastline_eval(fl, hi, lo, out), 1)) {
 			out->events = 0;
 			out->clock_status = fl->clock_status;
 			return 0;

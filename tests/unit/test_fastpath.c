@@ -59,8 +59,44 @@ static void report(const struct vmclock_abi *pg, uint64_t c,
 }
 
 struct tally {
-	unsigned long fast, declined, bounds, bdeclined;
+	unsigned long fast, declined, bounds, bdeclined, window, wdeclined;
 };
+
+/*
+ * The inline readers' window of the bounded line for @c: when it answers,
+ * the exact path and the bounded line (@want, NULL when it declined)
+ * answer alike; at the window's furthest counter from the calibration it
+ * declines exactly where the line declines (a tick under 1 ns).
+ */
+static void window_at(const struct vmc_decoded *d, uint64_t c,
+		      const struct vmclock_bounds *want, struct tally *t)
+{
+	struct vmclock_fastline fl;
+	struct vmclock_bounds wb, eb;
+	int last;
+
+	memset(&fl, 0x5a, sizeof(fl));
+	vmc_fastline_window(&d->bline, (uint32_t)(c >> 32), &fl);
+	last = fl.lo_len && (uint32_t)c == (uint32_t)(fl.lo_start + fl.lo_len - 1);
+	memset(&wb, 0, sizeof(wb));
+	if (!vmclock_fastline_eval(&fl, c, &wb)) {
+		if (want && !d->bline.p_int) {
+			t->wdeclined++;
+			CHECK_MSG(!last, "the window declined its last counter %" PRIu64, c);
+		}
+		return;
+	}
+	t->window++;
+	memset(&eb, 0, sizeof(eb));
+	CHECK_MSG(vmc_eval_bounds(d, c, &eb) == 0 && wb.utc_ns == eb.utc_ns &&
+			  wb.maxerror_ns == eb.maxerror_ns &&
+			  wb.earliest_ns == eb.earliest_ns &&
+			  wb.latest_ns == eb.latest_ns,
+		  "window != exact at %" PRIu64 ": utc %" PRId64 "/%" PRId64
+		  " max %" PRIu64 "/%" PRIu64,
+		  c, wb.utc_ns, eb.utc_ns, wb.maxerror_ns, eb.maxerror_ns);
+	CHECK_MSG(want != NULL, "the window answered %" PRIu64 ", the line did not", c);
+}
 
 /*
  * One counter: if a fast path answers (the reading's, the bounded line's),
@@ -92,6 +128,7 @@ static void compare_at(const struct vmclock_abi *pg, const struct vmc_decoded *d
 	memset(&fb, 0, sizeof(fb));
 	memset(&eb, 0, sizeof(eb));
 	fast = vmc_fast_bounds(d, c, &fb);
+	window_at(d, c, fast ? &fb : NULL, t);
 	if (!fast) {
 		t->bdeclined++;
 		return;
@@ -209,7 +246,7 @@ static uint64_t random_counter(const struct vmc_decoded *d)
 
 TEST(fast_path_is_exact_on_random_pages)
 {
-	struct tally t = { 0, 0, 0, 0 };
+	struct tally t = { 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	int i, j;
@@ -231,6 +268,16 @@ TEST(fast_path_is_exact_on_random_pages)
 	CHECK_MSG(t.fast > (t.fast + t.declined) / 4, "fast %lu declined %lu",
 		  t.fast, t.declined);
 	CHECK_MSG(t.bounds > t.fast / 4, "fast %lu bounds %lu", t.fast, t.bounds);
+	/*
+	 * The window declines more than the line only within D units of a
+	 * boundary, D up to the range: the max error's low word near the
+	 * calibration, on pages whose error grows by less than 2^-32 ns a
+	 * tick (realistic pages: fast_path_covers_a_precise_page).
+	 */
+	if (test_verbose())
+		printf("# window %lu, declined %lu\n", t.window, t.wdeclined);
+	CHECK_MSG(t.window > t.bounds / 4 && t.wdeclined < t.bounds / 10,
+		  "bounds %lu window %lu declined %lu", t.bounds, t.window, t.wdeclined);
 }
 
 /* The realistic page every host publishes takes the fast path. */
@@ -265,6 +312,27 @@ TEST(fast_path_covers_a_precise_page)
 			   VMCLOCK_VALID_MAXERROR | VMCLOCK_VALID_ESTERROR));
 	/* Before the calibration the exact path decides. */
 	CHECK(vmc_fast_eval(&d, pg.counter_value - 1, &rd) == 0);
+	/*
+	 * Over that day the inline readers' windows answer every counter the
+	 * bounded line answers, and as it does.
+	 */
+	{
+		struct tally t = { 0 };
+		int i;
+
+		for (i = 0; i < 100000; i++) {
+			uint64_t c = pg.counter_value + test_rand_below(86400ull * 2596146000ull);
+			struct vmclock_bounds b;
+
+			memset(&b, 0, sizeof(b));
+			if (vmc_fast_bounds(&d, c, &b)) {
+				t.bounds++;
+				window_at(&d, c, &b, &t);
+			}
+		}
+		CHECK(t.bounds > 99000);
+		CHECK_EQ_U64(t.window, t.bounds);
+	}
 }
 
 /* x with x * 1953125 == 1 (mod 2^64): Newton's iteration. */
@@ -296,7 +364,7 @@ static uint64_t frac_with_low_word(uint64_t want)
  */
 TEST(fast_path_declines_at_the_nanosecond_boundary)
 {
-	struct tally t = { 0, 0, 0, 0 };
+	struct tally t = { 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	int i;
@@ -319,6 +387,9 @@ TEST(fast_path_declines_at_the_nanosecond_boundary)
 		want = (0 - dist * test_rand_below(4) - test_rand_below(2048)) - low;
 		pg.time_frac_sec = frac_with_low_word(want);
 		vmc_decode(&pg, VMCLOCK_DEFAULT_DRIFT_PPB, &d);
+		/* Half the time end the line there: the window's last counter. */
+		if (d.bline.d_max > dist && test_rand_below(2))
+			d.bline.d_max = dist + 1;
 		compare_at(&pg, &d, pg.counter_value + dist, &t);
 	}
 	if (test_verbose())
@@ -326,6 +397,9 @@ TEST(fast_path_declines_at_the_nanosecond_boundary)
 		       t.fast, t.declined, t.bounds, t.bdeclined);
 	CHECK(t.fast > 0 && t.declined > 0);
 	CHECK(t.bounds > 0 && t.bdeclined > 0);
+	if (test_verbose())
+		printf("# window %lu, declined %lu\n", t.window, t.wdeclined);
+	CHECK(t.window > 0 && t.wdeclined > 0);
 }
 
 /*
@@ -335,21 +409,36 @@ TEST(fast_path_declines_at_the_nanosecond_boundary)
  */
 static int line_max(uint64_t dist, uint64_t k1, uint64_t inexact, uint64_t *max)
 {
+	struct vmc_bline bl;
 	struct vmclock_fastline fl;
-	struct vmclock_bounds b;
+	struct vmclock_bounds b, wb;
 	unsigned __int128 m;
+	uint64_t c;
+	int w;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.cv = test_rand() >> 2;
-	fl.d_max = dist + 1;
-	fl.k1 = k1;
-	fl.k_inexact = inexact;
+	memset(&bl, 0, sizeof(bl));
+	bl.cv = test_rand() >> 2;
+	bl.d_max = dist + 1;
+	bl.k1 = k1;
+	bl.k_inexact = inexact;
+	bl.tick_ns = 1;
 	m = ((unsigned __int128)1000 << 64 | VMCLOCK_U64_MAX) -
-	    (unsigned __int128)k1 * fl.cv;
-	fl.m_lo = (uint64_t)m;
-	fl.m_hi = (uint64_t)(m >> 64);
-	if (!vmclock_fastline_eval(&fl, fl.cv + dist, &b))
+	    (unsigned __int128)k1 * bl.cv;
+	bl.m_lo = (uint64_t)m;
+	bl.m_hi = (uint64_t)(m >> 64);
+	c = bl.cv + dist;
+	memset(&wb, 0, sizeof(wb));
+	/* The window of c, whose furthest counter is c: the same verdict. */
+	vmc_fastline_window(&bl, (uint32_t)(c >> 32), &fl);
+	w = vmclock_fastline_eval(&fl, c, &wb);
+	if (!vmc_bline_eval(&bl, c, &b)) {
+		CHECK_MSG(!w, "window answered d=%" PRIu64 " k=%" PRIu64, dist, k1);
 		return 0;
+	}
+	CHECK_MSG(w && wb.maxerror_ns == b.maxerror_ns &&
+			  wb.latest_ns == b.latest_ns && wb.earliest_ns == b.earliest_ns,
+		  "window d=%" PRIu64 " k=%" PRIu64 ": %d %" PRIu64 "/%" PRIu64,
+		  dist, k1, w, wb.maxerror_ns, b.maxerror_ns);
 	*max = b.maxerror_ns - 1000;
 	return 1;
 }
@@ -441,7 +530,7 @@ TEST(fast_growth_rounds_as_the_exact_growth)
 /* An announced leap: the fast range ends before it, UTC is exact up to it. */
 TEST(fast_path_stops_before_an_announced_leap)
 {
-	struct tally t = { 0, 0, 0, 0 };
+	struct tally t = { 0 };
 	struct vmclock_abi pg;
 	struct vmc_decoded d;
 	int i, j;

@@ -1032,10 +1032,10 @@ TEST(fast_bounds_read_the_line_inline)
 
 	if (!r || !fl)
 		goto out;
-	CHECK_EQ_U64(fl->d_max, 0); /* nothing decoded yet */
+	CHECK_EQ_U64(fl->lo_len, 0); /* nothing decoded yet */
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
 	CHECK_EQ_INT(b.events, 0);
-	CHECK(fl->d_max > 0);
+	CHECK(fl->lo_len > 0);
 	CHECK_EQ_U64(fl->seq_value, page.abi.seq_count);
 	for (i = 0; i < 1000; i++) {
 		REQUIRE(fast_between(r, fl, &b) == 0);
@@ -1045,7 +1045,10 @@ TEST(fast_bounds_read_the_line_inline)
 	for (i = 0, answered = 0; i < 100000; i++) {
 		struct vmclock_bounds fb;
 		struct vmclock_reading rd;
-		uint64_t c = page.abi.counter_value + (test_rand() >> test_rand_below(64));
+		/* Half in the line's window, half anywhere after the calibration. */
+		uint64_t c = i & 1 ? page.abi.counter_value + (test_rand() >> test_rand_below(64)) :
+			((uint64_t)fl->c_hi << 32) + fl->lo_start +
+			(test_rand() >> test_rand_below(64)) % fl->lo_len;
 
 		if (!vmclock_fastline_eval(fl, c, &fb))
 			continue;
@@ -1059,6 +1062,60 @@ TEST(fast_bounds_read_the_line_inline)
 	CHECK(answered > 10000);
 #endif
 out:
+	vmclock_reader_close(r);
+}
+
+/*
+ * The line covers one window of 2^32 ticks: first the one of the counter
+ * the function read (the calibration here is three windows older), then,
+ * once the counter has moved on (1.65 s at 2.6 GHz), the next one, after
+ * one read through the function.
+ */
+TEST(fast_bounds_follow_the_counter_into_the_next_window)
+{
+	const struct vmclock_fastline *fl;
+	struct vmclock_reader *r;
+	struct vmclock_bounds b;
+	struct timespec t0, t1;
+	uint64_t h0, h1;
+
+	if (!make_native_page())
+		return;
+	page.abi.counter_value -= 3ull << 32;
+	publish();
+	r = open_page();
+	REQUIRE(r);
+	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
+	REQUIRE(fl);
+	h0 = vmclock_counter_read() >> 32;
+	REQUIRE(fast_between(r, fl, &b) == 0);
+	h1 = vmclock_counter_read() >> 32;
+	CHECK(fl->c_hi >= h0 && fl->c_hi <= h1 && fl->lo_len > 0);
+	h0 = fl->c_hi;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		struct timespec ms = { 0, 1000000 };
+
+		REQUIRE(fast_between(r, fl, &b) == 0);
+		nanosleep(&ms, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		REQUIRE(t1.tv_sec - t0.tv_sec < 60);
+	} while (vmclock_counter_read() >> 32 == h0);
+	h0 = vmclock_counter_read() >> 32;
+	REQUIRE(fast_between(r, fl, &b) == 0);
+	h1 = vmclock_counter_read() >> 32;
+	CHECK(fl->c_hi >= h0 && fl->c_hi <= h1);
+	{
+		uint64_t c = vmclock_counter_read();
+		struct vmclock_reading rd;
+
+		if (c >> 32 == fl->c_hi) {
+			CHECK(vmclock_fastline_eval(fl, c, &b) == 1);
+			REQUIRE(vmclock_reader_now_at(r, c, &rd) == 0);
+			CHECK_EQ_INT(b.utc_ns, rd.utc_ns);
+			CHECK_EQ_INT(b.latest_ns, rd.latest_ns);
+		}
+	}
 	vmclock_reader_close(r);
 }
 
@@ -1091,18 +1148,18 @@ TEST(fast_bounds_follow_the_page)
 	CHECK_EQ_INT(vmclock_fast_bounds(r, fl, &b), -EIO);
 	CHECK_EQ_INT(b.events, VMCLOCK_EVENT_STATUS);
 	CHECK_EQ_INT(b.clock_status, VMCLOCK_STATUS_UNRELIABLE);
-	CHECK_EQ_U64(fl->d_max, 0);
+	CHECK_EQ_U64(fl->lo_len, 0);
 	CHECK_EQ_INT(vmclock_fast_bounds(r, fl, &b), -EIO);
 	CHECK_EQ_INT(b.events, 0);
 	page.abi.clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
 	publish();
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
-	CHECK(fl->d_max > 0);
+	CHECK(fl->lo_len > 0);
 	/* A new drift bound drops the line until the next read decodes. */
 	vmclock_reader_set_drift(r, 1000);
-	CHECK_EQ_U64(fl->d_max, 0);
+	CHECK_EQ_U64(fl->lo_len, 0);
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
-	CHECK(fl->d_max > 0);
+	CHECK(fl->lo_len > 0);
 out:
 	vmclock_reader_close(r);
 }
@@ -1122,7 +1179,7 @@ TEST(fast_bounds_leave_the_rest_to_the_function)
 	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
 	REQUIRE(fl);
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
-	CHECK_EQ_U64(fl->d_max, 0);
+	CHECK_EQ_U64(fl->lo_len, 0);
 	REQUIRE(vmclock_reader_bounds(r, &want) == 0);
 	CHECK_EQ_INT(b.utc_ns, want.utc_ns);
 	/* The seam's counter: 12345 ticks of a 1 GHz period rounded down. */
@@ -1138,12 +1195,29 @@ TEST(fast_bounds_leave_the_rest_to_the_function)
 
 	if (!make_native_page())
 		return;
+	/* A seam on a page the line answers, in any window: still no line. */
+	r = open_page();
+	REQUIRE(r);
+	counter = page.abi.counter_value + 12345;
+	vmclock_reader_set_counter(r, fixed_counter, NULL, &counter);
+	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
+	REQUIRE(fl);
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	counter += 1ull << 32;
+	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
+	REQUIRE(vmclock_reader_bounds(r, &want) == 0);
+	CHECK_EQ_INT(b.utc_ns, want.utc_ns);
+	CHECK_EQ_U64(fl->lo_len, 0);
+	vmclock_reader_close(r);
+
+	if (!make_native_page())
+		return;
 	r = open_by_pread();
 	REQUIRE(r);
 	fl = vmclock_reader_fastline(r, VMCLOCK_FASTLINE_V1);
 	REQUIRE(fl);
 	REQUIRE(vmclock_fast_bounds(r, fl, &b) == 0);
-	CHECK_EQ_U64(fl->d_max, 0);
+	CHECK_EQ_U64(fl->lo_len, 0);
 	CHECK(b.utc_ns > (1700000000 - 37) * NS);
 	vmclock_reader_close(r);
 }

@@ -269,7 +269,7 @@ TEST(qemu_handshake_status_hmp_events)
 	CHECK_MSG(pid > 0, "qemu-system-x86_64 did not start (installed?)");
 	if (pid <= 0)
 		return;
-	q = qmp_connect(sock, 5000);
+	q = qmp_connect(sock, 30000);
 	REQUIRE(q);
 	CHECK_EQ_INT(qmp_query_status(q, st, sizeof(st)), 0);
 	CHECK(!strcmp(st, "prelaunch"));
@@ -278,11 +278,11 @@ TEST(qemu_handshake_status_hmp_events)
 	CHECK_EQ_INT(qmp_execute(q, "no-such-command", NULL, NULL), -EIO);
 	CHECK(strstr(qmp_last_error(q), "no-such-command") != NULL);
 	CHECK_EQ_INT(qmp_execute(q, "cont", NULL, NULL), 0);
-	CHECK_EQ_INT(qmp_wait_event(q, "RESUME", NULL, 5000, &ev), 0);
+	CHECK_EQ_INT(qmp_wait_event(q, "RESUME", NULL, 30000, &ev), 0);
 	CHECK_EQ_INT(ev.type, QMP_EV_RESUME);
 	CHECK(ev.ts_us > 0);
 	CHECK_EQ_INT(qmp_execute(q, "stop", NULL, NULL), 0);
-	CHECK_EQ_INT(qmp_wait_event(q, "STOP", NULL, 5000, &ev), 0);
+	CHECK_EQ_INT(qmp_wait_event(q, "STOP", NULL, 30000, &ev), 0);
 	CHECK_EQ_INT(ev.type, QMP_EV_STOP);
 	qmp_close(q);
 	stop_qemu(pid);
@@ -301,14 +301,14 @@ TEST(qemu_migration_events)
 	CHECK_MSG(pid > 0, "qemu-system-x86_64 did not start");
 	if (pid <= 0)
 		return;
-	q = qmp_connect(sock, 5000);
+	q = qmp_connect(sock, 30000);
 	REQUIRE(q);
 	args = json_object_new_object();
 	json_object_object_add(args, "uri",
 			       json_object_new_string("exec:cat >/dev/null"));
 	CHECK_EQ_INT(qmp_execute(q, "migrate", args, NULL), 0);
-	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "setup", 10000, &ev), 0);
-	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "completed", 10000, &ev),
+	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "setup", 30000, &ev), 0);
+	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "completed", 30000, &ev),
 		     0);
 	CHECK_EQ_INT(qmp_query_migrate(q, st, sizeof(st)), 0);
 	CHECK(!strcmp(st, "completed"));
@@ -341,7 +341,7 @@ TEST(qemu_migration_to_a_passed_descriptor)
 	CHECK_MSG(pid > 0, "qemu-system-x86_64 did not start");
 	if (pid <= 0)
 		return;
-	q = qmp_connect(sock, 5000);
+	q = qmp_connect(sock, 30000);
 	REQUIRE(q);
 	CHECK_EQ_INT(qmp_execute(q, "getfd", fdname("m"), NULL), -EIO);
 	CHECK(strstr(qmp_last_error(q), "SCM_RIGHTS") != NULL);
@@ -351,7 +351,7 @@ TEST(qemu_migration_to_a_passed_descriptor)
 	args = json_object_new_object();
 	json_object_object_add(args, "uri", json_object_new_string("fd:m"));
 	CHECK_EQ_INT(qmp_execute(q, "migrate", args, NULL), 0);
-	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "completed", 10000, NULL),
+	CHECK_EQ_INT(qmp_wait_event(q, "MIGRATION", "completed", 30000, NULL),
 		     0);
 	CHECK(!fstat(fd, &st) && st.st_size > 0);
 	close(fd);
@@ -369,7 +369,7 @@ TEST(qemu_restart_reconnect)
 	CHECK_MSG(pid > 0, "qemu-system-x86_64 did not start");
 	if (pid <= 0)
 		return;
-	q = qmp_connect(sock, 5000);
+	q = qmp_connect(sock, 30000);
 	REQUIRE(q);
 	stop_qemu(pid);
 	CHECK(qmp_query_status(q, st, sizeof(st)) == -ECONNRESET);

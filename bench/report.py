@@ -132,10 +132,11 @@ DESC = {
     "lenient_read": "lenient read: `vmclock_reader_read()`, mmap",
     "bounded_read_lfence": "bounded read (inline) with `lfence; rdtsc` (VMCLOCK_COUNTER_READ=lfence)",
     "arith_exact": "arithmetic alone: `rdtscp` + the exact path (`vmc_eval_bounds()`)",
-    "arith_fast": "arithmetic alone: `rdtscp` + the bounded line (`vmclock_fastline_eval()`)",
+    "arith_fast": "arithmetic alone: `rdtscp` + the library's bounded line (`vmc_bline_eval()`)",
     "floor_seq_rdtscp": "floor: seq, `rdtscp`, seq; no arithmetic",
     "floor_seq_lfence_rdtsc": "floor: seq, `lfence; rdtsc`, seq; no arithmetic",
     "floor_seq_rdtsc": "floor: seq, `rdtsc`, seq; no arithmetic",
+    "floor_muladds": "floor (`rdtscp`) + the line's two multiply-adds; no check, status or events",
     "bounded_now_precise": "`vmclock_bounded_now()`, precise page (AUTO)",
     "bounded_now_basic": "`vmclock_bounded_now()`, BASIC mode",
     "pread_page": "anchor: `pread()` of the 112-byte struct from tmpfs",
@@ -475,11 +476,15 @@ In short:
   status and the events, exact to the floor; Y = {y:.2f} {y_says}. As a
   call (`vmclock_reader_bounds()`) the same read costs {call_x:.2f}x the inline
   one (X {xc:.2f}, Y {yc:.2f}): the saved registers and the result's trip
-  through memory. X <= 0.9 is {'met' if x <= 0.9 else 'missed'}: it leaves {(0.9 * rt - fl) * ghz:.0f} cycles after
+  through memory. X <= 0.9 is {'met' if x <= 0.9 else 'missed'}: it leaves {0.9 * rt - fl:.1f} ns after
   the ordered counter read for everything, and the vDSO itself takes
-  {(rt - fl) * ghz:.0f} (below). The seam is constant-folded (no indirect call on
-  the native path, inline or not). The basic-mode bound costs less than
-  the precise one ({bb:.2f}x).
+  {rt - fl:.1f} (below). It was 0.94 with a line over the whole 64-bit
+  counter; the line now covers one window of 2^32 ticks at a time, so
+  the counter's low half goes into the multiplies as `rdtscp` leaves it,
+  and its exactness checks compare with the window's constants. The
+  seam is constant-folded (no indirect call on the native path, inline
+  or not). The basic-mode bound costs less than the precise one
+  ({bb:.2f}x).
 - vmclockd's per-guest update costs {d10k:.0f} ns at 10,000 guests
   ({d1:.0f} ns for one guest, {d100:.0f} ns for 100), {d10k_x:.1f} times a bare
   seqlocked write of the same pages timed in the same process between
@@ -552,12 +557,16 @@ taken by applications.
   rdtsc` {lf:.1f} ns), and {fl:.1f} ns with the two seq_count loads around
   it. `clock_gettime(REALTIME)` ({rt:.1f} ns) spends {rt - fl:.1f} ns
   beyond that floor on one multiply, a shift and the split into seconds;
-  the inline bounded read spends {br - fl:.1f} ns on two 64 x 64-bit multiplies
-  in parallel (time and max error, premultiplied into nanoseconds and
-  continued back to counter 0, so that the counter goes into them
-  directly) and the carry checks that keep the answer the exact one; its
-  results stay in the caller's registers (the slow path fills a copy, so
-  the caller's struct never escapes). The call costs {brc - br:.1f} ns more: the
+  the inline bounded read spends {br - fl:.1f} ns: the window test (the
+  counter's high half and the range), two 64 x 64-bit multiply-adds in
+  parallel (the time, and the max error plus a tick, premultiplied into
+  nanoseconds and continued to the window's counter 0, so that the
+  counter's low half goes in directly), two compares that keep the
+  answer the exact one, and three adds for the bounds. The two
+  multiply-adds alone after the floor (`floor_muladds`, no check, status
+  or events) cost {o(runs, 'floor_muladds') - fl:.1f} ns. The results stay in
+  the caller's registers (the slow path fills a copy, so the caller's
+  struct never escapes). The call costs {brc - br:.1f} ns more: the
   registers it saves and the result it returns through memory, which the
   caller loads back before the next counter read can start.
 - The arithmetic alone after an `rdtscp`, on one decoded page: the
@@ -567,21 +576,25 @@ taken by applications.
   before) {o(runs, 'arith_exact') - tscp:.1f} ns. Only readings the fast
   path cannot prove exact (outside its range, or within d units of a
   rounding boundary) take the exact path.
-- X <= 0.9 would need the bounded read at {0.9 * rt:.1f} ns: {0.9 * rt - fl:.1f} ns
-  beyond the floor, {(0.9 * rt - fl) * ghz:.0f} cycles at {ghz:.1f} GHz (the TSC's rate), for
-  everything after the counter. Joining EDX:EAX, one multiply and the
-  add with carry alone take about 7. The counter read is serialising (`rdtscp`
-  and `lfence` both wait for every earlier instruction), so no arithmetic
-  of one read overlaps the next read's counter, and every cycle after the
-  counter is latency. The vDSO itself is {rt / fl:.2f}x the floor; the goal
-  asks the bounded read for {0.9 * rt / fl:.2f}x. A line per 2^32-tick
-  window of the counter would skip the join (the counter's low half goes
-  into the multiplies, the high half is only compared); written out in
-  assembly, with the constants in registers before the counter read and
-  no stores, it measured 0.91-0.92 of the vDSO on this machine (the
-  multiply, the add with carry and the exactness test after it are about
-  6 cycles), so it would not meet 0.9 either, and it would publish a
-  second inline layout: not done. Y <= 1.25 leaves
+- X <= 0.9 needs the bounded read at {0.9 * rt:.1f} ns, {0.9 * rt - fl:.1f} ns
+  beyond the floor. The counter read is serialising (`rdtscp` and
+  `lfence` both wait for every earlier instruction), so no arithmetic of
+  one read overlaps the next read's counter, and every cycle after the
+  counter is latency. Measured side by side, three changes took the
+  read from 0.94 to 0.88 of the vDSO. (1) No join of EDX:EAX: the line
+  covers one window of 2^32 ticks ({2**32 / (ghz * 1e9):.2f} s here), and the
+  reader moves it to the next window the first time
+  `vmclock_reader_bounds()` answers a counter there, so once per window
+  one read is the call. (2) On x86-64 the multiply, add and add with
+  carry are written out: GCC built the 128-bit sums through `setb` or a
+  spill. (3) The exactness checks compare the low words with constants
+  made for the window's furthest counter, D ticks from the calibration,
+  so they wait for nothing but the products; against d itself they cost
+  0.03 of the vDSO more. They decline readings within D rather than d
+  units of a rounding boundary, D / 2^64 of them, about 2^-31 for a
+  calibration a second old; the function answers those. A counter at
+  1 GHz or slower (a tick of 1 ns or more) gets no window: its reads are
+  the call. Y <= 1.25 leaves
   {1.25 * lf - fl:.1f} ns beyond the floor, and the bounded read uses
   {br - fl:.1f}; the vDSO uses {rt - fl:.1f}, {rt / lf:.2f}x `lfence; rdtsc`.
 - `rdtscp` against `lfence; rdtsc`: {lfr:.3f}x for the whole bounded read

@@ -180,13 +180,6 @@ vmc_fast_time(const struct vmc_fast *f, uint64_t d, int64_t base, int64_t *t)
 }
 
 /*
- * vmc_fast_bounds() - vmc_eval_bounds() on the fast path: the bounded
- * read's line, the one applications evaluate inline.
- * Return: 1 with @out filled, exactly as vmc_eval_bounds() would; 0 with
- * @out untouched when the exact path must decide, and always on a snapshot
- * without UTC or a max error (its line has d_max 0).
- */
-/*
  * vmc_bline_eval() - the bounded line at @counter: 1 with @out's times and
  * max error, the floor and the ceiling the exact path computes, whenever
  * the bits dropped from P and from the growth (less than one unit per
@@ -220,6 +213,13 @@ vmc_bline_eval(const struct vmc_bline *b, uint64_t counter,
 	return 1;
 }
 
+/*
+ * vmc_fast_bounds() - vmc_eval_bounds() on the fast path: the bounded
+ * read's line (applications evaluate windows of it inline).
+ * Return: 1 with @out filled, exactly as vmc_eval_bounds() would; 0 with
+ * @out untouched when the exact path must decide, and always on a snapshot
+ * without UTC or a max error (its line has d_max 0).
+ */
 static inline __attribute__((always_inline)) int
 vmc_fast_bounds(const struct vmc_decoded *dc, uint64_t counter,
 		struct vmclock_bounds *out)
@@ -233,9 +233,9 @@ vmc_fast_bounds(const struct vmc_decoded *dc, uint64_t counter,
  * furthest counter D ticks from the calibration, so it answers every
  * counter there as vmc_bline_eval() does, or declines (near a rounding
  * boundary, within D rather than d units of it); at that furthest counter
- * it declines exactly where vmc_bline_eval() declines.  Fills every field but @fl's seq, seq_value and tscp;
- * lo_len 0 when the window holds none of @b's range, or @b's tick is 1 ns
- * or more.
+ * it declines exactly where vmc_bline_eval() declines.  Fills every field
+ * but @fl's seq, seq_value and tscp; lo_len 0 when the window holds none of
+ * @b's range, or @b's tick is 1 ns or more.
  */
 void vmc_fastline_window(const struct vmc_bline *b, uint32_t hi,
 			 struct vmclock_fastline *fl);

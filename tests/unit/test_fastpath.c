@@ -62,6 +62,22 @@ struct tally {
 	unsigned long fast, declined, bounds, bdeclined, window, wdeclined;
 };
 
+/* @b, a fast path's bounds at @c, are the exact path's (@what says which). */
+static void check_exact_bounds(const struct vmc_decoded *d, uint64_t c,
+			       const struct vmclock_bounds *b, const char *what)
+{
+	struct vmclock_bounds eb;
+
+	memset(&eb, 0, sizeof(eb));
+	CHECK_MSG(vmc_eval_bounds(d, c, &eb) == 0 && b->utc_ns == eb.utc_ns &&
+			  b->maxerror_ns == eb.maxerror_ns &&
+			  b->earliest_ns == eb.earliest_ns &&
+			  b->latest_ns == eb.latest_ns,
+		  "%s != exact at %" PRIu64 ": utc %" PRId64 "/%" PRId64
+		  " max %" PRIu64 "/%" PRIu64,
+		  what, c, b->utc_ns, eb.utc_ns, b->maxerror_ns, eb.maxerror_ns);
+}
+
 /*
  * The inline readers' window of the bounded line for @c: when it answers,
  * the exact path and the bounded line (@want, NULL when it declined)
@@ -72,7 +88,7 @@ static void window_at(const struct vmc_decoded *d, uint64_t c,
 		      const struct vmclock_bounds *want, struct tally *t)
 {
 	struct vmclock_fastline fl;
-	struct vmclock_bounds wb, eb;
+	struct vmclock_bounds wb;
 	int last;
 
 	memset(&fl, 0x5a, sizeof(fl));
@@ -87,14 +103,7 @@ static void window_at(const struct vmc_decoded *d, uint64_t c,
 		return;
 	}
 	t->window++;
-	memset(&eb, 0, sizeof(eb));
-	CHECK_MSG(vmc_eval_bounds(d, c, &eb) == 0 && wb.utc_ns == eb.utc_ns &&
-			  wb.maxerror_ns == eb.maxerror_ns &&
-			  wb.earliest_ns == eb.earliest_ns &&
-			  wb.latest_ns == eb.latest_ns,
-		  "window != exact at %" PRIu64 ": utc %" PRId64 "/%" PRId64
-		  " max %" PRIu64 "/%" PRIu64,
-		  c, wb.utc_ns, eb.utc_ns, wb.maxerror_ns, eb.maxerror_ns);
+	check_exact_bounds(d, c, &wb, "window");
 	CHECK_MSG(want != NULL, "the window answered %" PRIu64 ", the line did not", c);
 }
 
@@ -134,13 +143,7 @@ static void compare_at(const struct vmclock_abi *pg, const struct vmc_decoded *d
 		return;
 	}
 	t->bounds++;
-	CHECK_MSG(vmc_eval_bounds(d, c, &eb) == 0 && fb.utc_ns == eb.utc_ns &&
-			  fb.maxerror_ns == eb.maxerror_ns &&
-			  fb.earliest_ns == eb.earliest_ns &&
-			  fb.latest_ns == eb.latest_ns,
-		  "bounds fast != exact at %" PRIu64 ": utc %" PRId64 "/%" PRId64
-		  " max %" PRIu64 "/%" PRIu64,
-		  c, fb.utc_ns, eb.utc_ns, fb.maxerror_ns, eb.maxerror_ns);
+	check_exact_bounds(d, c, &fb, "bounds fast");
 	/* And the bounds agree with the full reading. */
 	CHECK(err == 0 && fb.utc_ns == er.utc_ns && fb.latest_ns == er.latest_ns);
 }
